@@ -1,0 +1,31 @@
+"""Domain exceptions. Each message tells the user what to do next.
+
+The CLI turns any `MgrdarkError` into a one-line message and exit code 1; anything else is a
+bug and is re-raised with a traceback when `MGRDARK_DEBUG=1`.
+"""
+
+from __future__ import annotations
+
+
+class MgrdarkError(Exception):
+    """Base class for every error a user can cause and fix."""
+
+
+class AnnotationError(MgrdarkError):
+    """The annotation CSV as a whole cannot be read (a bad *row* is a reject, not an error)."""
+
+
+class RecordingError(MgrdarkError):
+    """A raw recording is missing a required stream or a stream cannot be decoded."""
+
+
+class MediaError(MgrdarkError):
+    """A media file cannot be opened, decoded or written."""
+
+
+class ManifestError(MgrdarkError):
+    """A manifest or split file does not match its schema."""
+
+
+class VocabularyError(MgrdarkError):
+    """The class vocabulary file is malformed."""

@@ -1,0 +1,93 @@
+"""Where things live in a dataset root (DESIGN section 4) and how to write files atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATA_DIR = "mgrdark-data"
+DATA_ENV = "MGRDARK_DATA"
+
+CLIP_EXTENSIONS: dict[str, str] = {"rgb": ".mp4", "ir": ".mp4", "depth": ".mkv"}
+"""Container of each modality's clips: H.264 for rgb and ir, FFV1 gray16le for depth."""
+
+
+def resolve_data_root(data: str | os.PathLike | None = None) -> Path:
+    """`-d/--data` if given, else `$MGRDARK_DATA`, else `./mgrdark-data`."""
+    if data is not None:
+        return Path(data)
+    return Path(os.environ.get(DATA_ENV) or DEFAULT_DATA_DIR)
+
+
+@dataclass(frozen=True)
+class DataRoot:
+    """The layout of a dataset root; every path a command reads or writes comes from here."""
+
+    root: Path
+
+    @classmethod
+    def resolve(cls, data: str | os.PathLike | None = None) -> DataRoot:
+        return cls(resolve_data_root(data))
+
+    def clip_relpath(self, modality: str, clip_id: str) -> str:
+        """Path of a clip relative to the root, as stored in the manifest (always '/')."""
+        return f"clips/{modality}/{clip_id}{CLIP_EXTENSIONS[modality]}"
+
+    def clip_path(self, modality: str, clip_id: str) -> Path:
+        return self.root / self.clip_relpath(modality, clip_id)
+
+    @property
+    def manifest_dir(self) -> Path:
+        return self.root / "manifest"
+
+    @property
+    def clips_manifest(self) -> Path:
+        return self.manifest_dir / "clips.parquet"
+
+    @property
+    def recordings_manifest(self) -> Path:
+        return self.manifest_dir / "recordings.parquet"
+
+    @property
+    def rejects_manifest(self) -> Path:
+        return self.manifest_dir / "rejects.parquet"
+
+    @property
+    def splits_dir(self) -> Path:
+        return self.root / "splits"
+
+    def split_path(self, name: str) -> Path:
+        return self.splits_dir / f"{name}.parquet"
+
+    @property
+    def stats_dir(self) -> Path:
+        return self.root / "stats"
+
+
+def temporary_sibling(path: Path) -> Path:
+    """A hidden name beside `path` that no reader mistakes for a finished file."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path to write; rename it onto `path` only if the block succeeds.
+
+    A process killed at any moment leaves either the old file, the new one, or a hidden
+    `.name.PID.tmp` file, never a truncated file under the final name.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
