@@ -1,0 +1,25 @@
+"""`mgrdata`: the data command line. Each command lives in its own module and only parses
+options, calls one library function and reports (STYLE 1)."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .common import MgrGroup, run_main
+
+
+@click.group(cls=MgrGroup, name="mgrdata")
+@click.version_option(__version__, prog_name="mgrdata")
+def cli() -> None:
+    """Raw Kinect V2 RGB-D + IR recordings -> frame-exact multimodal gesture clips."""
+
+
+def main() -> None:
+    run_main(cli)
+
+
+# Command registration: one line per command module.
+from .segment import segment  # noqa: E402
+
+cli.add_command(segment)

@@ -1,0 +1,164 @@
+"""Clip encoding: H.264 yuv420p for rgb/ir, FFV1 gray16le (lossless) for depth.
+
+A `ClipWriter` encodes into a hidden temporary file, decodes it back to count its frames, and
+only then renames it to its final name, so a file under a final name is always complete and
+verified. The container's `comment` tag records the encoder settings and frame count; a re-run
+compares it to decide whether a clip can be skipped without decoding it again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from ..errors import MediaError
+from ..paths import temporary_sibling
+
+TAG_PREFIX = "mgrdark:"
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """How clips are encoded; part of every clip's tag, so changing it forces a re-encode."""
+
+    crf: int = 18
+    preset: str = "veryfast"
+    gop: int = 25
+    """Keyframe at least every `gop` frames: cheap random access for training loaders."""
+
+    def codec_for(self, modality: str) -> str:
+        return "ffv1" if modality == "depth" else "libx264"
+
+
+def _even(n: int) -> int:
+    return n - (n % 2)
+
+
+class ClipWriter:
+    """Encode frames into `path` (H.264 or FFV1), verified and renamed on `close()`."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        modality: str,
+        width: int,
+        height: int,
+        fps: Fraction,
+        settings: EncoderSettings,
+        signature: str,
+        expected_frames: int,
+    ) -> None:
+        self.path = Path(path)
+        self.tmp = temporary_sibling(self.path)
+        self.expected_frames = expected_frames
+        self.tag = f"{TAG_PREFIX}{signature}:{expected_frames}"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        codec = settings.codec_for(modality)
+        fmt = "matroska" if self.path.suffix == ".mkv" else "mp4"
+        self._container = av.open(str(self.tmp), "w", format=fmt)
+        self._container.metadata["comment"] = self.tag
+        stream = self._container.add_stream(codec, rate=fps)
+        if codec == "libx264":
+            # yuv420p needs even sizes; an odd source loses its last row/column.
+            stream.width, stream.height = _even(width), _even(height)
+            stream.pix_fmt = "yuv420p"
+            stream.codec_context.gop_size = settings.gop
+            stream.options = {
+                "crf": str(settings.crf),
+                "preset": settings.preset,
+                "keyint_min": "1",
+                "sc_threshold": "0",
+            }
+        else:
+            stream.width, stream.height = width, height
+            stream.pix_fmt = "gray16le"
+            stream.codec_context.gop_size = settings.gop
+            stream.options = {"slices": "4", "slicecrc": "1", "level": "3"}
+        self._stream = stream
+        self._time_base = Fraction(1) / fps
+        self.frames = 0
+
+    def write(self, frame: av.VideoFrame | np.ndarray) -> None:
+        """Append one frame (a decoded frame, an HxW uint8/uint16 or HxWx3 uint8 RGB array)."""
+        if isinstance(frame, np.ndarray):
+            frame = _frame_from_array(frame)
+        s = self._stream
+        if (frame.format.name, frame.width, frame.height) != (s.pix_fmt, s.width, s.height):
+            frame = frame.reformat(width=s.width, height=s.height, format=s.pix_fmt)
+        frame.pts = self.frames
+        frame.time_base = self._time_base
+        self._container.mux(s.encode(frame))
+        self.frames += 1
+
+    def close(self) -> Path:
+        """Flush, verify the frame count by decoding, and rename to the final path."""
+        try:
+            self._container.mux(self._stream.encode(None))
+        finally:
+            self._container.close()
+        if self.frames != self.expected_frames:
+            self.abort()
+            raise MediaError(
+                f"{self.path.name}: got {self.frames} source frames, expected "
+                f"{self.expected_frames} (the source ended early or failed to decode)"
+            )
+        decoded = count_decoded_frames(self.tmp)
+        if decoded != self.expected_frames:
+            self.abort()
+            raise MediaError(
+                f"{self.path.name}: decodes to {decoded} frames, expected {self.expected_frames}"
+            )
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the temporary file; the final path is never touched."""
+        with contextlib.suppress(Exception):
+            self._container.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.tmp.unlink()
+
+
+def _frame_from_array(a: np.ndarray) -> av.VideoFrame:
+    if a.ndim == 3:
+        return av.VideoFrame.from_ndarray(np.ascontiguousarray(a), format="rgb24")
+    if a.dtype == np.uint16:
+        return av.VideoFrame.from_ndarray(np.ascontiguousarray(a), format="gray16le")
+    return av.VideoFrame.from_ndarray(np.ascontiguousarray(a), format="gray")
+
+
+def count_decoded_frames(path: str | os.PathLike) -> int:
+    """Number of frames a file decodes to (every frame is decoded, not just demuxed)."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            return sum(1 for _ in container.decode(stream))
+    except av.FFmpegError as e:
+        raise MediaError(f"{path}: {e}") from e
+
+
+def read_clip_tag(path: str | os.PathLike) -> str | None:
+    """The mgrdark tag of a finished clip, or None when absent or unreadable."""
+    try:
+        with av.open(str(path)) as container:
+            tag = container.metadata.get("comment") or container.metadata.get("COMMENT")
+    except (av.FFmpegError, OSError):
+        return None
+    return tag if tag and tag.startswith(TAG_PREFIX) else None
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()

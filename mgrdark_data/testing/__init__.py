@@ -1,0 +1,19 @@
+"""Tiny self-describing media for tests: every frame encodes its own index (STYLE 11)."""
+
+from .media import (
+    decode_index,
+    depth_value,
+    index_image,
+    make_recording,
+    write_annotations,
+    write_index_video,
+)
+
+__all__ = [
+    "decode_index",
+    "depth_value",
+    "index_image",
+    "make_recording",
+    "write_annotations",
+    "write_index_video",
+]

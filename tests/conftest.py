@@ -1,0 +1,1 @@
+"""Shared fixtures. Tiny media factories live in `mgrdark_data.testing` (STYLE 11)."""
