@@ -173,6 +173,8 @@ REJECT_CODES: dict[str, str] = {
     "missing_subject": "subject is empty",
     "duplicate": "same recording and span as an earlier row",
     "overlap": "span overlaps another instance of the same recording",
+    "bad_light": "light is neither 'dark' nor 'daylight'",
+    "bad_sync": "the recording's sync.json is unreadable or malformed",
     "media_error": "a stream of the recording could not be decoded",
     "verify_failed": "the written clip did not decode to the expected frame count",
 }

@@ -1,9 +1,78 @@
-"""`mgrdata segment` (placeholder until the segmentation module lands in this session)."""
+"""`mgrdata segment RAW --ann labels.csv`: cut clips and write the manifests."""
+
+from __future__ import annotations
+
+import sys
 
 import click
+from tqdm import tqdm
+
+from ..media.write import EncoderSettings
+from ..segment import SegmentReport, segment_dataset
+from .common import data_option, quiet_option, setup_logging
 
 
 @click.command()
-def segment() -> None:
-    """Cut raw recordings into clips (being written)."""
-    raise click.ClickException("segment is being written")
+@click.argument("raw", type=click.Path(exists=True, file_okay=False))
+@click.option("--ann", "annotations", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="Annotation CSV (see annotations/README.md).")
+@data_option
+@click.option("--align", default="auto", show_default=True, metavar="auto|none|FILE",
+              help="IR geometry: estimate per recording, keep native, or read `mgrdata align` output.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Parallel decode processes (default: CPU count).")
+@click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True,
+              help="H.264 quality of rgb/ir clips (lower is better).")
+@click.option("--preset", default="veryfast", show_default=True, help="x264 preset.")
+@click.option("--gop", type=click.IntRange(min=1), default=25, show_default=True,
+              help="Keyframe at least every N frames.")
+@click.option("--index-base", type=click.Choice(["0", "1"]), default="0", show_default=True,
+              help="1 when the CSV counts frames from 1.")
+@click.option("--classes", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="classes.csv replacing the packaged vocabulary.")
+@click.option("--strict", is_flag=True, help="Exit non-zero when any row is rejected.")
+@click.option("--force", is_flag=True, help="Re-encode clips that are already written.")
+@quiet_option
+def segment(raw, annotations, data, align, workers, crf, preset, gop, index_base, classes,
+            strict, force, quiet) -> None:
+    """Cut every annotated gesture from every stream of RAW into DATA/clips."""
+    setup_logging(quiet)
+    bars: list[tqdm] = []
+
+    def progress(total: int):
+        bar = tqdm(total=total, unit="clip", desc="segment", disable=quiet or total == 0,
+                   file=sys.stderr)
+        bars.append(bar)
+        return bar.update
+
+    try:
+        report = segment_dataset(
+            raw, annotations, data, align=align, workers=workers,
+            settings=EncoderSettings(crf=crf, preset=preset, gop=gop),
+            index_base=int(index_base), force=force, classes=classes, progress=progress,
+        )
+    finally:
+        for bar in bars:
+            bar.close()
+    _print_summary(report)
+    if strict and report.rejected:
+        raise click.ClickException(f"--strict: {report.rejected} annotation row(s) rejected")
+
+
+def _print_summary(r: SegmentReport) -> None:
+    for w in r.warnings:
+        click.echo(f"warning: {w}", err=True)
+    click.echo(
+        f"clips: {r.clips} in manifest ({r.written} written, {r.skipped} skipped as already "
+        f"done), {r.rejected} rejected"
+    )
+    if r.reject_counts:
+        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(r.reject_counts.items()))
+        click.echo(f"rejects by reason: {reasons}")
+    click.echo(
+        f"recordings: {r.recordings} ({r.failed_recordings} unreadable); cut "
+        f"{r.video_seconds:.1f} s of video in {r.wall_seconds:.1f} s "
+        f"(realtime x{r.realtime_factor:.1f})"
+    )
+    click.echo(f"clips:     {r.root / 'clips'}")
+    click.echo(f"manifests: {r.root / 'manifest'} (clips, recordings, rejects .parquet)")

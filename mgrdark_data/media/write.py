@@ -53,13 +53,13 @@ class ClipWriter:
         height: int,
         fps: Fraction,
         settings: EncoderSettings,
-        signature: str,
         expected_frames: int,
+        tag: str,
     ) -> None:
         self.path = Path(path)
         self.tmp = temporary_sibling(self.path)
         self.expected_frames = expected_frames
-        self.tag = f"{TAG_PREFIX}{signature}:{expected_frames}"
+        self.tag = tag
         self.path.parent.mkdir(parents=True, exist_ok=True)
         codec = settings.codec_for(modality)
         fmt = "matroska" if self.path.suffix == ".mkv" else "mp4"
@@ -85,6 +85,14 @@ class ClipWriter:
         self._stream = stream
         self._time_base = Fraction(1) / fps
         self.frames = 0
+
+    @property
+    def width(self) -> int:
+        return self._stream.width
+
+    @property
+    def height(self) -> int:
+        return self._stream.height
 
     def write(self, frame: av.VideoFrame | np.ndarray) -> None:
         """Append one frame (a decoded frame, an HxW uint8/uint16 or HxWx3 uint8 RGB array)."""

@@ -1,0 +1,129 @@
+"""Cutting: one decode pass over one stream writes every clip planned from it.
+
+Runs inside worker processes, so it takes and returns plain picklable records.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import av
+import cv2
+import numpy as np
+
+from .errors import MediaError
+from .media.read import iter_frames
+from .media.write import ClipWriter, sha256_file
+from .planning import ClipJob, StreamTask, Warp
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClipOutcome:
+    """What happened to one clip job."""
+
+    clip_id: str
+    modality: str
+    ok: bool
+    width: int = 0
+    height: int = 0
+    bytes: int = 0
+    sha256: str = ""
+    error: str | None = None
+    written: bool = True
+    """False when an existing verified clip was kept (a re-run skip)."""
+
+
+def outcome_for_existing(job: ClipJob) -> ClipOutcome:
+    """Outcome of a clip already on disk with the expected tag."""
+    from .media.probe import probe_stream
+
+    info = probe_stream(job.path)
+    return ClipOutcome(
+        job.clip_id, job.modality, True, info.width, info.height, info.bytes,
+        sha256_file(job.path), written=False,
+    )
+
+
+def warp_frame(frame: av.VideoFrame, warp: Warp) -> np.ndarray:
+    """IR frame in the RGB camera's view (black where the IR camera sees nothing)."""
+    ir = frame.to_ndarray(format="gray")
+    m = np.array([[warp.scale, 0.0, warp.shift_x], [0.0, warp.scale, warp.shift_y]])
+    return cv2.warpAffine(ir, m, (warp.width, warp.height), flags=cv2.INTER_LINEAR)
+
+
+def run_stream_task(task: StreamTask) -> list[ClipOutcome]:
+    """Decode `task.source` once and write all its clips; never raises for media errors.
+
+    A decode error mid-stream fails only the clips not yet finished; clips completed before it
+    are kept.
+    """
+    starts: dict[int, list[ClipJob]] = {}
+    for job in task.jobs:
+        starts.setdefault(job.first_needed, []).append(job)
+    # Each open clip advances through its own index list; IR indices may repeat (a frame
+    # written twice) or skip, so a position per clip is kept rather than a frame -> clip map.
+    active: list[tuple[ClipJob, ClipWriter, list[int]]] = []
+    outcomes: list[ClipOutcome] = []
+    try:
+        for i, frame in iter_frames(task.source, stop=task.frames_to_decode):
+            for job in starts.pop(i, ()):
+                active.append((job, _open_writer(task, job, frame), [0]))
+            if not active:
+                continue
+            image = warp_frame(frame, task.warp) if task.warp is not None else frame
+            still_open = []
+            for job, writer, pos in active:
+                while pos[0] < len(job.source_indices) and job.source_indices[pos[0]] == i:
+                    writer.write(image)
+                    pos[0] += 1
+                if pos[0] == len(job.source_indices):
+                    outcomes.append(_finish(job, writer))
+                else:
+                    still_open.append((job, writer, pos))
+            active = still_open
+    except (MediaError, av.FFmpegError, OSError) as e:
+        for _, writer, _ in active:
+            writer.abort()
+        message = str(e)
+        done = {o.clip_id for o in outcomes}
+        outcomes += [
+            ClipOutcome(j.clip_id, j.modality, False, error=message)
+            for j in task.jobs if j.clip_id not in done
+        ]
+        log.warning("%s %s: %s", task.recording, task.modality, message)
+        return outcomes
+    finished = {o.clip_id for o in outcomes}
+    for job, writer, _ in active:
+        writer.abort()
+    outcomes += [
+        ClipOutcome(j.clip_id, j.modality, False, error=(
+            f"{task.source.name} ended before frame {j.last_needed} (it decodes to fewer frames "
+            "than its container reports)"))
+        for j in task.jobs if j.clip_id not in finished
+    ]
+    return outcomes
+
+
+def _open_writer(task: StreamTask, job: ClipJob, frame: av.VideoFrame) -> ClipWriter:
+    if task.warp is not None:
+        width, height = task.warp.width, task.warp.height
+    else:
+        width, height = frame.width, frame.height
+    return ClipWriter(
+        job.path, modality=job.modality, width=width, height=height, fps=task.fps,
+        settings=task.settings, expected_frames=len(job.source_indices), tag=job.tag,
+    )
+
+
+def _finish(job: ClipJob, writer: ClipWriter) -> ClipOutcome:
+    try:
+        path = writer.close()
+    except MediaError as e:
+        return ClipOutcome(job.clip_id, job.modality, False, error=f"verify failed: {e}")
+    return ClipOutcome(
+        job.clip_id, job.modality, True, writer.width, writer.height, path.stat().st_size,
+        sha256_file(path),
+    )

@@ -1,0 +1,127 @@
+"""Raw recordings (DESIGN section 2): discovery, stream files, sync offsets and probing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import RecordingError
+from .media.probe import StreamInfo, probe_stream
+
+log = logging.getLogger(__name__)
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".m4v", ".webm")
+LIGHTS = ("dark", "daylight")
+
+
+@dataclass(frozen=True)
+class RecordingFiles:
+    """The stream files of one recording folder (paths are absolute)."""
+
+    recording: str
+    """Recording id: the folder relative to RAW with '/' separators."""
+    folder: Path
+    rgb: Path
+    depth: Path | None
+    """A depth video or a folder of 16-bit PNG frames."""
+    ir: Path | None
+    sync: Path | None
+
+
+@dataclass(frozen=True)
+class Sync:
+    """Offsets of the time mapping."""
+
+    ir_offset_s: float = 0.0
+    depth_offset_frames: int = 0
+    source: str = "default"
+    """'sync.json', 'estimated' (from an alignment table) or 'default'."""
+
+
+@dataclass(frozen=True)
+class RecordingInfo:
+    """A probed recording: every stream's facts plus its sync offsets."""
+
+    files: RecordingFiles
+    rgb: StreamInfo
+    depth: StreamInfo | None
+    ir: StreamInfo | None
+    sync: Sync
+
+
+def _stream_file(folder: Path, stem: str) -> Path | None:
+    found = sorted(p for p in folder.iterdir() if p.stem == stem and p.suffix in VIDEO_EXTENSIONS)
+    if len(found) > 1:
+        log.warning("%s: several %s files %s; using %s", folder, stem, found, found[0].name)
+    return found[0] if found else None
+
+
+def discover_recordings(raw: str | Path) -> dict[str, RecordingFiles]:
+    """Every folder under RAW (any depth) holding an `rgb.<ext>` video is a recording."""
+    raw = Path(raw)
+    if not raw.is_dir():
+        raise RecordingError(f"raw folder {raw} does not exist or is not a folder")
+    found: dict[str, RecordingFiles] = {}
+    for rgb in sorted(raw.rglob("rgb.*")):
+        if rgb.suffix.lower() not in VIDEO_EXTENSIONS or not rgb.is_file():
+            continue
+        folder = rgb.parent
+        rec_id = folder.relative_to(raw).as_posix()
+        if rec_id in found:
+            continue
+        depth_dir = folder / "depth"
+        depth = depth_dir if depth_dir.is_dir() else _stream_file(folder, "depth")
+        sync = folder / "sync.json"
+        found[rec_id] = RecordingFiles(
+            rec_id, folder, rgb, depth, _stream_file(folder, "ir"), sync if sync.is_file() else None
+        )
+    return found
+
+
+def read_sync(path: Path | None) -> Sync:
+    """Parse `sync.json`; a missing file means zero offsets."""
+    if path is None:
+        return Sync()
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise RecordingError(f"{path}: cannot parse sync.json ({e}); fix or delete it") from e
+    if not isinstance(data, dict):
+        raise RecordingError(f"{path}: sync.json must be a JSON object")
+    try:
+        ir = float(data.get("ir_offset_s", 0.0))
+        depth_raw = data.get("depth_offset_frames", 0)
+        depth = int(depth_raw)
+    except (TypeError, ValueError) as e:
+        raise RecordingError(f"{path}: bad offset value ({e})") from e
+    if not math.isfinite(ir) or depth != float(depth_raw):
+        raise RecordingError(f"{path}: offsets must be a finite float and an integer")
+    return Sync(ir, depth, "sync.json")
+
+
+def probe_recording(files: RecordingFiles, ir_offset_s: float | None = None) -> RecordingInfo:
+    """Probe every stream; raises RecordingError/MediaError naming the broken file.
+
+    `ir_offset_s` (e.g. estimated by `mgrdata align --sync`) is used only when the recording
+    has no sync.json: a measured offset written by the lab wins over an estimate.
+    """
+    sync = read_sync(files.sync)
+    if files.sync is None and ir_offset_s is not None:
+        sync = Sync(ir_offset_s, 0, "estimated")
+    return RecordingInfo(
+        files,
+        probe_stream(files.rgb),
+        probe_stream(files.depth) if files.depth else None,
+        probe_stream(files.ir) if files.ir else None,
+        sync,
+    )
+
+
+def light_from_path(recording: str) -> str | None:
+    """'dark' or 'daylight' when a path component says so (e.g. S01/dark/hall_1)."""
+    parts = {p.lower() for p in recording.split("/")}
+    hits = [light for light in LIGHTS if light in parts]
+    return hits[0] if len(hits) == 1 else None
