@@ -43,7 +43,9 @@ def choose_alignments(
     try:
         from .align import resolve_alignments
     except ImportError as e:  # pragma: no cover - the align package ships with mgrdark_data
-        raise MgrdarkError(f"--align {mode}: alignment is unavailable ({e}); use --align none") from e
+        raise MgrdarkError(
+            f"--align {mode}: alignment is unavailable ({e}); use --align none"
+        ) from e
     with_ir = [r for r, f in found.items() if f.ir is not None]
     light = {i.recording: i.light for i in instances if i.light}
     scene = {i.recording: i.scene for i in instances if i.scene}

@@ -96,7 +96,7 @@ def run_stream_task(task: StreamTask) -> list[ClipOutcome]:
         log.warning("%s %s: %s", task.recording, task.modality, message)
         return outcomes
     finished = {o.clip_id for o in outcomes}
-    for job, writer, _ in active:
+    for _, writer, _ in active:
         writer.abort()
     outcomes += [
         ClipOutcome(j.clip_id, j.modality, False, error=(

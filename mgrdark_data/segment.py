@@ -257,8 +257,9 @@ def _recording_record(
         rec.depth_frames, rec.depth_file_bytes = info.depth.frames, info.depth.bytes
         rec.depth_width, rec.depth_height = info.depth.width, info.depth.height
     if info.ir is not None:
-        rec.ir_file, rec.ir_fps, rec.ir_frames = rel(info.ir.path), float(info.ir.fps), info.ir.frames
-        rec.ir_width, rec.ir_height, rec.ir_file_bytes = info.ir.width, info.ir.height, info.ir.bytes
+        rec.ir_file, rec.ir_fps = rel(info.ir.path), float(info.ir.fps)
+        rec.ir_frames, rec.ir_file_bytes = info.ir.frames, info.ir.bytes
+        rec.ir_width, rec.ir_height = info.ir.width, info.ir.height
     if choice is not None:
         rec.align_mode = choice.mode
         if choice.aligned:

@@ -18,7 +18,7 @@ from .common import data_option, quiet_option, setup_logging
               help="Annotation CSV (see annotations/README.md).")
 @data_option
 @click.option("--align", default="auto", show_default=True, metavar="auto|none|FILE",
-              help="IR geometry: estimate per recording, keep native, or read `mgrdata align` output.")
+              help="IR geometry: estimate per recording, keep native, or a `mgrdata align` table.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Parallel decode processes (default: CPU count).")
 @click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True,
