@@ -40,13 +40,15 @@ def choose_alignments(
             f"--align {mode!r}: expected 'auto', 'none' or an existing alignment table "
             "written by `mgrdata align`"
         )
+    with_ir = [r for r, f in found.items() if f.ir is not None]
+    if not with_ir:
+        return {}
     try:
         from .align import resolve_alignments
     except ImportError as e:  # pragma: no cover - the align package ships with mgrdark_data
         raise MgrdarkError(
             f"--align {mode}: alignment is unavailable ({e}); use --align none"
         ) from e
-    with_ir = [r for r, f in found.items() if f.ir is not None]
     light = {i.recording: i.light for i in instances if i.light}
     scene = {i.recording: i.scene for i in instances if i.scene}
     subject = {i.recording: i.subject for i in instances}
