@@ -6,6 +6,7 @@ import shutil
 from fractions import Fraction
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from mgrdark_data.manifest import read_frame
@@ -236,7 +237,7 @@ def test_missing_streams_leave_columns_null(tmp_path):
     ann = write_annotations(tmp_path / "l.csv", [("S03/dark/x", "S03", "stop", 3, 12)])
     segment_dataset(raw, ann, tmp_path / "d", align="auto", workers=1)
     clip = read_frame(tmp_path / "d/manifest/clips.parquet", ClipRecord).iloc[0]
-    assert clip.depth_path is None and clip.ir_path is None and clip.num_frames == 10
+    assert pd.isna(clip.depth_path) and pd.isna(clip.ir_path) and clip.num_frames == 10
     assert count_decoded_frames(tmp_path / "d" / clip.rgb_path) == 10
 
 
