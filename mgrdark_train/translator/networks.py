@@ -1,0 +1,182 @@
+"""Modality translators RGB frame -> pseudo-IR frame, and the PatchGAN critic.
+
+All translators map (N, in_channels, H, W) frames to (N, out_channels, H, W) frames in the same
+value domain as the clips the data loader produces (they are trained on those tensors), so the
+pseudo-IR they produce can be fed to an IR-trained network directly.
+
+* ``gan``: a U-Net generator (pix2pix-style encoder/decoder with skip connections), trained with
+  L1 plus an optional PatchGAN term (``mgrdark_train.translator.train``).
+* ``grayscale``: ITU-R BT.601 luma replicated to ``out_channels``; no parameters.
+* ``identity``: the RGB frame itself (needs ``out_channels == in_channels``); no parameters.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+TRANSLATORS = ("gan", "grayscale", "identity")
+
+# ITU-R BT.601 luma weights for R, G, B.
+_LUMA = (0.299, 0.587, 0.114)
+
+
+def _down(cin: int, cout: int, *, norm: bool = True) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, 4, stride=2, padding=1, bias=not norm)]
+    if norm:
+        layers.append(nn.BatchNorm2d(cout))
+    layers.append(nn.LeakyReLU(0.2, inplace=True))
+    return nn.Sequential(*layers)
+
+
+def _up(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class UNetTranslator(nn.Module):
+    """U-Net generator: ``depth`` stride-2 encoder stages, mirrored decoder, skip connections.
+
+    Frame height and width must be multiples of ``2 ** depth``. The output layer is linear (no
+    tanh), so the generator regresses frames in whatever normalisation the loader uses.
+
+    Args:
+        in_channels: Channels of the RGB frame.
+        out_channels: Channels of the IR frame.
+        base_channels: Channels of the first encoder stage (doubled per stage, capped at 8x).
+        depth: Number of down-sampling stages.
+    """
+
+    def __init__(
+        self,
+        *,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        base_channels: int = 32,
+        depth: int = 4,
+    ) -> None:
+        super().__init__()
+        if depth < 1:
+            raise ValueError(f"depth must be >= 1, got {depth}")
+        self.depth = depth
+        widths = [base_channels * min(2**i, 8) for i in range(depth)]
+        self.encoder = nn.ModuleList(
+            _down(in_channels if i == 0 else widths[i - 1], w, norm=i > 0)
+            for i, w in enumerate(widths)
+        )
+        # Decoder stage i takes the previous decoder output concatenated with encoder skip i.
+        self.decoder = nn.ModuleList()
+        for i in reversed(range(1, depth)):
+            cin = widths[i] if i == depth - 1 else 2 * widths[i]
+            self.decoder.append(_up(cin, widths[i - 1]))
+        last_in = widths[0] if depth == 1 else 2 * widths[0]
+        self.head = nn.ConvTranspose2d(last_in, out_channels, 4, stride=2, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        multiple = 2**self.depth
+        if x.shape[-2] % multiple or x.shape[-1] % multiple:
+            raise ValueError(
+                f"frame size {tuple(x.shape[-2:])} is not a multiple of {multiple} "
+                f"(2 ** depth); crop or resize the clips, or lower the translator depth"
+            )
+        skips = []
+        h = x
+        for enc in self.encoder:
+            h = enc(h)
+            skips.append(h)
+        skips.pop()  # the bottleneck is the decoder's input, not a skip
+        for dec in self.decoder:
+            h = torch.cat([dec(h), skips.pop()], dim=1)
+        return self.head(h)
+
+
+class PatchDiscriminator(nn.Module):
+    """PatchGAN critic on (RGB, IR) pairs: one real/fake logit per overlapping patch.
+
+    Args:
+        in_channels: Channels of the RGB frame plus channels of the IR frame.
+        base_channels: Channels of the first layer.
+        layers: Number of stride-2 layers (the receptive field grows with it).
+    """
+
+    def __init__(self, *, in_channels: int = 6, base_channels: int = 32, layers: int = 3) -> None:
+        super().__init__()
+        blocks: list[nn.Module] = []
+        cin = in_channels
+        for i in range(layers):
+            cout = base_channels * min(2**i, 8)
+            blocks.append(_down(cin, cout, norm=i > 0))
+            cin = cout
+        blocks.append(nn.Conv2d(cin, 1, 3, padding=1))
+        self.net = nn.Sequential(*blocks)
+
+    def forward(self, rgb: torch.Tensor, ir: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([rgb, ir], dim=1))
+
+
+class GrayscaleTranslator(nn.Module):
+    """Luma of the RGB frame, replicated to ``out_channels`` (a parameter-free baseline)."""
+
+    def __init__(self, *, in_channels: int = 3, out_channels: int = 3) -> None:
+        super().__init__()
+        if in_channels != 3:
+            raise ValueError(f"grayscale translation needs 3 input channels, got {in_channels}")
+        self.out_channels = out_channels
+        self.register_buffer("weights", torch.tensor(_LUMA).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        luma = (x * self.weights.to(x.dtype)).sum(dim=1, keepdim=True)
+        return luma.expand(-1, self.out_channels, -1, -1).contiguous()
+
+
+class IdentityTranslator(nn.Module):
+    """Returns the RGB frame unchanged: the 'no translation' baseline."""
+
+    def __init__(self, *, in_channels: int = 3, out_channels: int = 3) -> None:
+        super().__init__()
+        if in_channels != out_channels:
+            raise ValueError(
+                f"identity translation needs in_channels == out_channels, "
+                f"got {in_channels} and {out_channels}"
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+def create_translator(
+    name: str,
+    *,
+    in_channels: int = 3,
+    out_channels: int = 3,
+    # U-Net only
+    base_channels: int = 32,
+    depth: int = 4,
+) -> nn.Module:
+    """Build a translator by name: ``gan``, ``grayscale`` or ``identity``.
+
+    Args:
+        name: Translator kind.
+        in_channels: Channels of the RGB frame.
+        out_channels: Channels of the (pseudo-)IR frame.
+        base_channels: U-Net width (``gan`` only).
+        depth: U-Net down-sampling stages (``gan`` only).
+
+    Raises:
+        ValueError: ``name`` is not a known translator.
+    """
+    if name == "gan":
+        return UNetTranslator(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            base_channels=base_channels,
+            depth=depth,
+        )
+    if name == "grayscale":
+        return GrayscaleTranslator(in_channels=in_channels, out_channels=out_channels)
+    if name == "identity":
+        return IdentityTranslator(in_channels=in_channels, out_channels=out_channels)
+    raise ValueError(f"unknown translator {name!r}; expected one of {TRANSLATORS}")
