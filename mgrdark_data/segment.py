@@ -43,6 +43,10 @@ class SegmentReport:
     """Instances with at least one clip file written by this run."""
     skipped: int = 0
     """Instances whose every clip was already written and verified."""
+    files_written: int = 0
+    """Clip files (one per instance and modality) encoded by this run."""
+    files_kept: int = 0
+    """Clip files already written and verified by an earlier run, kept as they were."""
     rejected: int = 0
     reject_counts: dict[str, int] = field(default_factory=dict)
     recordings: int = 0
@@ -160,6 +164,8 @@ def segment_dataset(
                                                 f"{failed[0].error}", index_base))
                 continue
             choice = choices.get(rec_id)
+            report.files_written += sum(o.written for o in results.values())
+            report.files_kept += sum(not o.written for o in results.values())
             clips.append(_clip_record(inst, info, jobs, results, choice is not None
                                       and choice.aligned))
             if any(o.written for o in results.values()):

@@ -154,7 +154,7 @@ def test_reject_messages_name_the_values(bad_run):
     assert reasons.loc[3].reason == "start_frame 20 > end_frame 10"
     assert "60 frames, last index 59" in reasons.loc[4].reason
     assert reasons.loc[5].start_frame == "1.5"
-    assert "duplicate of row 2" == reasons.loc[13].reason
+    assert reasons.loc[13].reason == "duplicate of row 2"
     assert "IR stream has 20 frames" in reasons.loc[16].reason
 
 

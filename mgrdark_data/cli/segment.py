@@ -66,6 +66,7 @@ def _print_summary(r: SegmentReport) -> None:
         f"clips: {r.clips} in manifest ({r.written} written, {r.skipped} skipped as already "
         f"done), {r.rejected} rejected"
     )
+    click.echo(f"clip files: {r.files_written} written, {r.files_kept} kept from an earlier run")
     if r.reject_counts:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(r.reject_counts.items()))
         click.echo(f"rejects by reason: {reasons}")

@@ -63,7 +63,11 @@ class ClipWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         codec = settings.codec_for(modality)
         fmt = "matroska" if self.path.suffix == ".mkv" else "mp4"
-        self._container = av.open(str(self.tmp), "w", format=fmt)
+        # bitexact: no random segment UID or muxing date, so the same input gives the same
+        # bytes and a re-run reproduces the manifest's hashes.
+        self._container = av.open(
+            str(self.tmp), "w", format=fmt, container_options={"fflags": "+bitexact"}
+        )
         self._container.metadata["comment"] = self.tag
         stream = self._container.add_stream(codec, rate=fps)
         if codec == "libx264":
