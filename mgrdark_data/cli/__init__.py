@@ -23,3 +23,15 @@ def main() -> None:
 from .segment import segment  # noqa: E402
 
 cli.add_command(segment)
+from .stats import stats  # noqa: E402
+
+cli.add_command(stats)
+from .split import split  # noqa: E402
+
+cli.add_command(split)
+from .validate import validate  # noqa: E402
+
+cli.add_command(validate)
+from .export import export  # noqa: E402
+
+cli.add_command(export)
