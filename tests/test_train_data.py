@@ -1,0 +1,178 @@
+"""The clip dataset on index-encoded clips: which source frame lands where, for every modality."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from mgrdark_data.testing import decode_index, depth_value
+from mgrdark_data.vocabulary import load_vocabulary
+from mgrdark_train.data import (
+    DEFAULT_NORMALIZATION,
+    ClipDataset,
+    ClipSampler,
+    prepare_cache,
+    read_clip_frames,
+    segment_bounds,
+)
+from mgrdark_train.data.transforms import crop_frames, hflip_frames, to_tensor
+from mgrdark_train.testing import ClipSpec, write_dataset_root
+
+ALL = ("rgb", "ir", "depth")
+TURN_LEFT, TURN_RIGHT = 4, 5
+
+
+@pytest.fixture(scope="session")
+def index_root(tmp_path_factory):
+    specs = [
+        ClipSpec("S01", TURN_LEFT, 10),
+        ClipSpec("S01", 0, 40),
+        ClipSpec("S02", TURN_RIGHT, 5),  # shorter than T
+        ClipSpec("S02", 2, 23, light="daylight"),
+        ClipSpec("S02", 3, 12, modalities=("rgb",)),  # no ir/depth
+        ClipSpec("S03", 1, 17),
+    ]
+    split = {"S01": "train", "S02": "train", "S03": "test"}
+    return write_dataset_root(tmp_path_factory.mktemp("index"), specs, split)
+
+
+def _unnormalise(x: torch.Tensor, modality: str) -> np.ndarray:
+    """(C, T, H, W) network input -> (T, H, W[, C]) values as decoded (uint8 or millimetres)."""
+    n = DEFAULT_NORMALIZATION[modality]
+    mean = torch.tensor(n.mean).view(-1, 1, 1, 1)
+    std = torch.tensor(n.std).view(-1, 1, 1, 1)
+    v = ((x * std + mean) * n.scale).permute(1, 2, 3, 0).numpy()
+    return np.rint(v[..., 0] if modality == "depth" else v)
+
+
+def test_subset_light_and_modality_filters(index_root):
+    ds = ClipDataset(index_root, split="subjects", subset="train", modalities=ALL)
+    assert sorted(ds.clips["subject"]) == ["S01", "S01", "S02"]  # daylight, no-depth left out
+    ds = ClipDataset(index_root, split="subjects", subset="train", modalities=("rgb",), light=None)
+    assert len(ds) == 5
+    ds = ClipDataset(index_root, split="subjects", subset="test", modalities=ALL)
+    assert ds.clips["subject"].tolist() == ["S03"]
+    assert len(ClipDataset(index_root, split="subjects", subset="val")) == 0
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_every_modality_holds_the_sampled_source_frames(index_root, train):
+    # resize == crop: nothing is cut away, so each frame's 4x4 index grid stays readable.
+    ds = ClipDataset(
+        index_root, split="subjects", subset="train", modalities=ALL, num_frames=8,
+        resize=64, crop=64, train=train,
+    )
+    for epoch in range(3 if train else 1):
+        for i in range(len(ds)):
+            s = ds[(i, epoch)]
+            frames = s["frames"].numpy()
+            n = int(ds.clips.loc[i, "num_frames"])
+            lo, hi = segment_bounds(n, 8)
+            assert np.all(frames >= lo) and np.all(frames <= hi)
+            for m in ("rgb", "ir"):
+                got = [decode_index(f.astype(np.uint8)) for f in _unnormalise(s[m], m)]
+                assert got == frames.tolist(), m
+            depth = _unnormalise(s["depth"], "depth")
+            assert [int(d[0, 0]) for d in depth] == [depth_value(int(k)) for k in frames]
+
+
+def test_same_indices_and_crop_for_every_modality(index_root):
+    ds = ClipDataset(
+        index_root, split="subjects", subset="train", modalities=ALL, num_frames=6,
+        resize=48, crop=30,
+    )
+    crops = set()
+    for epoch in range(4):
+        s = ds[(1, epoch)]
+        y, x = s["crop"].tolist()
+        crops.add((y, x))
+        for m in ALL:
+            path, size = ds.clip_file(1, m)
+            full = read_clip_frames(path, s["frames"].numpy(), modality=m, size=size)
+            want = to_tensor(crop_frames(full, y, x, 30), DEFAULT_NORMALIZATION[m])
+            torch.testing.assert_close(s[m], want, rtol=0, atol=0)
+    assert len(crops) > 1  # the crop really is random
+
+
+def test_flip_mirrors_pixels_and_labels(index_root):
+    mirror = load_vocabulary().mirror_labels()
+    assert mirror[TURN_LEFT] == TURN_RIGHT and mirror[TURN_RIGHT] == TURN_LEFT
+    ds = ClipDataset(
+        index_root, split="subjects", subset="train", modalities=ALL, num_frames=4,
+        resize=32, crop=24, flip=True,
+    )
+    no_flip = ClipDataset(
+        index_root, split="subjects", subset="train", modalities=ALL, num_frames=4,
+        resize=32, crop=24, flip=False,
+    )
+    row = ds.clips.index[ds.clips["label"] == TURN_LEFT][0]
+    seen = set()
+    for epoch in range(12):
+        s, plain = ds[(row, epoch)], no_flip[(row, epoch)]
+        seen.add(s["flipped"])
+        assert s["label"] == (TURN_RIGHT if s["flipped"] else TURN_LEFT)
+        assert torch.equal(s["frames"], plain["frames"]) and torch.equal(s["crop"], plain["crop"])
+        for m in ALL:
+            want = torch.flip(plain[m], dims=[3]) if s["flipped"] else plain[m]
+            assert torch.equal(s[m], want), m
+    assert seen == {True, False}
+    # A class without a mirror keeps its label when flipped.
+    other = ds.clips.index[ds.clips["label"] == 0][0]
+    assert {ds[(other, e)]["label"] for e in range(8)} == {0}
+    # Flip never happens at test time.
+    test = ClipDataset(index_root, split="subjects", subset="test", modalities=ALL, flip=True,
+                       num_frames=4, resize=32, crop=24)
+    assert not test[0]["flipped"]
+
+
+def test_hflip_frames_is_a_mirror():
+    a = np.arange(12).reshape(1, 2, 6)
+    assert hflip_frames(a)[0, 0].tolist() == [5, 4, 3, 2, 1, 0]
+
+
+def test_loader_workers_do_not_change_samples(index_root):
+    ds = ClipDataset(index_root, split="subjects", subset="train", modalities=("rgb", "depth"),
+                     num_frames=4, resize=32, crop=24, flip=True)
+
+    def run(workers):
+        sampler = ClipSampler(len(ds), shuffle=True, seed=3)
+        sampler.set_epoch(2)
+        loader = DataLoader(ds, batch_size=2, sampler=sampler, num_workers=workers)
+        return [(b["clip_id"], b["rgb"], b["depth"], b["label"]) for b in loader]
+
+    a, b = run(0), run(2)
+    assert [x[0] for x in a] == [x[0] for x in b]
+    for x, y in zip(a, b, strict=True):
+        assert all(torch.equal(p, q) for p, q in zip(x[1:], y[1:], strict=True))
+
+
+def test_sampler_shards_and_pads():
+    shards = [ClipSampler(7, shuffle=True, seed=1, rank=r, world_size=2) for r in range(2)]
+    keys = [list(s) for s in shards]
+    assert len(keys[0]) == len(keys[1]) == 4
+    assert {i for k in keys for i, _ in k} == set(range(7))
+    ev = [list(ClipSampler(7, shuffle=False, rank=r, world_size=2)) for r in range(2)]
+    assert sorted(i for k in ev for i, _ in k) == list(range(7))  # no padding at evaluation
+    s = ClipSampler(7, shuffle=True, seed=1)
+    first = list(s)
+    s.set_epoch(1)
+    assert list(s) != first and sorted(i for i, _ in s) == list(range(7))
+
+
+def test_prepare_cache_resizes_once_and_skips_on_rerun(index_root, tmp_path):
+    report = prepare_cache(index_root, size=64, modalities=ALL)
+    assert report.written == 5 * 3 + 1 and not report.failed
+    again = prepare_cache(index_root, size=64, modalities=ALL)
+    assert again.written == 0 and again.skipped == report.written
+    cached = ClipDataset(index_root, split="subjects", subset="train", modalities=ALL,
+                         num_frames=8, resize=64, crop=64, train=False, cache=True)
+    path, size = cached.clip_file(0, "rgb")
+    assert "cache/s64/rgb" in path.as_posix() and size is None
+    s = cached[0]
+    for m in ("rgb", "ir"):
+        got = [decode_index(f.astype(np.uint8)) for f in _unnormalise(s[m], m)]
+        assert got == s["frames"].tolist()
+    depth = _unnormalise(s["depth"], "depth")
+    assert [int(d[0, 0]) for d in depth] == [depth_value(int(k)) for k in s["frames"]]
