@@ -10,6 +10,16 @@ from mgrdark_train.translator.apply import clip_to_frames, frames_to_clip
 from mgrdark_train.translator.train import translator_losses
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny tensors gain nothing from threads, and on a shared machine oversubscribed threads
+    # make them up to 100x slower.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.mark.parametrize("name", ["gan", "grayscale", "identity"])
 def test_shapes(name):
     t = create_translator(name, base_channels=4, depth=3)
@@ -31,8 +41,12 @@ def test_factory_raises_on_unknown_names_and_bad_sizes():
         create_translator("cyclegan")
     with pytest.raises(ValueError):
         create_translator("identity", out_channels=1)
-    with pytest.raises(ValueError, match="multiple"):
-        create_translator("gan", depth=3)(torch.randn(1, 3, 12, 12))
+
+
+def test_unet_takes_sizes_that_are_not_a_multiple_of_its_stride():
+    gen = create_translator("gan", base_channels=4, depth=3)
+    assert gen(torch.randn(2, 3, 12, 20)).shape == (2, 3, 12, 20)
+    assert gen(torch.randn(1, 3, 56, 56)).shape == (1, 3, 56, 56)
 
 
 def test_clip_frame_round_trip_keeps_frame_order():
@@ -46,19 +60,19 @@ def test_clip_frame_round_trip_keeps_frame_order():
 def test_tiny_paired_translator_l1_decreases(gan_weight):
     # Toy pair: "IR" is a fixed non-linear function of RGB (inverted luma, squared).
     torch.manual_seed(0)
-    rgb = torch.rand(16, 3, 16, 16)
+    rgb = torch.rand(8, 3, 16, 16)
     ir = (1 - (0.3 * rgb[:, :1] + 0.6 * rgb[:, 1:2] + 0.1 * rgb[:, 2:])) ** 2
     ir = ir.expand(-1, 3, -1, -1)
-    gen = create_translator("gan", base_channels=8, depth=2)
+    gen = create_translator("gan", base_channels=4, depth=2)
     disc = None
     if gan_weight:
         from mgrdark_train.translator import PatchDiscriminator
 
-        disc = PatchDiscriminator(base_channels=8, layers=2)
-    opt_g = torch.optim.Adam(gen.parameters(), lr=2e-3)
+        disc = PatchDiscriminator(base_channels=4, layers=2)
+    opt_g = torch.optim.Adam(gen.parameters(), lr=5e-3)
     opt_d = torch.optim.Adam(disc.parameters(), lr=2e-3) if disc else None
     first = last = None
-    for _ in range(60):
+    for _ in range(30):
         terms = translator_losses(gen, disc, rgb, ir, gan_weight=gan_weight, opt_d=opt_d)
         opt_g.zero_grad()
         terms["loss"].backward()

@@ -13,6 +13,7 @@ pseudo-IR they produce can be fed to an IR-trained network directly.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 TRANSLATORS = ("gan", "grayscale", "identity")
@@ -40,8 +41,9 @@ def _up(cin: int, cout: int) -> nn.Sequential:
 class UNetTranslator(nn.Module):
     """U-Net generator: ``depth`` stride-2 encoder stages, mirrored decoder, skip connections.
 
-    Frame height and width must be multiples of ``2 ** depth``. The output layer is linear (no
-    tanh), so the generator regresses frames in whatever normalisation the loader uses.
+    Frames of any size are padded to a multiple of ``2 ** depth`` and cropped back. The output
+    layer is linear (no tanh), so the generator regresses frames in whatever normalisation the
+    loader uses.
 
     Args:
         in_channels: Channels of the RGB frame.
@@ -76,21 +78,23 @@ class UNetTranslator(nn.Module):
         self.head = nn.ConvTranspose2d(last_in, out_channels, 4, stride=2, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Pad to a multiple of 2 ** depth (reflect: no dark border for the network to learn)
+        # and crop back, so any crop size works (e.g. 56 = 7 * 8 in the tiny preset).
         multiple = 2**self.depth
-        if x.shape[-2] % multiple or x.shape[-1] % multiple:
-            raise ValueError(
-                f"frame size {tuple(x.shape[-2:])} is not a multiple of {multiple} "
-                f"(2 ** depth); crop or resize the clips, or lower the translator depth"
-            )
+        h, w = x.shape[-2:]
+        pad_h, pad_w = -h % multiple, -w % multiple
+        if pad_h or pad_w:
+            mode = "reflect" if pad_h < h and pad_w < w else "replicate"
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
         skips = []
-        h = x
+        y = x
         for enc in self.encoder:
-            h = enc(h)
-            skips.append(h)
+            y = enc(y)
+            skips.append(y)
         skips.pop()  # the bottleneck is the decoder's input, not a skip
         for dec in self.decoder:
-            h = torch.cat([dec(h), skips.pop()], dim=1)
-        return self.head(h)
+            y = torch.cat([dec(y), skips.pop()], dim=1)
+        return self.head(y)[..., :h, :w]
 
 
 class PatchDiscriminator(nn.Module):
