@@ -56,10 +56,11 @@ class ExportResult:
 
 def clip_path(data: DataRoot, rel: str, data_prefix: str | os.PathLike | None) -> str:
     """Absolute path of a manifest path, or relative to `data_prefix` ('/' separators)."""
-    absolute = (data.root / rel).resolve()
+    # abspath, not resolve: keep the user's spelling of a symlinked dataset root
+    absolute = os.path.abspath(data.root / rel)
     if data_prefix is None:
-        return absolute.as_posix()
-    return Path(os.path.relpath(absolute, Path(data_prefix).resolve())).as_posix()
+        return Path(absolute).as_posix()
+    return Path(os.path.relpath(absolute, os.path.abspath(data_prefix))).as_posix()
 
 
 def write_list(path: Path, rows: Sequence[tuple[str, int]], fmt: str) -> Path:

@@ -241,7 +241,10 @@ def validate_dataset(
 ) -> ValidationReport:
     """Check a dataset root; never raises for a problem in the data, reports it instead."""
     report = ValidationReport(data.root, quick)
-    rel = lambda p: p.relative_to(data.root).as_posix()  # noqa: E731
+
+    def rel(path: Path) -> str:
+        return path.relative_to(data.root).as_posix()
+
     tables = {}
     for path, rtype in ((data.clips_manifest, ClipRecord),
                         (data.recordings_manifest, RecordingRecord),

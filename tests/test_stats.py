@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+import mgrdark_data.stats as stats_module
 from mgrdark_data.cli import cli
 from mgrdark_data.manifest import write_records
 from mgrdark_data.media import ffmpeg_exe
@@ -148,6 +149,18 @@ def test_sampled_mode_decodes_exactly_the_sampled_frames(tmp_path_factory, k):
     got = [decode_index(f.to_ndarray(format="rgb24")) for f in iter_sampled_frames(path, k)]
     assert got == sample_indices(60, k)
     assert video_histogram(path, k).frames == min(k, 60)
+
+
+def test_sequential_fallback_counts_the_same_frames(tmp_path, monkeypatch):
+    path = write_h264(tmp_path / "idx.mp4", [index_image(i, 48, 64) for i in range(30)], gop=7)
+    seeking = video_histogram(path, 4)
+
+    def no_index(*args):
+        raise stats_module._SeekUnreliable("test")
+    monkeypatch.setattr(stats_module._FrameIndex, "build", no_index)
+    sequential = video_histogram(path, 4)
+    assert sequential.frames == seeking.frames == 4
+    np.testing.assert_array_equal(sequential.hist, seeking.hist)
 
 
 def test_merge_replaces_same_name_and_plots_every_dataset(media, tmp_path):
