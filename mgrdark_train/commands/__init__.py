@@ -1,0 +1,1 @@
+"""`mgrtrain` commands: each parses options, calls one library function and reports."""

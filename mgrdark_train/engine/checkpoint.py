@@ -1,0 +1,58 @@
+"""Atomic checkpoints with everything a resumed run needs to continue exactly."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mgrdark_data.errors import MgrdarkError
+from mgrdark_data.paths import atomic_path
+
+LAST = "last.pt"
+
+
+def capture_rng() -> dict[str, Any]:
+    """This process's Python, NumPy, torch CPU and CUDA generator states."""
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
+    """Write a checkpoint under a temporary name and rename it: a kill never truncates one."""
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+    return Path(path)
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """Read a checkpoint written by `save_checkpoint`.
+
+    RNG states hold NumPy arrays and tuples, so this trusted, self-written file is loaded with
+    `weights_only=False`; never point it at a file from elsewhere.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise MgrdarkError(f"no checkpoint {path}; the run has not finished an epoch yet")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=False)
+    except (OSError, RuntimeError, EOFError) as e:
+        raise MgrdarkError(f"cannot read checkpoint {path}: {e}") from e

@@ -1,0 +1,333 @@
+"""The training loop: any step module (see `steps.py`), DDP, bf16, checkpoints, resume."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset
+
+from ..data.sampler import ClipSampler
+from .checkpoint import LAST, capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from .config import ConfigError, TrainConfig
+from .distributed import DistInfo, all_gather_objects, barrier, broadcast_buffers, current
+from .metrics import MeanTracker, MetricsCSV
+from .steps import output_logits
+
+log = logging.getLogger(__name__)
+
+
+class ProgressBar(Protocol):
+    """What the trainer needs from a progress bar (tqdm fits; the CLI supplies one)."""
+
+    def update(self, n: int = 1) -> Any: ...
+    def set_postfix(self, ordered_dict: Mapping[str, Any] | None = None, **kw: Any) -> Any: ...
+    def close(self) -> Any: ...
+
+
+ProgressFactory = Callable[[int, str], ProgressBar]
+"""`factory(total_batches, description)` -> a bar; called on rank 0 only."""
+
+
+def resolve_device(name: str, dist: DistInfo) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError("run.device is cuda but no CUDA device is visible; use --device cpu")
+        return torch.device("cuda", dist.local_rank)
+    if name != "cpu":
+        raise ConfigError(f"unknown device {name!r}; expected auto, cpu or cuda")
+    return torch.device("cpu")
+
+
+def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    if amp == "auto":
+        return torch.bfloat16 if device.type == "cuda" else None
+    if amp == "bf16":
+        return torch.bfloat16
+    if amp == "off":
+        return None
+    raise ConfigError(f"unknown amp mode {amp!r}; expected auto, bf16 or off")
+
+
+def move_batch(batch: Mapping[str, Any], device: torch.device, channels_last: bool) -> dict:
+    """Tensors to `device` (5-D clips in channels_last_3d when asked); other values as they are."""
+    out = {}
+    for k, v in batch.items():
+        if isinstance(v, torch.Tensor):
+            v = v.to(device, non_blocking=True)
+            if channels_last and v.dim() == 5:
+                v = v.contiguous(memory_format=torch.channels_last_3d)
+        out[k] = v
+    return out
+
+
+class Trainer:
+    """Trains a step module for `cfg.optim.epochs` epochs in `run_dir`.
+
+    Writes `metrics.csv` (one row per epoch), `checkpoints/last.pt` (atomically, every
+    epoch; `epoch_NNN.pt` too every `run.keep_every` epochs) and TensorBoard events when
+    available. Under `torchrun` each rank trains its shard; metrics are summed over ranks and
+    only rank 0 writes.
+
+    Args:
+        step: The training step (contract in `steps.py`).
+        train_set: Dataset whose items are dicts and whose keys are `(index, epoch)`.
+        cfg: Resolved configuration.
+        run_dir: Output directory.
+        eval_set: Evaluated after every `run.eval_every` epochs (None or empty: never).
+        progress: Progress-bar factory (None: no bars).
+        label_key: Batch key of the labels.
+    """
+
+    def __init__(
+        self,
+        step: nn.Module,
+        train_set: Dataset,
+        *,
+        cfg: TrainConfig,
+        run_dir: str | Path,
+        eval_set: Dataset | None = None,
+        progress: ProgressFactory | None = None,
+        label_key: str = "label",
+    ) -> None:
+        self.cfg = cfg
+        self.run_dir = Path(run_dir)
+        self.dist = current()
+        self.device = resolve_device(cfg.run.device, self.dist)
+        self.amp = autocast_dtype(cfg.run.amp, self.device)
+        self.progress = progress if self.dist.is_main else None
+        self.label_key = label_key
+        if cfg.optim.batch_size % self.dist.world_size:
+            raise ConfigError(
+                f"batch size {cfg.optim.batch_size} is not divisible by {self.dist.world_size} "
+                "ranks; the batch size is global"
+            )
+        self.batch_size = cfg.optim.batch_size // self.dist.world_size
+        self.step = step.to(self.device)
+        if cfg.run.channels_last_3d:
+            self.step = self.step.to(memory_format=torch.channels_last_3d)
+        params = [p for p in self.step.parameters() if p.requires_grad]
+        if not params:
+            raise ConfigError("the training step has no trainable parameters")
+        self.optimizer = torch.optim.SGD(
+            params, lr=cfg.optim.lr, momentum=cfg.optim.momentum,
+            weight_decay=cfg.optim.weight_decay,
+        )
+        self.scheduler = torch.optim.lr_scheduler.StepLR(
+            self.optimizer, step_size=cfg.optim.lr_step, gamma=cfg.optim.lr_gamma
+        )
+        self.model: nn.Module = self.step
+        if self.dist.enabled:
+            self.model = DistributedDataParallel(
+                self.step,
+                device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=cfg.run.find_unused_parameters,
+            )
+        self.train_sampler = ClipSampler(
+            len(train_set), shuffle=True, seed=cfg.run.seed,
+            rank=self.dist.rank, world_size=self.dist.world_size,
+        )
+        self.train_loader = self._loader(train_set, self.train_sampler)
+        self.eval_loader = None
+        if eval_set is not None and len(eval_set):
+            sampler = ClipSampler(
+                len(eval_set), shuffle=False, rank=self.dist.rank, world_size=self.dist.world_size
+            )
+            self.eval_loader = self._loader(eval_set, sampler)
+        self.metrics = MetricsCSV(self.run_dir / "metrics.csv")
+        self.ckpt_dir = self.run_dir / "checkpoints"
+        self.start_epoch = 0
+        self._tb = None
+        self._bar: ProgressBar | None = None
+
+    def _loader(self, dataset: Dataset, sampler: ClipSampler) -> DataLoader:
+        workers = self.cfg.data.workers
+        return DataLoader(
+            dataset, batch_size=self.batch_size, sampler=sampler, num_workers=workers,
+            pin_memory=self.device.type == "cuda", persistent_workers=workers > 0,
+            prefetch_factor=4 if workers > 0 else None,
+        )
+
+    # --- state -------------------------------------------------------------------------------
+
+    def state(self, epoch: int) -> dict[str, Any]:
+        return {
+            "epoch": epoch,
+            "step": self.step.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "config": self.cfg.to_dict(),
+        }
+
+    def save(self, epoch: int) -> None:
+        """Checkpoint after `epoch` (0-based) with every rank's RNG state."""
+        rng = all_gather_objects(capture_rng())
+        if self.dist.is_main:
+            state = {**self.state(epoch), "rng": rng}
+            save_checkpoint(self.ckpt_dir / LAST, state)
+            keep = self.cfg.run.keep_every
+            if keep and (epoch + 1) % keep == 0:
+                save_checkpoint(self.ckpt_dir / f"epoch_{epoch + 1:03d}.pt", state)
+        barrier()
+
+    def resume(self) -> bool:
+        """Continue from `checkpoints/last.pt` if present; returns whether it was found."""
+        path = self.ckpt_dir / LAST
+        if not path.exists():
+            log.warning("no checkpoint in %s; starting from epoch 1", self.ckpt_dir)
+            return False
+        state = load_checkpoint(path, map_location=self.device)
+        self.step.load_state_dict(state["step"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        rng = state["rng"]
+        if len(rng) != self.dist.world_size:
+            log.warning(
+                "checkpoint was written by %d ranks, now %d: RNG streams restart, the data "
+                "order and augmentation stay exact", len(rng), self.dist.world_size,
+            )
+        restore_rng(rng[self.dist.rank % len(rng)])
+        self.start_epoch = int(state["epoch"]) + 1
+        if self.dist.is_main:
+            self.metrics.truncate(self.start_epoch)
+        log.info("resumed from %s at epoch %d", path, self.start_epoch + 1)
+        return True
+
+    # --- loop --------------------------------------------------------------------------------
+
+    def fit(self) -> list[dict[str, float]]:
+        """Train the remaining epochs; returns their metric rows."""
+        rows = []
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            for epoch in range(self.start_epoch, self.cfg.optim.epochs):
+                row: dict[str, float] = {"epoch": epoch + 1, "lr": self.scheduler.get_last_lr()[0]}
+                row.update(self.train_epoch(epoch))
+                if self.eval_loader is not None and (epoch + 1) % self.cfg.run.eval_every == 0:
+                    row.update(self.evaluate(prefix="val"))
+                self.scheduler.step()
+                if self.dist.is_main:
+                    self.metrics.append(row)
+                    self._log_tensorboard(row)
+                    log.info("epoch %d: %s", epoch + 1, _fmt(row))
+                self.save(epoch)
+                rows.append(row)
+        finally:
+            if self._tb is not None:
+                self._tb.close()
+        return rows
+
+    def _autocast(self):
+        if self.amp is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp)
+
+    def _batches(self, loader: DataLoader, desc: str) -> Iterator[tuple[dict, float]]:
+        """Batches on the device, with the seconds spent waiting for each."""
+        bar = self.progress(len(loader), desc) if self.progress else None
+        self._bar = bar
+        try:
+            it = iter(loader)
+            while True:
+                t0 = time.perf_counter()
+                try:
+                    batch = next(it)
+                except StopIteration:
+                    return
+                batch = move_batch(batch, self.device, self.cfg.run.channels_last_3d)
+                yield batch, time.perf_counter() - t0
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+            self._bar = None
+
+    def train_epoch(self, epoch: int) -> dict[str, float]:
+        self.model.train()
+        self.train_sampler.set_epoch(epoch)
+        tracker = MeanTracker()
+        wait = 0.0
+        clips = 0
+        start = time.perf_counter()
+        desc = f"epoch {epoch + 1}/{self.cfg.optim.epochs}"
+        for i, (batch, waited) in enumerate(self._batches(self.train_loader, desc)):
+            wait += waited
+            with self._autocast():
+                out = self.model(batch)
+            loss = out["loss"]
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            labels = batch[self.label_key]
+            clips += int(labels.shape[0])
+            tracker.update(_terms(out), output_logits(out["output"]).float(), labels)
+            if self._bar is not None and i % 10 == 0:
+                elapsed = time.perf_counter() - start
+                self._postfix(loss, clips * self.dist.world_size / elapsed, wait / elapsed)
+        elapsed = time.perf_counter() - start
+        broadcast_buffers(self.step)
+        res = {f"train_{k}": v for k, v in tracker.compute(self.device).items()}
+        if not math.isfinite(res.get("train_loss", 0.0)):
+            log.warning("epoch %d: the training loss is not finite", epoch + 1)
+        res["clips_per_s"] = clips * self.dist.world_size / elapsed if elapsed else 0.0
+        res["data_wait"] = wait / elapsed if elapsed else 0.0
+        res["epoch_s"] = elapsed
+        return res
+
+    def _postfix(self, loss: torch.Tensor, rate: float, wait: float) -> None:
+        # float(loss) syncs the GPU: done every tenth batch only, and only with a bar.
+        self._bar.set_postfix(
+            {"loss": f"{float(loss.detach()):.3f}", "clips/s": f"{rate:.1f}", "wait": f"{wait:.0%}"}
+        )
+
+    @torch.no_grad()
+    def evaluate(self, prefix: str = "val") -> dict[str, float]:
+        """Loss terms and top-1/top-5 of the step in eval mode on the evaluation set."""
+        if self.eval_loader is None:
+            return {}
+        self.step.eval()
+        tracker = MeanTracker()
+        for batch, _ in self._batches(self.eval_loader, prefix):
+            with self._autocast():
+                out = self.step(batch)
+            tracker.update(_terms(out), output_logits(out["output"]).float(), batch[self.label_key])
+        return {f"{prefix}_{k}": v for k, v in tracker.compute(self.device).items()}
+
+    def _log_tensorboard(self, row: Mapping[str, float]) -> None:
+        if not self.cfg.run.tensorboard:
+            return
+        if self._tb is None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:
+                self.cfg.run.tensorboard = False
+                log.info("tensorboard is not installed; metrics go to metrics.csv only")
+                return
+            self._tb = SummaryWriter(str(self.run_dir / "tb"))
+        for k, v in row.items():
+            if k != "epoch":
+                self._tb.add_scalar(k, v, int(row["epoch"]))
+        self._tb.flush()
+
+
+def _terms(out: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    """The scalar loss terms of a step's output (everything but `output`)."""
+    return {
+        k: v for k, v in out.items()
+        if k != "output" and isinstance(v, torch.Tensor) and v.dim() == 0
+    }
+
+
+def _fmt(row: Mapping[str, float]) -> str:
+    return " ".join(f"{k}={v:.4g}" for k, v in row.items() if k != "epoch")
