@@ -20,3 +20,10 @@ def main() -> None:
 
 
 # Command registration: each command module appends its lines below.
+from .commands.baseline import baseline  # noqa: E402
+from .commands.evaluate import evaluate  # noqa: E402
+from .commands.prepare import prepare  # noqa: E402
+
+cli.add_command(baseline)
+cli.add_command(evaluate)
+cli.add_command(prepare)
