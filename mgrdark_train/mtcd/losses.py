@@ -64,7 +64,7 @@ def kd_distance(
         raise ValueError(f"unknown kd distance {distance!r}; expected one of {KD_DISTANCES}")
     if reduction not in KD_REDUCTIONS:
         raise ValueError(f"unknown kd reduction {reduction!r}; expected one of {KD_REDUCTIONS}")
-    teacher = teacher.detach()
+    student, teacher = student.float(), teacher.detach().float()
     if distance == "kl_logits":
         log_p_s = F.log_softmax(student / temperature, dim=1)
         log_p_t = F.log_softmax(teacher / temperature, dim=1)

@@ -33,7 +33,8 @@ class MTCDNetwork(nn.Module):
             (B, C, T, H, W) (the foundation's ``create_resnet3d``).
         feature_channels: C of ``features[stage]``.
         num_classes: Number of gesture classes.
-        embed_dim: Channels of the projected space shared by T_t, T_a and T_s.
+        embed_dim: Channels of the projected space shared by T_t, T_a and T_s (default: C, as
+            all three networks share one backbone architecture).
         stage: Which backbone stage feeds the converter.
         use_converter: False replaces the converter by the identity (an ablation).
         temporal_kernel: Temporal kernel of the converter's ``Att_t`` convolution.
@@ -47,7 +48,7 @@ class MTCDNetwork(nn.Module):
         feature_channels: int,
         num_classes: int,
         # distillation space
-        embed_dim: int = 256,
+        embed_dim: int | None = None,
         stage: str = "res5",
         use_converter: bool = True,
         temporal_kernel: int = 3,
@@ -62,6 +63,7 @@ class MTCDNetwork(nn.Module):
             if use_converter
             else nn.Identity()
         )
+        embed_dim = embed_dim or feature_channels
         self.projection = nn.Conv3d(feature_channels, embed_dim, kernel_size=1)  # T_t / T_a / T_s
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(embed_dim, num_classes)

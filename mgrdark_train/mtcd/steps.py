@@ -1,7 +1,8 @@
 """Training steps of the three MTCD stages, as modules that return dicts (STYLE 7).
 
 Every step returns ``{"loss", "output", <each unweighted loss term>}``, so the foundation's
-trainer logs each term and an ablation is nothing more than a missing key.
+trainer logs each term and an ablation is nothing more than a missing key. Losses are computed
+in float32 even under bf16 autocast (softmax and normalisation lose precision in bf16).
 
 Frozen networks (the teacher, the assistant, the translator) are held *outside* the module
 tree: they are not in ``parameters()``, so no optimizer built from the step can update them,
@@ -86,7 +87,7 @@ class ClassifierStep(nn.Module):
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
         out = self.net(batch[self.input_key])
-        ce = F.cross_entropy(out["logits"], batch[self.label_key])
+        ce = F.cross_entropy(out["logits"].float(), batch[self.label_key])
         return {"loss": ce, "output": out["logits"], "ce": ce}
 
 
@@ -131,7 +132,7 @@ class AssistantStep(_FrozenNetworksStep):
         with torch.no_grad():
             pseudo_ir = translate_clip(self._frozen["translator"], batch[self.rgb_key])
         a = self.assistant(pseudo_ir)
-        ce = F.cross_entropy(a["logits"], batch[self.label_key])
+        ce = F.cross_entropy(a["logits"].float(), batch[self.label_key])
         result = {"output": a["logits"], "ce": ce}
         loss = ce
         if self.training and self.use_kd:
@@ -198,7 +199,7 @@ class StudentStep(_FrozenNetworksStep):
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
         rgb = batch[self.rgb_key]
         s = self.student(rgb)
-        ce = F.cross_entropy(s["logits"], batch[self.label_key])
+        ce = F.cross_entropy(s["logits"].float(), batch[self.label_key])
         result: dict[str, torch.Tensor] = {"output": s["logits"], "ce": ce}
         kd_fusion = kd_ir = None
         # Inference path: RGB only; the frozen networks are not even called.

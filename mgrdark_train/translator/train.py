@@ -160,7 +160,7 @@ def fit_translator(
             opt_g.step()
             for k, v in terms.items():
                 if k != "output":
-                    sums[k] = sums.get(k, 0.0) + float(v)
+                    sums[k] = sums.get(k, 0.0) + float(v.detach())
             n += 1
         if n == 0:
             raise ValueError("the translator's training loader yielded no batch")

@@ -1,0 +1,31 @@
+"""Settings of the translator stage (part of the MTCD config, usable alone)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class TranslatorConfig:
+    """The RGB -> pseudo-IR translator and its paired training."""
+
+    name: str = "gan"
+    """'gan' (U-Net trained on aligned RGB/IR pairs), 'grayscale' or 'identity' (no training)."""
+    base_channels: int = 64
+    depth: int = 5
+    epochs: int = 20
+    batch_size: int = 8
+    """Clips per batch; every frame of a clip is a training pair."""
+    frames_per_batch: int | None = 64
+    """At most this many frame pairs per batch (consecutive frames are nearly alike)."""
+    lr: float = 2e-4
+    gan_weight: float = 0.01
+    """Weight of the PatchGAN term against L1 (pix2pix: 1 against 100); 0 = L1 alone."""
+
+
+TRANSLATOR_PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    # Trains in about a minute on CPU at the tiny training preset's 56x56 crops.
+    "tiny": {"base_channels": 8, "depth": 3, "epochs": 3, "frames_per_batch": 32},
+}
