@@ -27,3 +27,9 @@ from .commands.prepare import prepare  # noqa: E402
 cli.add_command(baseline)
 cli.add_command(evaluate)
 cli.add_command(prepare)
+from .mtcd.cli import mtcd  # noqa: E402
+
+cli.add_command(mtcd)
+from .translator.cli import translator  # noqa: E402
+
+cli.add_command(translator)
