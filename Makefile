@@ -4,12 +4,19 @@ PIP ?= $(PYTHON) -m pip
 DEMO_DIR ?= demo-out
 PYTEST_ARGS ?=
 
-.PHONY: install dev demo test lint bench clean
+.PHONY: torch install dev demo test lint bench clean
 
-install:
+# Keep a torch that is already installed (e.g. a CUDA build); otherwise pin the release we test
+# with, since an unpinned torch may pull several GB of CUDA packages.
+TORCH ?= torch==2.13.0
+
+torch:
+	@$(PYTHON) -c "import torch" 2>/dev/null || $(PIP) install -q "$(TORCH)"
+
+install: torch
 	$(PIP) install -q .
 
-dev:
+dev: torch
 	$(PIP) install -q -e ".[dev]"
 
 demo: install
