@@ -1,0 +1,207 @@
+"""`mgrtrain mtcd` end to end on a toy dark-RGB / IR dataset (tiny networks, one epoch)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+import torch
+from click.testing import CliRunner
+
+from mgrdark_train.cli import cli
+from mgrdark_train.mtcd.synthetic import write_dark_ir_dataset
+
+TINY = [
+    "--preset",
+    "tiny",
+    "--epochs",
+    "1",
+    "--workers",
+    "0",
+    "--set",
+    "data.resize=16",
+    "--set",
+    "data.crop=16",
+    "--set",
+    "data.num_frames=4",
+    "--set",
+    "mtcd.translator.epochs=1",
+    "-q",
+]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny tensors gain nothing from threads, and on a shared machine oversubscribed threads
+    # make them up to 100x slower.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mtcd") / "data"
+    write_dark_ir_dataset(
+        root,
+        classes=3,
+        train_subjects=2,
+        test_subjects=1,
+        clips_per_class=1,
+        num_frames=(6, 8),
+        size=16,
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def full_run(data, tmp_path_factory):
+    run = tmp_path_factory.mktemp("runs") / "full"
+    res = CliRunner().invoke(
+        cli, ["mtcd", "-d", str(data), "--split", "subjects", *TINY, "--out", str(run)]
+    )
+    assert res.exit_code == 0, res.output
+    return run
+
+
+def test_full_run_trains_every_stage_and_tests_the_student(full_run):
+    for stage in ("teacher", "assistant", "student"):
+        assert (full_run / stage / "done.json").exists()
+        assert (full_run / stage / "checkpoints" / "last.pt").exists()
+    assert (full_run / "translator" / "translator.pt").exists()
+    assert (full_run / "config.yaml").exists() and (full_run / "mtcd.yaml").exists()
+    # Raw, unweighted terms are logged per epoch.
+    student = pd.read_csv(full_run / "student" / "metrics.csv")
+    assert {"train_ce", "train_kd_ir_rgb", "train_kd_fusion_rgb"} <= set(student.columns)
+    assistant = pd.read_csv(full_run / "assistant" / "metrics.csv")
+    assert "train_kd_ir_irp" in assistant.columns
+    results = json.loads((full_run / "results.json").read_text())
+    assert 0.0 <= results["test"]["top1"] <= 1.0
+    assert (full_run / "student" / "eval" / "confusion.png").exists()
+    # The student checkpoint holds the student only: frozen networks are not saved with it.
+    state = torch.load(full_run / "student" / "checkpoints" / "last.pt", weights_only=False)
+    assert state["step"] and all(k.startswith("student.") for k in state["step"])
+
+
+def test_rerun_skips_finished_stages(full_run, data):
+    ckpt = full_run / "student" / "checkpoints" / "last.pt"
+    before = ckpt.stat().st_mtime_ns
+    res = CliRunner().invoke(
+        cli, ["mtcd", "-d", str(data), "--split", "subjects", *TINY, "--out", str(full_run)]
+    )
+    assert res.exit_code == 0, res.output
+    assert ckpt.stat().st_mtime_ns == before
+
+
+def test_other_settings_on_the_same_run_dir_are_refused(full_run, data):
+    res = CliRunner().invoke(
+        cli,
+        [
+            "mtcd",
+            "-d",
+            str(data),
+            "--split",
+            "subjects",
+            *TINY,
+            "--set",
+            "mtcd.distill.alpha=0.5",
+            "--out",
+            str(full_run),
+        ],
+    )
+    assert res.exit_code != 0
+    assert "other settings" in res.output
+
+
+def test_mgrtrain_eval_needs_no_ir(full_run, data, tmp_path):
+    # A copy of the dataset whose IR clips are gone: evaluation must only read RGB.
+    rgb_only = tmp_path / "rgb_only"
+    shutil.copytree(data, rgb_only)
+    shutil.rmtree(rgb_only / "clips" / "ir")
+    res = CliRunner().invoke(
+        cli,
+        [
+            "eval",
+            str(full_run / "student"),
+            "-d",
+            str(rgb_only),
+            "--out",
+            str(tmp_path / "report"),
+            "-q",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "top1=" in res.output
+    metrics = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert metrics["clips"] == 3
+
+
+def test_baseline_row_trains_the_student_alone(data, tmp_path):
+    run = tmp_path / "baseline"
+    res = CliRunner().invoke(
+        cli,
+        [
+            "mtcd",
+            "-d",
+            str(data),
+            "--split",
+            "subjects",
+            *TINY,
+            "--ablation",
+            "baseline",
+            "--out",
+            str(run),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert not (run / "teacher").exists() and not (run / "translator").exists()
+    cols = set(pd.read_csv(run / "student" / "metrics.csv").columns)
+    assert "train_ce" in cols and not any("kd" in c for c in cols)
+
+
+def test_unfinished_stage_resumes_instead_of_restarting(full_run, data):
+    ckpt = full_run / "student" / "checkpoints" / "last.pt"
+    before = ckpt.stat().st_mtime_ns
+    (full_run / "student" / "done.json").unlink()  # as if killed after its last checkpoint
+    res = CliRunner().invoke(
+        cli, ["mtcd", "-d", str(data), "--split", "subjects", *TINY, "--out", str(full_run)]
+    )
+    assert res.exit_code == 0, res.output
+    assert (full_run / "student" / "done.json").exists()
+    assert ckpt.stat().st_mtime_ns == before  # the finished epoch was not trained again
+
+
+def test_translator_command_reports_l1_against_the_baselines(data, tmp_path):
+    out = tmp_path / "translator"
+    res = CliRunner().invoke(
+        cli,
+        [
+            "translator",
+            "-d",
+            str(data),
+            "--split",
+            "subjects",
+            "--preset",
+            "tiny",
+            "--epochs",
+            "2",
+            "--workers",
+            "0",
+            "--set",
+            "data.resize=16",
+            "--set",
+            "data.crop=16",
+            "--set",
+            "data.num_frames=4",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "translator.json").read_text())
+    assert set(summary["l1"]) == {"gan", "grayscale", "identity"}
+    assert len(pd.read_csv(out / "metrics.csv")) == 2
+    assert "L1 to real IR" in res.output
