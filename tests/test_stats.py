@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-import mgrdark_data.stats as stats_module
+import mgrdark_data.media.sample as sample_module
 from mgrdark_data.cli import cli
 from mgrdark_data.manifest import write_records
 from mgrdark_data.media import ffmpeg_exe
@@ -156,8 +156,8 @@ def test_sequential_fallback_counts_the_same_frames(tmp_path, monkeypatch):
     seeking = video_histogram(path, 4)
 
     def no_index(*args):
-        raise stats_module._SeekUnreliable("test")
-    monkeypatch.setattr(stats_module._FrameIndex, "build", no_index)
+        raise sample_module.SeekUnreliable("test")
+    monkeypatch.setattr(sample_module._FrameIndex, "build", no_index)
     sequential = video_histogram(path, 4)
     assert sequential.frames == seeking.frames == 4
     np.testing.assert_array_equal(sequential.hist, seeking.hist)

@@ -50,7 +50,7 @@ def probe_stream(path: str | os.PathLike) -> StreamInfo:
             fps = stream.average_rate or stream.guessed_rate or stream.base_rate
             if not fps:
                 raise MediaError(f"{path}: frame rate unknown")
-            frames = sum(1 for p in container.demux(stream) if p.size)
+            frames = _count(container, stream)
             ctx = stream.codec_context
             info = StreamInfo(
                 path, "video", Fraction(fps), frames, ctx.width, ctx.height,
@@ -61,6 +61,21 @@ def probe_stream(path: str | os.PathLike) -> StreamInfo:
     if info.frames == 0:
         raise MediaError(f"{path}: the video has no frames")
     return info
+
+
+def _count(container: av.container.InputContainer, stream: av.VideoStream) -> int:
+    return sum(1 for p in container.demux(stream) if p.size)
+
+
+def count_packets(path: str | os.PathLike) -> int:
+    """Frames of a video by demuxing (no decode): one non-empty packet per frame."""
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise MediaError(f"{path}: no video stream")
+            return _count(container, container.streams.video[0])
+    except av.FFmpegError as e:
+        raise MediaError(f"{path}: {e}") from e
 
 
 def _probe_png_folder(folder: Path) -> StreamInfo:
