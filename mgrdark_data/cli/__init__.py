@@ -35,3 +35,6 @@ cli.add_command(validate)
 from .export import export  # noqa: E402
 
 cli.add_command(export)
+from .align import align  # noqa: E402
+
+cli.add_command(align)

@@ -1,0 +1,102 @@
+"""IR time offset from motion: both cameras see the same person move at the same instants.
+
+Per-frame motion energy (mean absolute difference of consecutive frames) is modality-free: a
+wave of the arm shows as a burst in both streams whatever the pixels mean. The offset is the
+time shift that best correlates the two energy curves (DESIGN section 2: the IR frame for RGB
+time t is the one at t + ir_offset_s).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+SMOOTH_S = 1.0
+"""Slow trends (lighting drift, auto gain) longer than this are removed before correlating."""
+
+
+def motion_energy(frames: Iterable[np.ndarray]) -> np.ndarray:
+    """Mean absolute difference of each frame from the previous one (the first copies the
+    second), from gray frames of equal size."""
+    out: list[float] = []
+    prev = None
+    for f in frames:
+        cur = np.asarray(f, np.float32)
+        out.append(0.0 if prev is None else float(np.abs(cur - prev).mean()))
+        prev = cur
+    if len(out) > 1:
+        out[0] = out[1]
+    return np.asarray(out, np.float64)
+
+
+def _prepare(energy: np.ndarray, fps: float) -> np.ndarray:
+    """Log-compress (an arm and a whole body differ by orders of magnitude), remove slow
+    trends, and standardise."""
+    x = np.log(np.asarray(energy, np.float64) + 1e-3 * (float(np.median(energy)) + 1e-6))
+    k = max(3, int(round(SMOOTH_S * fps)) | 1)
+    if len(x) > k:
+        pad = np.pad(x, k // 2, mode="edge")
+        x = x - np.convolve(pad, np.ones(k) / k, mode="valid")
+    sd = x.std()
+    return (x - x.mean()) / sd if sd > 0 else x * 0.0
+
+
+def estimate_ir_offset(
+    rgb_motion: np.ndarray,
+    ir_motion: np.ndarray,
+    fps_rgb: float,
+    fps_ir: float,
+    max_offset_s: float = 1.0,
+) -> tuple[float, float]:
+    """Estimate `ir_offset_s` by correlating per-frame motion energy over time.
+
+    Args:
+        rgb_motion: Motion energy of each RGB frame (`motion_energy`), frame i at i / fps_rgb.
+        ir_motion: The same for the IR stream, frame j at j / fps_ir.
+        fps_rgb: RGB frame rate.
+        fps_ir: IR frame rate.
+        max_offset_s: Offsets searched lie in [-max_offset_s, max_offset_s].
+
+    Returns:
+        (offset_s, score): the offset, and a confidence in [0, 1] (the peak correlation,
+        lowered when another offset correlates almost as well).
+    """
+    if len(rgb_motion) < 8 or len(ir_motion) < 8:
+        return 0.0, 0.0
+    # Energy of frame i measures the change since frame i - 1: it belongs half a frame earlier.
+    t_rgb = (np.arange(len(rgb_motion)) - 0.5) / fps_rgb
+    t_ir = (np.arange(len(ir_motion)) - 0.5) / fps_ir
+    x_rgb = _prepare(rgb_motion, fps_rgb)
+    x_ir = _prepare(ir_motion, fps_ir)
+    step = 1.0 / (4.0 * max(fps_rgb, fps_ir))
+    offsets = np.arange(-max_offset_s, max_offset_s + step / 2, step)
+    corr = np.full(len(offsets), -1.0)
+    for k, off in enumerate(offsets):
+        t = t_rgb + off
+        inside = (t >= t_ir[0]) & (t <= t_ir[-1])
+        if inside.sum() < max(8, 0.5 * len(t)):
+            continue
+        a = x_rgb[inside]
+        b = np.interp(t[inside], t_ir, x_ir)
+        a, b = a - a.mean(), b - b.mean()
+        den = np.sqrt((a * a).sum() * (b * b).sum())
+        corr[k] = (a * b).sum() / den if den > 0 else 0.0
+    k = int(np.argmax(corr))
+    peak = float(corr[k])
+    offset = float(offsets[k])
+    if 0 < k < len(corr) - 1:
+        lo, hi = corr[k - 1], corr[k + 1]
+        den = lo - 2 * peak + hi
+        if den < 0:
+            offset += step * float(np.clip(0.5 * (lo - hi) / den, -0.5, 0.5))
+    # A rival peak at least 0.2 s away that nearly matches makes the choice arbitrary.
+    far = np.abs(offsets - offsets[k]) > 0.2
+    rival = float(corr[far].max()) if far.any() else -1.0
+    distinct = np.clip((peak - rival) / 0.2, 0.0, 1.0)
+    score = float(np.clip(peak, 0.0, 1.0) * distinct)
+    log.debug("ir offset %.4f s (peak %.3f, rival %.3f)", offset, peak, rival)
+    return offset, score
