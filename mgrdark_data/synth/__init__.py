@@ -1,0 +1,39 @@
+"""Synthetic raw recordings (`mgrdata synth`): a rendered person performing the vocabulary's
+gestures in seeded rooms, filmed by an RGB, a depth and an IR camera, in the dark and in
+daylight, with exact labels and the true IR geometry and clock offsets in `RAW/truth.json`.
+
+Modules: `motions` (class -> pose), `figure` (pose -> drawing primitives), `cameras` (views and
+projection), `scene` (rooms), `render` (frames), `plan` (what a take contains), `streams`
+(encoders), `writer` (one recording), `dataset` (a whole raw tree).
+"""
+
+from .dataset import (
+    LABEL_COLUMNS,
+    SynthResult,
+    plan_dataset,
+    synthesize,
+    synthesize_recording,
+    write_labels,
+    write_truth,
+)
+from .plan import RecordingPlan, make_subject, plan_recording
+from .scene import make_scene
+from .streams import SynthEncoding
+from .writer import RecordingResult, render_recording
+
+__all__ = [
+    "LABEL_COLUMNS",
+    "RecordingPlan",
+    "RecordingResult",
+    "SynthEncoding",
+    "SynthResult",
+    "make_scene",
+    "make_subject",
+    "plan_dataset",
+    "plan_recording",
+    "render_recording",
+    "synthesize",
+    "synthesize_recording",
+    "write_labels",
+    "write_truth",
+]

@@ -1,0 +1,217 @@
+"""A whole synthetic raw dataset: recordings for every subject, light and scene, plus
+`RAW/labels.csv` (DESIGN section 3) and `RAW/truth.json` (the true IR geometry and offsets).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..paths import atomic_path
+from .plan import LIGHTS, RecordingPlan, make_subject, plan_recording
+from .scene import make_scene, scene_names, stable_hash
+from .streams import SynthEncoding
+from .writer import RecordingResult, render_recording
+
+logger = logging.getLogger(__name__)
+
+LABEL_COLUMNS = ("recording", "subject", "gesture", "start_frame", "end_frame", "light", "scene")
+TRUTH_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    """What `synthesize` wrote."""
+
+    raw: Path
+    labels_path: Path
+    truth_path: Path
+    recordings: list[str]
+    """Recording ids, sorted."""
+    gestures: int
+    """Number of annotated gesture instances."""
+    rgb_frames: int
+    """RGB frames over all recordings."""
+
+
+def subject_ids(count: int) -> list[str]:
+    return [f"S{i + 1:02d}" for i in range(count)]
+
+
+def plan_dataset(
+    *,
+    subjects: int = 4,
+    scenes: int = 2,
+    scale: float = 1.0,
+    seed: int = 0,
+    repeats: int = 1,
+    gesture_frames: tuple[int, int] = (45, 210),
+    rest_frames: tuple[int, int] = (10, 40),
+) -> list[RecordingPlan]:
+    """Plans of every recording `synthesize` writes, in recording id order.
+
+    Recording ids are `<subject>/<light>/<scene>`. One recording per subject (chosen by the
+    seed) stores depth as a PNG folder instead of a video, so both input kinds occur.
+    """
+    if subjects < 1 or scenes < 1 or repeats < 1:
+        raise ValueError("subjects, scenes and repeats must be at least 1")
+    if scale <= 0:
+        raise ValueError(f"scale must be positive, got {scale}")
+    rooms = {name: make_scene(name, seed) for name in scene_names(scenes)}
+    plans = []
+    for sid in subject_ids(subjects):
+        subject = make_subject(sid, seed)
+        ids = [f"{sid}/{light}/{name}" for light in LIGHTS for name in rooms]
+        rng = np.random.default_rng([seed, stable_hash("depth-png:" + sid)])
+        png = ids[int(rng.integers(len(ids)))]
+        for rid in ids:
+            _, light, name = rid.split("/")
+            plans.append(plan_recording(
+                rid, subject=subject, light=light, scene=rooms[name], seed=seed, scale=scale,
+                repeats=repeats, gesture_frames=gesture_frames, rest_frames=rest_frames,
+                depth_kind="png" if rid == png else "video",
+            ))
+    return sorted(plans, key=lambda p: p.recording)
+
+
+def write_labels(path: str | os.PathLike, rows: Iterable[dict]) -> Path:
+    """Write annotation rows (DESIGN section 3 columns, then light and scene), sorted by
+    recording and start frame."""
+    rows = sorted(rows, key=lambda r: (r["recording"], int(r["start_frame"])))
+    path = Path(path)
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=LABEL_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: r[k] for k in LABEL_COLUMNS} for r in rows)
+    return path
+
+
+def write_truth(path: str | os.PathLike, results: Iterable[RecordingResult]) -> Path:
+    """Write `truth.json`: the true IR mapping and clock offsets of every recording."""
+    recordings = {r.recording: r.truth for r in sorted(results, key=lambda r: r.recording)}
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps({"version": TRUTH_VERSION, "recordings": recordings},
+                                  indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def _render(args: tuple[RecordingPlan, str, SynthEncoding, bool]) -> RecordingResult:
+    plan, raw, encoding, write_sync = args
+    return render_recording(plan, raw, encoding=encoding, write_sync=write_sync)
+
+
+def synthesize(
+    raw: str | os.PathLike,
+    *,
+    subjects: int = 4,
+    scenes: int = 2,
+    scale: float = 1.0,
+    seed: int = 0,
+    repeats: int = 1,
+    gesture_frames: tuple[int, int] = (45, 210),
+    rest_frames: tuple[int, int] = (10, 40),
+    write_sync: bool = True,
+    encoding: SynthEncoding | None = None,
+    workers: int = 1,
+    on_recording: Callable[[RecordingResult], None] | None = None,
+) -> SynthResult:
+    """Write a synthetic raw dataset into `raw`, deterministic per `seed`.
+
+    Args:
+        raw: the raw root to create (existing recordings of the same ids are overwritten).
+        subjects: number of performers, `S01`, `S02`, ...
+        scenes: rooms per subject; each is recorded once in the dark and once in daylight.
+        scale: multiplies every resolution (RGB 1920x1080, depth 512x424, IR 1408x1068).
+        seed: the same seed gives byte-identical labels and identical decoded frames.
+        repeats: how often each class occurs per take.
+        gesture_frames: (min, max) length of a gesture in RGB frames at 25 fps.
+        rest_frames: (min, max) pause before, between and after gestures.
+        write_sync: write each recording's `sync.json`; without it, offsets must be estimated.
+        encoding: encoder settings of the raw streams.
+        workers: recordings rendered in parallel processes.
+        on_recording: called with each finished recording (progress reporting).
+    """
+    raw = Path(raw)
+    plans = plan_dataset(subjects=subjects, scenes=scenes, scale=scale, seed=seed,
+                         repeats=repeats, gesture_frames=gesture_frames, rest_frames=rest_frames)
+    encoding = encoding or SynthEncoding()
+    jobs = [(plan, str(raw), encoding, write_sync) for plan in plans]
+    results: list[RecordingResult] = []
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+            for result in pool.map(_render, jobs):
+                results.append(result)
+                if on_recording:
+                    on_recording(result)
+    else:
+        for job in jobs:
+            results.append(_render(job))
+            if on_recording:
+                on_recording(results[-1])
+    labels = write_labels(raw / "labels.csv", (row for r in results for row in r.labels))
+    truth = write_truth(raw / "truth.json", results)
+    return SynthResult(raw, labels, truth, [r.recording for r in results],
+                       sum(len(r.labels) for r in results), sum(r.rgb_frames for r in results))
+
+
+def synthesize_recording(
+    raw: str | os.PathLike,
+    recording_id: str,
+    *,
+    width: int = 1920,
+    height: int = 1080,
+    light: str = "dark",
+    scene: str = "hall",
+    subject: str | None = None,
+    seed: int = 0,
+    gestures: int = 10,
+    seconds: float = 0.0,
+    gesture_frames: tuple[int, int] = (45, 210),
+    rest_frames: tuple[int, int] = (10, 40),
+    depth_kind: str = "video",
+    write_sync: bool = True,
+    encoding: SynthEncoding | None = None,
+) -> RecordingResult:
+    """Write one recording of at least `gestures` gestures and `seconds` seconds.
+
+    Depth and IR sizes follow the RGB width's scale of 1920. Only the recording folder is
+    written; pass the result to `write_labels` / `write_truth` for the annotation files.
+
+    Args:
+        raw: raw root.
+        recording_id: folder relative to `raw`, e.g. 'bench/dark/hall'.
+        width: RGB width (even).
+        height: RGB height (even).
+        light: 'dark' or 'daylight'.
+        scene: room name (seeded like the rooms of `synthesize`).
+        subject: subject id; default: the first component of `recording_id`.
+        seed: the same seed gives the same recording.
+        gestures: minimum number of gestures (every class once before any repeats).
+        seconds: minimum duration.
+        gesture_frames: (min, max) gesture length in RGB frames.
+        rest_frames: (min, max) pause around gestures.
+        depth_kind: 'video' (depth.mkv) or 'png' (depth/ folder).
+        write_sync: write `sync.json`.
+        encoding: encoder settings.
+    """
+    if width % 2 or height % 2:
+        raise ValueError(f"RGB size must be even for H.264 4:2:0, got {width}x{height}")
+    if depth_kind not in ("video", "png"):
+        raise ValueError(f"depth_kind must be 'video' or 'png', got {depth_kind!r}")
+    subject_id = subject or (recording_id.split("/")[0] if "/" in recording_id else "S01")
+    plan = plan_recording(
+        recording_id, subject=make_subject(subject_id, seed), light=light,
+        scene=make_scene(scene, seed), seed=seed, rgb_size=(width, height), repeats=0,
+        min_gestures=gestures, min_seconds=seconds, gesture_frames=gesture_frames,
+        rest_frames=rest_frames, depth_kind=depth_kind,
+    )
+    return render_recording(plan, raw, encoding=encoding, write_sync=write_sync)

@@ -1,0 +1,287 @@
+"""What one synthetic recording contains, decided up front from a seed.
+
+A `RecordingPlan` fixes everything random about a take (subject, room, cameras, clock offset,
+the gesture schedule and each instance's style and position), so rendering is a pure function
+of the plan and the same seed always gives the same files. `pose_at` turns the schedule into
+the person's pose at any time, which lets the IR camera sample the take at its own rate.
+"""
+
+from __future__ import annotations
+
+import bisect
+import colorsys
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from ..vocabulary import load_vocabulary
+from .cameras import Rig, make_rig
+from .figure import Look
+from .motions import (
+    MIRRORED_FROM,
+    MOTIONS,
+    SINGLE_ARM_CLASSES,
+    BodyShape,
+    GestureStyle,
+    Pose,
+    gesture_pose,
+    rest_pose,
+    with_idle,
+)
+from .scene import Scene, stable_hash
+
+LIGHTS = ("dark", "daylight")
+RGB_FPS = 25.0
+IR_FPS = 30.0
+MAX_IR_OFFSET_S = 0.2
+DIST_RANGE_MM = (2700.0, 3400.0)
+"""Where the body plane stands; with arms reaching forward the person spans 2-4 m."""
+
+_SKINS = ((233, 192, 160), (210, 160, 120), (180, 130, 95), (141, 85, 54), (95, 60, 40))
+_HAIRS = ((30, 22, 18), (70, 45, 25), (120, 85, 50), (200, 170, 110), (150, 150, 150))
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A performer: body proportions, appearance and personal idle rhythm."""
+
+    id: str
+    body: BodyShape
+    look: Look
+    idle_phase: float
+
+
+def _jitter(rng: np.random.Generator, rgb: tuple[int, ...], amount: int) -> tuple[int, int, int]:
+    c = np.clip(np.asarray(rgb) + rng.integers(-amount, amount + 1, 3), 0, 255)
+    return int(c[0]), int(c[1]), int(c[2])
+
+
+def make_subject(subject_id: str, seed: int) -> Subject:
+    """A seeded performer: the same id and seed always give the same person."""
+    rng = np.random.default_rng([seed, stable_hash("subject:" + subject_id)])
+    body = BodyShape(
+        height_mm=float(rng.uniform(1550, 1900)),
+        shoulder=float(rng.uniform(0.108, 0.132)),
+        hip=float(rng.uniform(0.05, 0.062)),
+        head_r=float(rng.uniform(0.057, 0.066)),
+    )
+    hue, sat, val = rng.uniform(0, 1), rng.uniform(0.2, 0.9), rng.uniform(0.25, 0.95)
+    shirt = tuple(int(255 * c) for c in colorsys.hsv_to_rgb(hue, sat, val))
+    pants = (_jitter(rng, (35, 45, 80), 15), _jitter(rng, (30, 30, 32), 10),
+             _jitter(rng, (110, 110, 115), 20), _jitter(rng, (170, 150, 110), 20))
+    look = Look(
+        skin=_jitter(rng, _SKINS[int(rng.integers(len(_SKINS)))], 12),
+        hair=_jitter(rng, _HAIRS[int(rng.integers(len(_HAIRS)))], 10),
+        shirt=(shirt[0], shirt[1], shirt[2]),
+        pants=pants[int(rng.integers(len(pants)))],
+        long_sleeves=bool(rng.random() < 0.5),
+        heat_skin=int(rng.integers(214, 232)),
+        heat_shirt=int(rng.integers(160, 196)),
+        heat_pants=int(rng.integers(148, 178)),
+        heat_hair=int(rng.integers(172, 196)),
+    )
+    return Subject(subject_id, body, look, float(rng.uniform(0, 2 * math.pi)))
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One performed gesture: its class, RGB frame span and how it is performed."""
+
+    gesture: int
+    """Class id in the vocabulary."""
+    name: str
+    start: int
+    """First RGB frame, 0-based."""
+    end: int
+    """Last RGB frame, inclusive."""
+    style: GestureStyle
+    x_px: float
+    """Image x of the pelvis (scene pixels) while the gesture lasts."""
+    dist_mm: float
+    """Distance of the body plane while the gesture lasts."""
+
+
+@dataclass(frozen=True)
+class RecordingPlan:
+    """Everything that decides the content of one recording."""
+
+    recording: str
+    subject: Subject
+    light: str
+    scene: Scene
+    rig: Rig
+    instances: tuple[Instance, ...]
+    rgb_frames: int
+    ir_offset_s: float
+    exposure: float
+    """Target mean RGB level of the empty room, 0-1 (dark about 0.07-0.11)."""
+    depth_kind: str = "video"
+    """'video' (depth.mkv) or 'png' (depth/ folder)."""
+    seed_words: tuple[int, ...] = ()
+    """Entropy for the render-time noise of this recording."""
+    rgb_fps: float = RGB_FPS
+    ir_fps: float = IR_FPS
+    _starts: list[int] = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._starts.extend(i.start for i in self.instances)
+
+    @cached_property
+    def _rest(self) -> Pose:
+        return rest_pose(self.subject.body)
+
+    def ir_frame_for(self, rgb_index: int) -> int:
+        """IR frame shown with RGB frame `rgb_index` (DESIGN section 2 time mapping)."""
+        return math.floor((rgb_index / self.rgb_fps + self.ir_offset_s) * self.ir_fps + 0.5)
+
+    @property
+    def ir_frames(self) -> int:
+        """Enough IR frames for the last RGB frame to have its partner."""
+        return self.ir_frame_for(self.rgb_frames - 1) + 1
+
+    def ir_time(self, ir_index: int) -> float:
+        """Scene time (RGB clock, seconds) that IR frame `ir_index` shows."""
+        return ir_index / self.ir_fps - self.ir_offset_s
+
+    def pose_at(self, t: float) -> tuple[Pose, float, float]:
+        """(pose, pelvis image x, body distance) at scene time `t` seconds."""
+        f = t * self.rgb_fps
+        i = bisect.bisect_right(self._starts, f) - 1
+        phase = self.subject.idle_phase
+        if i >= 0 and f < self.instances[i].end + 1:
+            inst = self.instances[i]
+            p = (f - inst.start + 0.5) / (inst.end - inst.start + 1)
+            pose = gesture_pose(inst.gesture, p, self.subject.body, inst.style)
+            return with_idle(pose, t, phase), inst.x_px, inst.dist_mm
+        before = self.instances[i] if i >= 0 else None
+        after = self.instances[i + 1] if i + 1 < len(self.instances) else None
+        if before is None and after is None:
+            x, d = self.rig.optics.cx, float(np.mean(DIST_RANGE_MM))
+        elif before is None or after is None:
+            x, d = (after or before).x_px, (after or before).dist_mm  # type: ignore[union-attr]
+        else:
+            # The person walks to the next spot during the rest, easing in and out.
+            w = (f - before.end - 1) / max(after.start - before.end - 1, 1)
+            w = min(max(w, 0.0), 1.0)
+            w = w * w * (3 - 2 * w)
+            x = before.x_px + w * (after.x_px - before.x_px)
+            d = before.dist_mm + w * (after.dist_mm - before.dist_mm)
+        return with_idle(self._rest, t, phase), x, d
+
+    def x0_mm(self, x_px: float, dist_mm: float) -> float:
+        """Lateral world position that projects to image x `x_px` at `dist_mm`."""
+        optics = self.rig.optics
+        return (x_px - optics.cx) * dist_mm / optics.focal
+
+    def truth(self) -> dict:
+        """This recording's entry of `truth.json`."""
+        ir = self.rig.ir
+        return {
+            "subject": self.subject.id, "light": self.light, "scene": self.scene.name,
+            "ir_scale": ir.scale, "ir_shift_x": ir.shift_x, "ir_shift_y": ir.shift_y,
+            "ir_offset_s": self.ir_offset_s, "ir_fps": float(self.ir_fps),
+            "rgb_fps": float(self.rgb_fps),
+        }
+
+    def label_rows(self) -> list[dict[str, str | int]]:
+        """Annotation rows (DESIGN section 3 columns plus light and scene)."""
+        return [
+            {"recording": self.recording, "subject": self.subject.id, "gesture": inst.name,
+             "start_frame": inst.start, "end_frame": inst.end, "light": self.light,
+             "scene": self.scene.name}
+            for inst in self.instances
+        ]
+
+
+def _style(rng: np.random.Generator, gesture: int, frames: int) -> GestureStyle:
+    if gesture in MIRRORED_FROM or gesture not in SINGLE_ARM_CLASSES:
+        arm = "r"
+    else:
+        arm = "r" if rng.random() < 0.75 else "l"
+    # Longer instances repeat their motion more often rather than only moving slower.
+    cycles = int(rng.integers(1, 3)) if frames < 100 else int(rng.integers(2, 4))
+    return GestureStyle(
+        amplitude=float(rng.uniform(0.8, 1.2)), cycles=cycles, arm=arm,
+        gamma=float(rng.uniform(0.8, 1.25)), lift=float(rng.uniform(-0.025, 0.025)),
+        reach=float(rng.uniform(-0.02, 0.03)), direction=1 if rng.random() < 0.5 else -1,
+    )
+
+
+def _x_range(rig: Rig, margin: float) -> tuple[float, float]:
+    """Pelvis image x that keeps the person inside the RGB, depth and IR views."""
+    lo = max(0.0, *(c.scene_extent()[0] for c in (rig.depth, rig.ir)))
+    hi = min(rig.rgb.width - 1.0, *(c.scene_extent()[1] for c in (rig.depth, rig.ir)))
+    if hi - lo > 2 * margin:
+        return lo + margin, hi - margin
+    mid = (lo + hi) / 2
+    return mid, mid
+
+
+def plan_recording(
+    recording: str,
+    *,
+    subject: Subject,
+    light: str,
+    scene: Scene,
+    seed: int,
+    scale: float = 1.0,
+    rgb_size: tuple[int, int] | None = None,
+    repeats: int = 1,
+    min_gestures: int = 0,
+    min_seconds: float = 0.0,
+    gesture_frames: tuple[int, int] = (45, 210),
+    rest_frames: tuple[int, int] = (10, 40),
+    depth_kind: str = "video",
+) -> RecordingPlan:
+    """Decide a take: every class `repeats` times in a seeded order, then more gestures (in
+    fresh shuffles of all classes) until there are `min_gestures` and the take lasts
+    `min_seconds`. Same arguments, same plan.
+    """
+    if light not in LIGHTS:
+        raise ValueError(f"light must be one of {LIGHTS}, got {light!r}")
+    gmin, gmax = gesture_frames
+    rmin, rmax = rest_frames
+    if not (1 <= gmin <= gmax) or not (1 <= rmin <= rmax):
+        raise ValueError(f"need 1 <= min <= max for gesture_frames {gesture_frames} and "
+                         f"rest_frames {rest_frames}")
+    vocab = load_vocabulary()
+    if len(vocab) != len(MOTIONS):
+        raise ValueError(f"the synthesizer knows {len(MOTIONS)} motions, the vocabulary has "
+                         f"{len(vocab)} classes")
+    rng = np.random.default_rng([seed, stable_hash("recording:" + recording)])
+    jitter = rng.uniform(-1, 1, 3)
+    rig = make_rig(
+        scale,
+        round(scene.ir_scale_full + 0.005 * jitter[0], 4),
+        (round(scene.ir_shift_full[0] + 4 * jitter[1], 1),
+         round(scene.ir_shift_full[1] + 4 * jitter[2], 1)),
+        rgb_size,
+    )
+    ir_offset = round(float(rng.uniform(-MAX_IR_OFFSET_S, MAX_IR_OFFSET_S)), 3)
+    exposure = float(rng.uniform(0.07, 0.11) if light == "dark" else rng.uniform(0.42, 0.48))
+    order = [int(g) for g in rng.permutation(np.repeat(np.arange(len(vocab)), repeats))]
+    # A lead-in of at least the largest IR offset keeps the first gesture inside the IR stream.
+    lead = max(int(rng.integers(rmin, rmax + 1)), math.ceil(MAX_IR_OFFSET_S * RGB_FPS) + 2)
+    frame = lead
+    instances: list[Instance] = []
+    refill: list[int] = []
+    while order or len(instances) < min_gestures or frame < min_seconds * RGB_FPS:
+        if not order:
+            refill = refill or [int(g) for g in rng.permutation(len(vocab))]
+            order.append(refill.pop(0))
+        gesture = order.pop(0)
+        length = int(rng.integers(gmin, gmax + 1))
+        dist = float(rng.uniform(*DIST_RANGE_MM))
+        height_px = rig.optics.focal * subject.body.height_mm / dist
+        x = float(rng.uniform(*_x_range(rig, 0.45 * height_px)))
+        instances.append(Instance(gesture, vocab.classes[gesture].name, frame,
+                                  frame + length - 1, _style(rng, gesture, length), x, dist))
+        frame += length + int(rng.integers(rmin, rmax + 1))
+    return RecordingPlan(
+        recording=recording, subject=subject, light=light, scene=scene, rig=rig,
+        instances=tuple(instances), rgb_frames=frame, ir_offset_s=ir_offset,
+        exposure=exposure, depth_kind=depth_kind,
+        seed_words=(seed, stable_hash("noise:" + recording)),
+    )

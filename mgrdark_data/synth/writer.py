@@ -1,0 +1,173 @@
+"""Render one planned recording into a raw recording folder (DESIGN section 2 layout)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .figure import Figure, person_figure
+from .plan import RecordingPlan
+from .render import DepthComposer, IrComposer, RgbComposer, make_noise_bank
+from .scene import depth_background, ir_background, rgb_background
+from .streams import PngStream, SynthEncoding, VideoStream
+
+logger = logging.getLogger(__name__)
+
+NOISE_FRAMES = 6
+"""Noise frames per bank: enough that the eye sees no repetition, few enough to stay cheap."""
+REFLECTANCE_MEAN = 0.45
+"""Mean of the room's reflectance image before a dark take's exposure is applied."""
+# Sensor noise as (blotchy sigma, per-pixel grain), in 8-bit levels (millimetres for depth).
+# Per-pixel grain is what makes H.264 expensive, so most of the noise is blotchy.
+DARK_NOISE = (4.5, 1.5)
+DAYLIGHT_NOISE = (1.2, 0.6)
+IR_NOISE = (1.0, 0.3)
+DEPTH_NOISE = (2.0, 1.5)
+
+
+@dataclass(frozen=True)
+class RecordingResult:
+    """What `render_recording` wrote."""
+
+    recording: str
+    folder: Path
+    rgb_frames: int
+    ir_frames: int
+    depth_kind: str
+    labels: list[dict[str, str | int]]
+    """Annotation rows of this recording (see `RecordingPlan.label_rows`)."""
+    truth: dict
+    """This recording's entry of `truth.json`."""
+
+
+def _vignette(height: int, width: int, strength: float) -> np.ndarray:
+    y = (np.arange(height, dtype=np.float32) - (height - 1) / 2) / max((height - 1) / 2, 1)
+    x = (np.arange(width, dtype=np.float32) - (width - 1) / 2) / max((width - 1) / 2, 1)
+    return 1.0 - strength * (y[:, None] ** 2 + x[None, :] ** 2) / 2
+
+
+def build_composers(
+    plan: RecordingPlan, rng: np.random.Generator
+) -> tuple[RgbComposer, DepthComposer, IrComposer]:
+    """The three frame makers of a recording, backgrounds and noise banks precomputed."""
+    rig, scene, n = plan.rig, plan.scene, plan.rgb_frames
+    cam = rig.rgb
+    shape = (cam.height, cam.width, 3)
+    if plan.light == "dark":
+        # Night: a dim, bluish, strongly vignetted exposure with heavy, blotchy sensor noise;
+        # the person differs from the room by only a few levels, under noise of about as many.
+        bg = rgb_background(scene, rig.optics, cam, "dark", REFLECTANCE_MEAN * 255)
+        cast = np.array([0.92, 1.0, 1.15], np.float32) * rng.uniform(0.95, 1.05, 3)
+        shade = _vignette(cam.height, cam.width, 0.5)[..., None] * cast.astype(np.float32)
+        offset = 4.0
+        gain = (plan.exposure * 255 - offset) / max(float((bg * shade).mean()), 1.0)
+        noise = make_noise_bank(rng, shape, DARK_NOISE[0], NOISE_FRAMES, n, grain=DARK_NOISE[1])
+        rgb = RgbComposer(cam, bg, shade * gain, offset, noise)
+    else:
+        bg = rgb_background(scene, rig.optics, cam, "daylight", plan.exposure * 255)
+        balance = rng.uniform(0.97, 1.03, 3).astype(np.float32)
+        shade = _vignette(cam.height, cam.width, 0.1)[..., None] * balance
+        shade /= float(shade.mean())
+        noise = make_noise_bank(rng, shape, DAYLIGHT_NOISE[0], NOISE_FRAMES, n,
+                                grain=DAYLIGHT_NOISE[1])
+        rgb = RgbComposer(cam, bg, shade, 0.0, noise)
+    d = rig.depth
+    depth = DepthComposer(
+        d, depth_background(scene, rig.optics, d),
+        make_noise_bank(rng, (d.height, d.width), DEPTH_NOISE[0], NOISE_FRAMES, n,
+                        grain=DEPTH_NOISE[1], dtype=np.int16),
+    )
+    ir_cam = rig.ir
+    ir = IrComposer(
+        ir_cam, ir_background(scene, rig.optics, ir_cam),
+        make_noise_bank(rng, (ir_cam.height, ir_cam.width), IR_NOISE[0], NOISE_FRAMES,
+                        plan.ir_frames, grain=IR_NOISE[1]),
+    )
+    return rgb, depth, ir
+
+
+def _figure(plan: RecordingPlan, t: float) -> Figure:
+    pose, x_px, dist = plan.pose_at(t)
+    subject = plan.subject
+    return person_figure(pose, subject.body, subject.look, plan.rig.optics,
+                             plan.x0_mm(x_px, dist), dist)
+
+
+def _clear_stale(folder: Path, plan: RecordingPlan, write_sync: bool) -> None:
+    """Remove what an earlier run with other options left, so no stream is ambiguous."""
+    stale = [folder / ("depth" if plan.depth_kind == "video" else "depth.mkv")]
+    if not write_sync:
+        stale.append(folder / "sync.json")
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def render_recording(
+    plan: RecordingPlan,
+    raw: str | Path,
+    *,
+    encoding: SynthEncoding | None = None,
+    write_sync: bool = True,
+) -> RecordingResult:
+    """Write `RAW/<recording>/{rgb.mp4, depth.mkv | depth/, ir.mp4, sync.json}`.
+
+    The IR camera samples the same take at its own rate: IR frame j shows scene time
+    j / ir_fps - ir_offset_s, which is what the time mapping of DESIGN section 2 expects.
+    """
+    encoding = encoding or SynthEncoding()
+    folder = Path(raw) / plan.recording
+    folder.mkdir(parents=True, exist_ok=True)
+    _clear_stale(folder, plan, write_sync)
+    rng = np.random.default_rng(list(plan.seed_words))
+    rgb_c, depth_c, ir_c = build_composers(plan, rng)
+    rig = plan.rig
+    streams: list[VideoStream | PngStream] = []
+    try:
+        rgb_s = VideoStream(folder / "rgb.mp4", "rgb", rig.rgb.width, rig.rgb.height,
+                            plan.rgb_fps, encoding)
+        streams.append(rgb_s)
+        depth_s: VideoStream | PngStream
+        if plan.depth_kind == "png":
+            depth_s = PngStream(folder / "depth", encoding)
+        else:
+            depth_s = VideoStream(folder / "depth.mkv", "depth", rig.depth.width,
+                                  rig.depth.height, plan.rgb_fps, encoding)
+        streams.append(depth_s)
+        ir_s = VideoStream(folder / "ir.mp4", "ir", rig.ir.width, rig.ir.height, plan.ir_fps,
+                           encoding)
+        streams.append(ir_s)
+        j = 0
+        for i in range(plan.rgb_frames):
+            t = i / plan.rgb_fps
+            fig = _figure(plan, t)
+            rgb_s.write(rgb_c.frame(i, fig))
+            depth_s.write(depth_c.frame(i, fig))
+            # Interleave IR by time so that all three encoders work through the take together.
+            while j < plan.ir_frames and plan.ir_time(j) <= t:
+                ir_s.write(ir_c.frame(j, _figure(plan, plan.ir_time(j))))
+                j += 1
+        for k in range(j, plan.ir_frames):
+            ir_s.write(ir_c.frame(k, _figure(plan, plan.ir_time(k))))
+        for s in streams:
+            s.close()
+    except BaseException:
+        for s in streams:
+            s.abort()
+        raise
+    if write_sync:
+        sync = {"ir_offset_s": plan.ir_offset_s, "depth_offset_frames": 0}
+        (folder / "sync.json").write_text(json.dumps(sync) + "\n")
+    logger.info("wrote %s: %d RGB frames, %d IR frames, %d gestures", plan.recording,
+                plan.rgb_frames, plan.ir_frames, len(plan.instances))
+    return RecordingResult(plan.recording, folder, plan.rgb_frames, plan.ir_frames,
+                           plan.depth_kind, plan.label_rows(), plan.truth())
