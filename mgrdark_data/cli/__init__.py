@@ -38,3 +38,6 @@ cli.add_command(export)
 from .align import align  # noqa: E402
 
 cli.add_command(align)
+from .synth import synth  # noqa: E402
+
+cli.add_command(synth)

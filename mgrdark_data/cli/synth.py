@@ -1,0 +1,66 @@
+"""`mgrdata synth RAW`: write synthetic raw recordings, RAW/labels.csv and RAW/truth.json."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from tqdm import tqdm
+
+from ..synth import SynthEncoding, synthesize
+from .common import quiet_option, setup_logging
+
+
+@click.command()
+@click.argument("raw", type=click.Path(file_okay=False))
+@click.option("--subjects", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Number of subjects (S01, S02, ...).")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True,
+              help="Multiplies every resolution (RGB 1920x1080, depth 512x424, IR 1408x1068).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Same seed, same labels and frames.")
+@click.option("--scenes", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Rooms per subject, each recorded in the dark and in daylight.")
+@click.option("--repeats", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Instances of every class per take (a take has 10 x REPEATS gestures).")
+@click.option("--gesture-frames", type=(click.IntRange(min=1), click.IntRange(min=1)),
+              default=(45, 210), show_default=True, metavar="MIN MAX",
+              help="Gesture length range in RGB frames (25 fps).")
+@click.option("--rest-frames", type=(click.IntRange(min=1), click.IntRange(min=1)),
+              default=(10, 40), show_default=True, metavar="MIN MAX",
+              help="Pause before, between and after gestures, in RGB frames.")
+@click.option("--no-sync", is_flag=True,
+              help="Omit sync.json (the IR offset is then only in truth.json).")
+@click.option("--crf", type=click.IntRange(0, 51), default=15, show_default=True,
+              help="H.264 quality of rgb.mp4 and ir.mp4 (lower is better).")
+@click.option("--preset", default="ultrafast", show_default=True, help="x264 preset.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Recordings rendered in parallel.")
+@quiet_option
+def synth(raw, subjects, scale, seed, scenes, repeats, gesture_frames, rest_frames, no_sync,
+          crf, preset, workers, quiet) -> None:
+    """Write synthetic dark/daylight RGB + depth + IR recordings of gestures into RAW."""
+    setup_logging(quiet)
+    for name, (lo, hi) in (("--gesture-frames", gesture_frames), ("--rest-frames", rest_frames)):
+        if lo > hi:
+            raise click.BadParameter(f"MIN {lo} is above MAX {hi}", param_hint=name)
+    bar = tqdm(total=subjects * scenes * 2, unit="recording", desc="synth", disable=quiet,
+               file=sys.stderr)
+    try:
+        result = synthesize(
+            raw, subjects=subjects, scenes=scenes, scale=scale, seed=seed, repeats=repeats,
+            gesture_frames=gesture_frames, rest_frames=rest_frames, write_sync=not no_sync,
+            encoding=SynthEncoding(crf=crf, preset=preset), workers=workers,
+            on_recording=lambda _: bar.update(),
+        )
+    finally:
+        bar.close()
+    click.echo(f"raw:    {result.raw}")
+    click.echo(f"labels: {result.labels_path}")
+    click.echo(f"truth:  {result.truth_path}")
+    click.echo(
+        f"{len(result.recordings)} recordings ({subjects} subjects x {scenes} scenes x "
+        f"dark/daylight), {result.gestures} gestures, {result.rgb_frames} RGB frames"
+        f"{'' if not no_sync else ', no sync.json'}"
+    )
