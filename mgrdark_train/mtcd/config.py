@@ -63,6 +63,9 @@ class MTCDConfig:
 
     ablation: str = "full"
     """Table 4 row: 'baseline', 'teacher', 'teacher+assistant' or 'full'."""
+    precise_bn_batches: int = 200
+    """After each network stage, recompute BatchNorm statistics over this many training batches
+    with the final weights (0: off); see `mtcd/precise_bn.py` for why dark RGB needs it."""
     translator: TranslatorConfig = field(default_factory=TranslatorConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
 
@@ -92,6 +95,10 @@ class MTCDConfig:
                 f"expected one of {KD_REDUCTIONS}",
             ),
             (0.0 <= self.distill.fusion_weight <= 1.0, "distill.fusion_weight must be in [0, 1]"),
+            (
+                isinstance(self.precise_bn_batches, int) and self.precise_bn_batches >= 0,
+                "precise_bn_batches must be an integer >= 0",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -133,6 +140,7 @@ def resolve_mtcd_config(
     try:
         cfg = MTCDConfig(
             ablation=layers["ablation"],
+            precise_bn_batches=layers["precise_bn_batches"],
             translator=TranslatorConfig(**layers["translator"]),
             distill=DistillConfig(**{k: _number(k, v) for k, v in layers["distill"].items()}),
         )

@@ -28,13 +28,14 @@ from mgrdark_data.errors import MgrdarkError
 from mgrdark_data.paths import atomic_path
 from mgrdark_data.vocabulary import load_vocabulary
 
-from ..engine.checkpoint import LAST
+from ..engine.checkpoint import LAST, load_checkpoint, save_checkpoint
 from ..engine.config import TrainConfig, load_config, write_config
 from ..engine.trainer import ProgressFactory, Trainer
 from ..stages.baseline import build_dataset
 from ..stages.run import evaluate_run, seed_everything
 from ..translator.stage import load_translator, train_translator_stage
 from .config import MTCDConfig, load_mtcd_config, write_mtcd_config
+from .precise_bn import recompute_batchnorm
 from .stages import (
     ASSISTANT_STAGE,
     STUDENT_STAGE,
@@ -62,6 +63,7 @@ def train_network_stage(
     *,
     modalities: Sequence[str],
     eval_modalities: Sequence[str],
+    precise_bn_batches: int = 0,
     progress: ProgressFactory | None = None,
 ) -> dict[str, Any]:
     """Train one network stage with the foundation's trainer, resuming a killed run.
@@ -72,6 +74,9 @@ def train_network_stage(
         stage_dir: Stage folder.
         modalities: Streams the step reads while training.
         eval_modalities: Streams it reads in eval mode (per-epoch validation).
+        precise_bn_batches: After training, recompute BatchNorm statistics over this many
+            training batches and store them in the last checkpoint (0: keep the trainer's).
+            The trainer's per-epoch validation metrics predate this step.
         progress: Progress-bar factory.
 
     Returns:
@@ -95,9 +100,27 @@ def train_network_stage(
         trainer.resume()
     rows = trainer.fit()
     summary = {"stage": cfg.stage, "epochs": cfg.optim.epochs, "last": rows[-1] if rows else {}}
+    if precise_bn_batches:
+        summary["precise_bn_batches"] = _precise_bn(
+            trainer, stage_dir / "checkpoints" / LAST, precise_bn_batches
+        )
     with atomic_path(stage_dir / DONE) as tmp:
         tmp.write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def _precise_bn(trainer: Trainer, ckpt: Path, max_batches: int) -> int:
+    """Recompute the trained network's BatchNorm statistics and rewrite its checkpoint."""
+    trainer.train_sampler.set_epoch(trainer.cfg.optim.epochs)  # fresh augmentation draws
+    batches = iter(trainer.train_loader)
+    used = recompute_batchnorm(
+        trainer.step, batches, max_batches=max_batches, device=trainer.device
+    )
+    if used and trainer.dist.is_main:
+        state = load_checkpoint(ckpt, map_location="cpu")
+        state["step"] = trainer.step.state_dict()
+        save_checkpoint(ckpt, state)
+    return used
 
 
 def _stage_cfg(cfg: TrainConfig, stage: str) -> TrainConfig:
@@ -149,6 +172,7 @@ def run_mtcd(
     num_classes = len(load_vocabulary(cfg.data.classes))
     kd = _kd_kwargs(mcfg)
     d = mcfg.distill
+    pbn = mcfg.precise_bn_batches
 
     translator = teacher = assistant = None
     if needs["translator"]:
@@ -165,6 +189,7 @@ def run_mtcd(
                 dirs["teacher"],
                 modalities=("ir",),
                 eval_modalities=("ir",),
+                precise_bn_batches=pbn,
                 progress=progress,
             )
         teacher = load_network(tcfg, num_classes, "ir", dirs["teacher"], "net")
@@ -187,6 +212,7 @@ def run_mtcd(
                 dirs["assistant"],
                 modalities=("rgb", "ir") if use_kd else ("rgb",),
                 eval_modalities=("rgb",),
+                precise_bn_batches=pbn,
                 progress=progress,
             )
         assistant = load_network(acfg, num_classes, "ir", dirs["assistant"], "assistant")
@@ -212,6 +238,7 @@ def run_mtcd(
             dirs["student"],
             modalities=("rgb", "ir") if needs["teacher"] else ("rgb",),
             eval_modalities=("rgb",),
+            precise_bn_batches=pbn,
             progress=progress,
         )
     results: dict[str, Any] = {
