@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -35,8 +36,8 @@ from .common import quiet_option, setup_logging
 @click.option("--crf", type=click.IntRange(0, 51), default=15, show_default=True,
               help="H.264 quality of rgb.mp4 and ir.mp4 (lower is better).")
 @click.option("--preset", default="ultrafast", show_default=True, help="x264 preset.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Recordings rendered in parallel.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Recordings rendered in parallel processes (default: CPU count, at most 4).")
 @quiet_option
 def synth(raw, subjects, scale, seed, scenes, repeats, gesture_frames, rest_frames, no_sync,
           crf, preset, workers, quiet) -> None:
@@ -45,6 +46,7 @@ def synth(raw, subjects, scale, seed, scenes, repeats, gesture_frames, rest_fram
     for name, (lo, hi) in (("--gesture-frames", gesture_frames), ("--rest-frames", rest_frames)):
         if lo > hi:
             raise click.BadParameter(f"MIN {lo} is above MAX {hi}", param_hint=name)
+    workers = workers or min(4, os.cpu_count() or 1)
     bar = tqdm(total=subjects * scenes * 2, unit="recording", desc="synth", disable=quiet,
                file=sys.stderr)
     try:

@@ -81,7 +81,7 @@ def draw_figure(
 
 @dataclass
 class NoiseBank:
-    """A few noise frames and the seeded order in which frames use them."""
+    """A few noise frames and the order in which output frames use them."""
 
     frames: np.ndarray
     """(K, H, W[, C]) noise, int8 or int16."""
@@ -94,7 +94,12 @@ def make_noise_bank(
     grain: float = 0.0, dtype: type = np.int8,
 ) -> NoiseBank:
     """`count` noise frames: blotchy noise of `sigma` (generated at half resolution, like a
-    demosaiced, denoised sensor) plus per-pixel `grain`; used in a seeded order of `frames`."""
+    demosaiced, denoised sensor) plus per-pixel `grain`, used in turn by `frames` frames.
+
+    Taking them in turn (not in a random order) puts every noise frame exactly `count` frames
+    after its previous use, where an encoder with `count` reference frames finds it again: the
+    noise then costs almost no bits, while consecutive frames still differ by fresh noise.
+    """
     h, w = shape[:2]
     bank = np.empty((count, *shape), dtype)
     info = np.iinfo(dtype)
@@ -105,7 +110,7 @@ def make_noise_bank(
         if grain:
             noise += rng.standard_normal(shape, np.float32) * grain
         bank[k] = np.clip(np.round(noise), info.min, info.max)
-    return NoiseBank(bank, rng.integers(0, count, frames))
+    return NoiseBank(bank, np.arange(frames) % count)
 
 
 class RgbComposer:

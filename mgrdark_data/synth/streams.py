@@ -48,7 +48,7 @@ class VideoStream:
     """Encode frames of one modality into `path`, atomically (renamed on `close`)."""
 
     def __init__(self, path: str | os.PathLike, kind: str, width: int, height: int,
-                 fps: float, encoding: SynthEncoding) -> None:
+                 fps: float, encoding: SynthEncoding, refs: int | None = None) -> None:
         """
         Args:
             path: the final file (.mp4 for 'rgb'/'ir', .mkv for 'depth').
@@ -57,6 +57,7 @@ class VideoStream:
             height: frame height.
             fps: frame rate.
             encoding: quality settings.
+            refs: H.264 reference frames (x264's preset decides when None).
         """
         self.kind = kind
         self.path = Path(path)
@@ -74,6 +75,8 @@ class VideoStream:
             stream.pix_fmt = "yuv420p"
             stream.options = {"crf": str(encoding.crf), "preset": encoding.preset,
                               "threads": str(encoding.threads)}
+            if refs is not None:
+                stream.options = {**stream.options, "refs": str(refs)}
             ctx = stream.codec_context
             # cv2's RGB -> I420 conversion is BT.601 limited range; say so in the stream.
             ctx.color_range = 1  # MPEG (limited)

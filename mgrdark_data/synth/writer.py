@@ -6,6 +6,8 @@ import contextlib
 import json
 import logging
 import shutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +27,10 @@ REFLECTANCE_MEAN = 0.45
 """Mean of the room's reflectance image before a dark take's exposure is applied."""
 # Sensor noise as (blotchy sigma, per-pixel grain), in 8-bit levels (millimetres for depth).
 # Per-pixel grain is what makes H.264 expensive, so most of the noise is blotchy.
-DARK_NOISE = (4.5, 1.5)
+DARK_NOISE = (7.5, 2.0)
 DAYLIGHT_NOISE = (1.2, 0.6)
 IR_NOISE = (1.0, 0.3)
-DEPTH_NOISE = (2.0, 1.5)
+DEPTH_NOISE = (2.0, 0.5)
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ def build_composers(
         bg = rgb_background(scene, rig.optics, cam, "dark", REFLECTANCE_MEAN * 255)
         cast = np.array([0.92, 1.0, 1.15], np.float32) * rng.uniform(0.95, 1.05, 3)
         shade = _vignette(cam.height, cam.width, 0.5)[..., None] * cast.astype(np.float32)
-        offset = 4.0
+        offset = 9.0  # black level plus dark current: the night frame is mostly offset
         gain = (plan.exposure * 255 - offset) / max(float((bg * shade).mean()), 1.0)
         noise = make_noise_bank(rng, shape, DARK_NOISE[0], NOISE_FRAMES, n, grain=DARK_NOISE[1])
         rgb = RgbComposer(cam, bg, shade * gain, offset, noise)
@@ -97,6 +99,15 @@ def _figure(plan: RecordingPlan, t: float) -> Figure:
     subject = plan.subject
     return person_figure(pose, subject.body, subject.look, plan.rig.optics,
                              plan.x0_mm(x_px, dist), dist)
+
+
+def _write_ir(plan: RecordingPlan, composer: IrComposer, stream: VideoStream,
+              stop: threading.Event) -> None:
+    """Render and encode every IR frame: frame j shows scene time j / ir_fps - ir_offset_s."""
+    for j in range(plan.ir_frames):
+        if stop.is_set():
+            return
+        stream.write(composer.frame(j, _figure(plan, plan.ir_time(j))))
 
 
 def _clear_stale(folder: Path, plan: RecordingPlan, write_sync: bool) -> None:
@@ -132,9 +143,10 @@ def render_recording(
     rgb_c, depth_c, ir_c = build_composers(plan, rng)
     rig = plan.rig
     streams: list[VideoStream | PngStream] = []
+    stop = threading.Event()
     try:
         rgb_s = VideoStream(folder / "rgb.mp4", "rgb", rig.rgb.width, rig.rgb.height,
-                            plan.rgb_fps, encoding)
+                            plan.rgb_fps, encoding, refs=NOISE_FRAMES)
         streams.append(rgb_s)
         depth_s: VideoStream | PngStream
         if plan.depth_kind == "png":
@@ -146,21 +158,23 @@ def render_recording(
         ir_s = VideoStream(folder / "ir.mp4", "ir", rig.ir.width, rig.ir.height, plan.ir_fps,
                            encoding)
         streams.append(ir_s)
-        j = 0
-        for i in range(plan.rgb_frames):
-            t = i / plan.rgb_fps
-            fig = _figure(plan, t)
-            rgb_s.write(rgb_c.frame(i, fig))
-            depth_s.write(depth_c.frame(i, fig))
-            # Interleave IR by time so that all three encoders work through the take together.
-            while j < plan.ir_frames and plan.ir_time(j) <= t:
-                ir_s.write(ir_c.frame(j, _figure(plan, plan.ir_time(j))))
-                j += 1
-        for k in range(j, plan.ir_frames):
-            ir_s.write(ir_c.frame(k, _figure(plan, plan.ir_time(k))))
+        # IR has its own clock, so it is rendered by its own thread: encoding and cv2 release
+        # the GIL, and each stream's content depends only on the plan, never on the interleaving.
+        with ThreadPoolExecutor(1, thread_name_prefix="synth-ir") as pool:
+            ir_done = pool.submit(_write_ir, plan, ir_c, ir_s, stop)
+            try:
+                for i in range(plan.rgb_frames):
+                    fig = _figure(plan, i / plan.rgb_fps)
+                    rgb_s.write(rgb_c.frame(i, fig))
+                    depth_s.write(depth_c.frame(i, fig))
+            except BaseException:
+                stop.set()  # leaving the pool waits for the IR thread: make it quit now
+                raise
+            ir_done.result()
         for s in streams:
             s.close()
     except BaseException:
+        stop.set()
         for s in streams:
             s.abort()
         raise
