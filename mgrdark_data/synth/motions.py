@@ -29,6 +29,8 @@ J = {name: i for i, name in enumerate(JOINTS)}
 _MIRROR_PERM = [
     J[n.replace("_r", "_L").replace("_l", "_r").replace("_L", "_l")] for n in JOINTS
 ]
+_UPPER = [J[n] for n in JOINTS if not n.startswith(("foot", "hip", "pelvis"))]
+"""Joints that sway while standing (the feet stay on the floor)."""
 ARM_SIDE = {"r": -1.0, "l": 1.0}
 """Image-x direction pointing away from the body for each arm (the right arm is image-left)."""
 
@@ -306,8 +308,7 @@ def with_idle(pose: Pose, t: float, phase: float) -> Pose:
     """
     j = pose.joints.copy()
     sway = 0.006 * math.sin(2 * math.pi * t / 3.7 + phase)
-    upper = [J[n] for n in JOINTS if not n.startswith(("foot", "hip", "pelvis"))]
-    j[upper, 0] += sway
-    j[upper, 1] += 0.002 * math.sin(2 * math.pi * t / 4.3 + 2 * phase)
+    j[_UPPER, 0] += sway
+    j[_UPPER, 1] += 0.002 * math.sin(2 * math.pi * t / 4.3 + 2 * phase)
     yaw = pose.yaw + 0.08 * math.sin(2 * math.pi * t / 5.1 + 3 * phase)
     return Pose(j, hands=pose.hands, fingers=pose.fingers, yaw=max(-1.0, min(1.0, yaw)))
