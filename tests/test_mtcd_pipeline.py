@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -206,3 +209,25 @@ def test_translator_command_reports_l1_against_the_baselines(data, tmp_path):
     assert set(summary["l1"]) == {"gan", "grayscale", "identity"}
     assert len(pd.read_csv(out / "metrics.csv")) == 2
     assert "L1 to real IR" in res.output
+
+
+def test_eval_in_a_fresh_process_finds_the_mtcd_stage(full_run, tmp_path):
+    # The stage registry is filled at import; a new interpreter must find mtcd_student too.
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mgrdark_train",
+            "eval",
+            str(full_run / "student"),
+            "-q",
+            "--out",
+            str(tmp_path / "report"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "top1=" in proc.stdout

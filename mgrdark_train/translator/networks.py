@@ -64,6 +64,7 @@ class UNetTranslator(nn.Module):
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
         self.depth = depth
+        self.in_channels, self.out_channels = in_channels, out_channels
         widths = [base_channels * min(2**i, 8) for i in range(depth)]
         self.encoder = nn.ModuleList(
             _down(in_channels if i == 0 else widths[i - 1], w, norm=i > 0)

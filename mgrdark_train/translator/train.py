@@ -127,9 +127,9 @@ def fit_translator(
     gen.to(device)
     disc = None
     if gan_weight > 0:
-        in_ch = gen.encoder[0][0].in_channels if hasattr(gen, "encoder") else 3
-        out_ch = gen.head.out_channels if hasattr(gen, "head") else 3
-        disc = PatchDiscriminator(in_channels=in_ch + out_ch, base_channels=disc_channels)
+        # The critic judges (RGB, IR) pairs stacked along channels.
+        pair_channels = getattr(gen, "in_channels", 3) + getattr(gen, "out_channels", 3)
+        disc = PatchDiscriminator(in_channels=pair_channels, base_channels=disc_channels)
         disc.to(device)
     opt_g = torch.optim.Adam(gen.parameters(), lr=lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.999)) if disc else None
