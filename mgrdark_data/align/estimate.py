@@ -3,9 +3,10 @@
 Coarse to fine: an exhaustive search over log-spaced scales x every integer translation on
 small feature maps (FFT normalised cross-correlation, `search.ncc_map`), then a local
 refinement of (log scale, position of the IR centre) on larger maps by repeated quadratic fits
-of the pooled NCC of warped feature maps. The score compares the best coarse correlation with
-the distribution of all the others (a peak-to-sidelobe ratio): a true pair stands far out of
-the crowd, a mismatched pair's best placement is just the luckiest of many.
+of the pooled NCC of warped feature maps. The score combines how far the best coarse
+correlation stands out of the distribution of all the others (a peak-to-sidelobe ratio: a true
+pair stands far out of the crowd, a mismatched pair's best placement is just the luckiest of
+many) with how well the refined features correlate.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ true ones 11-21, on photographs and synthetic dark scenes)."""
 NCC_LOW, NCC_HIGH = 0.15, 0.45
 """Refined pooled NCC mapped to confidence 0 and 1 (mismatched 0.04-0.33, true 0.49-0.94)."""
 CANDIDATES = 3
+"""Distinct coarse peaks refined at the middle level; the best refined one wins."""
+COARSE_MOTION_GROUPS = 6
+"""Motion channels of the exhaustive search (frames are summed into this many groups)."""
 
 
 @dataclass
@@ -57,7 +61,7 @@ class Alignment:
     ncc: float | None = None
     """Pooled normalised cross-correlation of the features at the optimum (fine level)."""
     psr: float | None = None
-    """Peak-to-sidelobe ratio of the coarse search, the quantity `score` is mapped from."""
+    """Peak-to-sidelobe ratio of the coarse search (with `ncc`, what `score` is made of)."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -106,7 +110,7 @@ def estimate_alignment(
             f"(got {len(rgb_frames)} and {len(ir_frames)})"
         )
     rgb_w, _ = sizes(rgb_frames)
-    ir_w, _ = sizes(ir_frames)
+    sizes(ir_frames)  # raises when the IR frames differ in size
     rgb = [as_gray(f) for f in rgb_frames]
     ir = [as_gray(f) for f in ir_frames]
     lo, hi = scale_range
@@ -115,14 +119,17 @@ def estimate_alignment(
     candidates, psr = _coarse_search(rgb, ir, a0, lo, hi)
     best = None
     for s, tx, ty in candidates:
-        p, value, _, _ = _refine(rgb, ir, (s, tx, ty), min(1.0, MID_WIDTH / rgb_w),
-                                 start_px=2.0, iterations=5)
+        p, value = _refine(rgb, ir, (s, tx, ty), min(1.0, MID_WIDTH / rgb_w), start_px=2.0,
+                           iterations=5)
         log.debug("candidate scale %.4f -> %.4f (mid ncc %.3f)", s, p[0], value)
         if best is None or value > best[1]:
             best = (p, value)
     assert best is not None
-    p, value, _, _ = _refine(rgb, ir, best[0], min(1.0, FINE_WIDTH / rgb_w), start_px=1.0,
-                                 iterations=4)
+    p, value = best
+    a_fine = min(1.0, FINE_WIDTH / rgb_w)
+    # Small inputs: the middle level already ran at full resolution, with steps down to 1/8 px.
+    if a_fine > min(1.0, MID_WIDTH / rgb_w):
+        p, value = _refine(rgb, ir, p, a_fine, start_px=1.0, iterations=4)
 
     motion = len(rgb) >= MIN_FRAMES_FOR_MOTION
     result = Alignment(
@@ -130,7 +137,7 @@ def estimate_alignment(
         method="ncc-edges+motion" if motion else "ncc-edges", frames_used=len(rgb),
         ncc=float(value), psr=float(psr),
     )
-    log.debug("alignment %s (ir width %d)", result, ir_w)
+    log.debug("alignment %s", result)
     return result
 
 
@@ -138,7 +145,8 @@ def _coarse_search(
     rgb: list[np.ndarray], ir: list[np.ndarray], a0: float, lo: float, hi: float
 ) -> tuple[list[tuple[float, float, float]], float]:
     """Best few (scale, shift_x, shift_y) in full-resolution pixels, and the peak's PSR."""
-    fixed_maps = feature_stack([resize_exact(f, a0) for f in rgb], sigma=1.0).maps
+    fixed_maps = feature_stack([resize_exact(f, a0) for f in rgb], sigma=1.0,
+                               motion_groups=COARSE_MOTION_GROUPS).maps
     ir_h, ir_w = ir[0].shape
     b_base = min(1.0, a0 * hi)
     ir_base = [resize_exact(f, b_base) for f in ir]
@@ -155,7 +163,8 @@ def _coarse_search(
         r = b / b_base
         # Area averaging over 1/r^2 pixels divides the noise by about 1/r.
         moving = feature_stack([resize_exact(f, r) for f in ir_base], sigma=1.0,
-                               bg=resize_exact(bg_base, r), noise=noise_base * min(1.0, r)).maps
+                               bg=resize_exact(bg_base, r), noise=noise_base * min(1.0, r),
+                               motion_groups=COARSE_MOTION_GROUPS).maps
         if moving.shape[1] < 4 or moving.shape[2] < 4:
             continue
         ncc, dy0, dx0 = ncc_map(fixed, moving)
@@ -259,5 +268,5 @@ def _refine(
                 p, value = p - e, lo
         value = _evaluate(level, p, size)
     scale = math.exp(p[0])
-    return (scale, p[1] - scale * (w_ir - 1) / 2, p[2] - scale * (h_ir - 1) / 2), value, level, p
+    return (scale, p[1] - scale * (w_ir - 1) / 2, p[2] - scale * (h_ir - 1) / 2), value
 

@@ -95,10 +95,14 @@ def feature_stack(
     sigma: float,
     bg: np.ndarray | None = None,
     noise: float | None = None,
+    motion_groups: int | None = None,
 ) -> FeatureStack:
     """All channels for gray frames of one modality (same size), smoothed by `sigma` pixels.
 
     `bg` and `noise` may be given (e.g. resized from a larger copy) to skip their estimation.
+    `motion_groups` sums the motion maps of frames k, k + G, k + 2G, ... into G channels: the
+    exhaustive search costs one FFT per channel, and a sum of a person's positions over the
+    take still differs between placements.
 
     Channels are edges of the temporal median (3) then one motion map per frame (when there
     are at least MIN_FRAMES_FOR_MOTION frames). Each channel is scaled to unit RMS and then by
@@ -109,7 +113,10 @@ def feature_stack(
     bg_noise = noise / np.sqrt(max(1, len(frames) // 2))
     groups = [(edge_channels(bg, sigma, bg_noise), EDGE_WEIGHT)]
     if len(frames) >= MIN_FRAMES_FOR_MOTION:
-        groups.append((motion_channels(frames, bg, sigma, noise), MOTION_WEIGHT))
+        motion = motion_channels(frames, bg, sigma, noise)
+        if motion_groups and motion_groups < len(motion):
+            motion = np.stack([motion[g::motion_groups].sum(0) for g in range(motion_groups)])
+        groups.append((motion, MOTION_WEIGHT))
     chans = []
     for maps, weight in groups:
         w = weight / np.sqrt(len(maps))

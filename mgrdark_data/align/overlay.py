@@ -35,7 +35,12 @@ def overlay_image(rgb: np.ndarray, ir: np.ndarray, alignment) -> np.ndarray:
         alignment: Transform in the pixels of these two frames.
     """
     h, w = rgb.shape[:2]
-    gray = (as_gray(ir) * 255).clip(0, 255).astype(np.uint8)
+    g = as_gray(ir)
+    if np.asarray(ir).dtype != np.uint8:
+        # 16-bit or float IR: stretch its own range, there is no fixed white level.
+        lo_v, hi_v = float(g.min()), float(g.max())
+        g = (g - lo_v) / max(hi_v - lo_v, 1e-6)
+    gray = (g * 255).clip(0, 255).astype(np.uint8)
     warped = warp_ir_to_rgb(gray, alignment, (w, h))
     inside = warp_ir_to_rgb(np.full_like(gray, 255), alignment, (w, h)) > 0
     lo, hi = np.percentile(warped[inside], (5, 95)) if inside.any() else (0, 255)

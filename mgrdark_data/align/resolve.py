@@ -22,8 +22,7 @@ from ..media import probe_stream
 from .decision import AlignmentDecision, native
 from .discover import RecordingFiles, guess_light, resolve_recording, take_key
 from .estimate import Alignment, estimate_alignment
-from .sample import DEFAULT_PAIRS, sample_frame_pairs, stream_motion
-from .sync import estimate_ir_offset
+from .sample import DEFAULT_PAIRS, sample_recording
 from .table import read_alignment_table
 
 log = logging.getLogger(__name__)
@@ -53,19 +52,16 @@ def estimate_recording(
         raise MgrdarkError(f"recording {files.recording} has no ir.* file")
     fps_rgb = float(probe_stream(files.rgb).fps)
     fps_ir = float(probe_stream(files.ir).fps)
-    offset, sync_score = files.ir_offset_s, None
-    if estimate_sync and files.ir_offset_s is None:
-        offset, sync_score = estimate_ir_offset(
-            stream_motion(files.rgb), stream_motion(files.ir), fps_rgb, fps_ir
-        )
-    pairs = sample_frame_pairs(
-        files.rgb, files.ir, fps_rgb=fps_rgb, fps_ir=fps_ir, ir_offset_s=offset or 0.0,
-        count=frames,
+    given = files.ir_offset_s
+    if given is None and not estimate_sync:
+        given = 0.0
+    pairs, offset, sync_score = sample_recording(
+        files.rgb, files.ir, fps_rgb=fps_rgb, fps_ir=fps_ir, ir_offset_s=given, count=frames
     )
     if not pairs.rgb:
         raise MgrdarkError(
             f"recording {files.recording}: no RGB frame has an IR frame at ir_offset_s="
-            f"{offset or 0.0}; check sync.json"
+            f"{offset}; check sync.json"
         )
     alignment = pairs.to_full_resolution(estimate_alignment(pairs.rgb, pairs.ir))
     return alignment, (offset if sync_score is not None else None), sync_score

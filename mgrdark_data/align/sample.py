@@ -16,7 +16,7 @@ import numpy as np
 from ..media import iter_frames, probe_stream
 from .estimate import Alignment
 from .geometry import from_level, resize_exact
-from .sync import motion_energy
+from .sync import estimate_ir_offset, motion_energy
 
 DEFAULT_PAIRS = 12
 RGB_MAX_SIDE = 640
@@ -55,6 +55,11 @@ class FramePairs:
         return replace(alignment, scale=s, shift_x=tx, shift_y=ty)
 
 
+def _spread(n: int, count: int) -> list[int]:
+    """`count` frame indices spread evenly over n frames (the middle of each of count parts)."""
+    return sorted({min(n - 1, int((k + 0.5) * n / count)) for k in range(count)})
+
+
 def _factor(size: tuple[int, int], max_side: int | None) -> float:
     return 1.0 if not max_side else min(1.0, max_side / max(size))
 
@@ -84,38 +89,83 @@ def sample_frame_pairs(
         ir_max_side: Longest IR side after downscaling (None: native).
     """
     rgb_info, ir_info = probe_stream(rgb_path), probe_stream(ir_path)
-    n = rgb_info.frames
-    wanted = sorted({min(n - 1, int((k + 0.5) * n / count)) for k in range(count)})
+    wanted = _spread(rgb_info.frames, count)
     pairs = [(i, ir_index(i, fps_rgb, fps_ir, ir_offset_s)) for i in wanted]
     pairs = [(i, j) for i, j in pairs if 0 <= j < ir_info.frames]
     rgb_size = (rgb_info.width, rgb_info.height)
     ir_size = (ir_info.width, ir_info.height)
     fr, fi = _factor(rgb_size, max_side), _factor(ir_size, ir_max_side)
-    rgb = _read(Path(rgb_path), [i for i, _ in pairs], "rgb24", fr)
-    ir = _read(Path(ir_path), [j for _, j in pairs], "gray", fi)
+    rgb, _ = _read(Path(rgb_path), [i for i, _ in pairs], "rgb24", fr)
+    ir, _ = _read(Path(ir_path), [j for _, j in pairs], "gray", fi)
     return FramePairs(
         [rgb[i] for i, _ in pairs], [ir[j] for _, j in pairs],
         [i for i, _ in pairs], [j for _, j in pairs], fr, fi, rgb_size, ir_size,
     )
 
 
-def _read(path: Path, indices: list[int], fmt: str, factor: float) -> dict[int, np.ndarray]:
+def _read(
+    path: Path, indices: list[int], fmt: str, factor: float, motion: bool = False
+) -> tuple[dict[int, np.ndarray], np.ndarray | None]:
+    """Frames `indices` resized by `factor`; with `motion`, the whole stream's motion energy
+    from the same decoding pass."""
     keep = set(indices)
     out: dict[int, np.ndarray] = {}
-    if not keep:
-        return out
-    for i, frame in iter_frames(path, stop=max(keep) + 1):
+    if not keep and not motion:
+        return out, None
+    small: list[np.ndarray] = []
+    size = None
+    for i, frame in iter_frames(path, stop=None if motion else max(keep) + 1):
         if i in keep:
             out[i] = resize_exact(frame.to_ndarray(format=fmt), factor)
-    return out
+        if motion:
+            if size is None:
+                f = min(1.0, MOTION_SIDE / max(frame.width, frame.height))
+                size = (max(2, round(frame.width * f)), max(2, round(frame.height * f)))
+            small.append(frame.reformat(width=size[0], height=size[1], format="gray").to_ndarray())
+    return out, (motion_energy(small) if motion else None)
 
 
-def stream_motion(path: str | os.PathLike, side: int = MOTION_SIDE) -> np.ndarray:
+def stream_motion(path: str | os.PathLike) -> np.ndarray:
     """Motion energy of every frame of a video (`sync.motion_energy`) on a small gray copy."""
-    info = probe_stream(path)
-    f = min(1.0, side / max(info.width, info.height))
-    w, h = max(2, round(info.width * f)), max(2, round(info.height * f))
-    return motion_energy(
-        frame.reformat(width=w, height=h, format="gray").to_ndarray()
-        for _, frame in iter_frames(path)
-    )
+    return _read(Path(path), [], "gray", 1.0, motion=True)[1]
+
+
+def sample_recording(
+    rgb_path: str | os.PathLike,
+    ir_path: str | os.PathLike,
+    *,
+    fps_rgb: float,
+    fps_ir: float,
+    ir_offset_s: float | None,
+    count: int = DEFAULT_PAIRS,
+    max_side: int | None = RGB_MAX_SIDE,
+    ir_max_side: int | None = IR_MAX_SIDE,
+) -> tuple[FramePairs, float, float | None]:
+    """`sample_frame_pairs`, estimating the IR offset from motion first when it is None.
+
+    RGB frames to keep do not depend on the offset, so the RGB stream is still decoded once
+    (frames and motion together); the IR stream is decoded twice, for motion and then for the
+    frames the offset selects.
+
+    Returns:
+        (pairs, ir_offset_s used, sync score or None when the offset was given).
+    """
+    if ir_offset_s is not None:
+        pairs = sample_frame_pairs(rgb_path, ir_path, fps_rgb=fps_rgb, fps_ir=fps_ir,
+                                   ir_offset_s=ir_offset_s, count=count, max_side=max_side,
+                                   ir_max_side=ir_max_side)
+        return pairs, ir_offset_s, None
+    rgb_info, ir_info = probe_stream(rgb_path), probe_stream(ir_path)
+    wanted = _spread(rgb_info.frames, count)
+    fr = _factor((rgb_info.width, rgb_info.height), max_side)
+    rgb, rgb_motion = _read(Path(rgb_path), wanted, "rgb24", fr, motion=True)
+    offset, score = estimate_ir_offset(rgb_motion, stream_motion(ir_path), fps_rgb, fps_ir)
+    pairs = [(i, ir_index(i, fps_rgb, fps_ir, offset)) for i in wanted]
+    pairs = [(i, j) for i, j in pairs if 0 <= j < ir_info.frames]
+    fi = _factor((ir_info.width, ir_info.height), ir_max_side)
+    ir, _ = _read(Path(ir_path), [j for _, j in pairs], "gray", fi)
+    return FramePairs(
+        [rgb[i] for i, _ in pairs], [ir[j] for _, j in pairs], [i for i, _ in pairs],
+        [j for _, j in pairs], fr, fi, (rgb_info.width, rgb_info.height),
+        (ir_info.width, ir_info.height),
+    ), offset, score

@@ -20,13 +20,23 @@ SMOOTH_S = 1.0
 
 
 def motion_energy(frames: Iterable[np.ndarray]) -> np.ndarray:
-    """Mean absolute difference of each frame from the previous one (the first copies the
-    second), from gray frames of equal size."""
+    """How much each frame changed since the previous one (the first copies the second).
+
+    The mean absolute difference above a noise floor: in a dark take the plain mean would be
+    mostly sensor noise, constant over time, drowning the motion. The floor is a few times the
+    median absolute difference, which is noise because most of a frame does not move, and at
+    least one 8-bit grey level (a one-level flicker is quantisation, never motion).
+    """
     out: list[float] = []
     prev = None
     for f in frames:
         cur = np.asarray(f, np.float32)
-        out.append(0.0 if prev is None else float(np.abs(cur - prev).mean()))
+        if prev is None:
+            out.append(0.0)
+        else:
+            d = np.abs(cur - prev)
+            floor = max(3.0 * float(np.median(d)), 1.0)
+            out.append(float(np.maximum(d - floor, 0.0).mean()))
         prev = cur
     if len(out) > 1:
         out[0] = out[1]
@@ -62,8 +72,10 @@ def estimate_ir_offset(
         max_offset_s: Offsets searched lie in [-max_offset_s, max_offset_s].
 
     Returns:
-        (offset_s, score): the offset, and a confidence in [0, 1] (the peak correlation,
-        lowered when another offset correlates almost as well).
+        (offset_s, score): the offset, and a confidence in [0, 1]: how far the correlation
+        peak stands above the best rival offset at least 0.2 s away, relative to the peak (a
+        dark take's motion correlates weakly but still distinctly), zero for a peak that
+        chance alone would reach.
     """
     if len(rgb_motion) < 8 or len(ir_motion) < 8:
         return 0.0, 0.0
@@ -96,7 +108,10 @@ def estimate_ir_offset(
     # A rival peak at least 0.2 s away that nearly matches makes the choice arbitrary.
     far = np.abs(offsets - offsets[k]) > 0.2
     rival = float(corr[far].max()) if far.any() else -1.0
-    distinct = np.clip((peak - rival) / 0.2, 0.0, 1.0)
-    score = float(np.clip(peak, 0.0, 1.0) * distinct)
+    # Unrelated curves reach about 3/sqrt(n) at their best offset by chance.
+    n = min(len(x_rgb), len(x_ir))  # independent samples: those of the slower stream
+    significance = np.clip((peak * np.sqrt(n) - 3.0) / 2.0, 0.0, 1.0)
+    distinct = np.clip((peak - rival) / peak, 0.0, 1.0) if peak > 0 else 0.0
+    score = float(significance * distinct)
     log.debug("ir offset %.4f s (peak %.3f, rival %.3f)", offset, peak, rival)
     return offset, score
