@@ -29,6 +29,7 @@ from mgrdark_data.align import (
     write_alignment_table,
 )
 from mgrdark_data.align.geometry import affine_matrix, from_level, to_level
+from mgrdark_data.media import probe_stream
 
 skdata = pytest.importorskip("skimage.data")
 
@@ -479,3 +480,26 @@ def test_cli_align_reports_a_bad_raw_folder(tmp_path):
     result = CliRunner().invoke(cli, ["align", str(tmp_path / "empty"), "--out",
                                       str(tmp_path / "a.csv")])
     assert result.exit_code == 1 and "no recordings" in result.output
+
+
+# --- against `mgrdata synth` ground truth -----------------------------------------------
+
+
+@pytest.mark.slow
+def test_synthetic_raw_tree_against_truth(tmp_path):
+    """Every recording of a small synthetic tree: alignment and estimated clock offset."""
+    synth = pytest.importorskip("mgrdark_data.synth")
+    raw = tmp_path / "raw"
+    synth.synthesize(raw, subjects=1, scenes=1, scale=0.25, seed=5, repeats=1,
+                     gesture_frames=(45, 46), rest_frames=(10, 11), write_sync=False)
+    truth_map = json.loads((raw / "truth.json").read_text())["recordings"]
+    decisions = resolve_alignments(raw, sorted(truth_map), estimate_sync=True)
+    for rid, entry in truth_map.items():
+        d = decisions[rid]
+        assert d.aligned, (rid, d)
+        rgb, ir = (probe_stream(raw / rid / f"{s}.mp4") for s in ("rgb", "ir"))
+        t = truth(entry["ir_scale"], entry["ir_shift_x"], entry["ir_shift_y"])
+        err = alignment_error(d, t, (ir.width, ir.height), rgb_size=(rgb.width, rgb.height))
+        err *= 1280 / rgb.width
+        assert err <= (1.5 if entry["light"] == "dark" else 1.0), (rid, err)
+        assert abs(d.ir_offset_s - entry["ir_offset_s"]) <= 1 / entry["rgb_fps"], rid
