@@ -78,6 +78,7 @@ def main(raw, make, subjects, scenes, scale, seed, no_sync, estimate_sync, frame
         raw, sorted(truth), light_of={r: e["light"] for r, e in truth.items()},
         scene_of={r: e["scene"] for r, e in truth.items()},
         subject_of={r: e["subject"] for r, e in truth.items()}, frames=frames,
+        estimate_sync=estimate_sync,
     )
     for row in rows:
         d = decisions[row["recording"]]
