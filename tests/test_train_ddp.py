@@ -75,4 +75,4 @@ def test_ddp_two_cpu_processes(tmp_path):
     # ...and the sharded evaluation equals a single-process evaluation of the same weights.
     single = evaluate_run(run_dir, subset="test", device="cpu", workers=0)
     assert single["clips"] == 6
-    assert r0["rows"][0]["val_top1"] == pytest.approx(single["top1"], abs=1e-6)
+    assert r0["rows"][0]["test_top1"] == pytest.approx(single["top1"], abs=1e-6)

@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from mgrdark_data.errors import ManifestError
+from mgrdark_data.errors import ManifestError, MgrdarkError
 from mgrdark_data.manifest import SPLIT_NAMES, read_frame, read_split
 from mgrdark_data.paths import DataRoot
 from mgrdark_data.records import ClipRecord
@@ -163,7 +163,13 @@ class ClipDataset(Dataset):
         """File to decode for a row and modality, and the size to resize to (None: as stored)."""
         row = self._rows[index]
         if self.cache:
-            return cache_path(self.root, self.resize, modality, row["clip_id"]), None
+            path = cache_path(self.root, self.resize, modality, row["clip_id"])
+            if not path.exists():
+                raise MgrdarkError(
+                    f"{path} is missing; run `mgrtrain prepare -d {self.root.root} "
+                    f"--size {self.resize}` or train without --cache"
+                )
+            return path, None
         return self.root.root / row[f"{modality}_path"], self.resize
 
     def _rng(self, index: int, epoch: int | None) -> np.random.Generator:

@@ -98,6 +98,9 @@ class RunConfig:
     eval_every: int = 1
     tensorboard: bool = True
     """Write TensorBoard events when the package is installed."""
+    precise_bn_batches: int = 0
+    """After each epoch, recompute BatchNorm statistics over this many training batches
+    (0 = off); see `engine/precise_bn.py`."""
     find_unused_parameters: bool = False
     """Passed to DDP (steps whose forward skips some trainable parameters need it)."""
 
@@ -131,7 +134,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {
         "data": {"num_frames": 8, "resize": 64, "crop": 56, "workers": 0, "eval_subset": "test"},
         "model": {"depth": 10, "width": 0.25, "dropout": 0.2, "stem_temporal_kernel": 3},
-        "optim": {"batch_size": 8, "lr": 0.05, "weight_decay": 1e-4, "lr_step": 20,
+        "optim": {"batch_size": 8, "lr": 0.01, "weight_decay": 1e-4, "lr_step": 20,
                   "epochs": 4},
         "run": {"device": "cpu"},
     },

@@ -20,6 +20,7 @@ from .checkpoint import LAST, capture_rng, load_checkpoint, restore_rng, save_ch
 from .config import ConfigError, TrainConfig
 from .distributed import DistInfo, all_gather_objects, barrier, broadcast_buffers, current
 from .metrics import MeanTracker, MetricsCSV
+from .precise_bn import update_bn_stats
 from .steps import output_logits
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,8 @@ def move_batch(batch: Mapping[str, Any], device: torch.device, channels_last: bo
 class Trainer:
     """Trains a step module for `cfg.optim.epochs` epochs in `run_dir`.
 
-    Writes `metrics.csv` (one row per epoch), `checkpoints/last.pt` (atomically, every
+    Writes `metrics.csv` (one row per epoch; evaluation columns are prefixed with the
+    evaluated subset, e.g. `val_top1`), `checkpoints/last.pt` (atomically, every
     epoch; `epoch_NNN.pt` too every `run.keep_every` epochs) and TensorBoard events when
     available. Under `torchrun` each rank trains its shard; metrics are summed over ranks and
     only rank 0 writes.
@@ -186,7 +188,8 @@ class Trainer:
         if not path.exists():
             log.warning("no checkpoint in %s; starting from epoch 1", self.ckpt_dir)
             return False
-        state = load_checkpoint(path, map_location=self.device)
+        # On the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest.
+        state = load_checkpoint(path, map_location="cpu")
         self.step.load_state_dict(state["step"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -214,7 +217,7 @@ class Trainer:
                 row: dict[str, float] = {"epoch": epoch + 1, "lr": self.scheduler.get_last_lr()[0]}
                 row.update(self.train_epoch(epoch))
                 if self.eval_loader is not None and (epoch + 1) % self.cfg.run.eval_every == 0:
-                    row.update(self.evaluate(prefix="val"))
+                    row.update(self.evaluate(prefix=self.cfg.data.eval_subset or "val"))
                 self.scheduler.step()
                 if self.dist.is_main:
                     self.metrics.append(row)
@@ -276,6 +279,12 @@ class Trainer:
                 elapsed = time.perf_counter() - start
                 self._postfix(loss, clips * self.dist.world_size / elapsed, wait / elapsed)
         elapsed = time.perf_counter() - start
+        if self.cfg.run.precise_bn_batches:
+            with contextlib.closing(self._batches(self.train_loader, "precise BN")) as it, \
+                    self._autocast():
+                update_bn_stats(
+                    self.step, (b for b, _ in it), self.step, self.cfg.run.precise_bn_batches
+                )
         broadcast_buffers(self.step)
         res = {f"train_{k}": v for k, v in tracker.compute(self.device).items()}
         if not math.isfinite(res.get("train_loss", 0.0)):

@@ -15,7 +15,7 @@ from mgrdark_data.vocabulary import load_vocabulary
 
 from ..engine.checkpoint import LAST, load_checkpoint
 from ..engine.config import TrainConfig, load_config, write_config
-from ..engine.distributed import init_distributed
+from ..engine.distributed import DistInfo, init_distributed
 from ..engine.evaluate import predict, summarize, write_report
 from ..engine.trainer import ProgressFactory, Trainer, autocast_dtype, resolve_device
 from . import get_stage
@@ -109,7 +109,7 @@ def evaluate_run(
     if workers is not None:
         cfg.data.workers = workers
     stage = get_stage(cfg.stage)
-    dev = resolve_device(device or cfg.run.device, init_distributed("cpu"))
+    dev = resolve_device(device or cfg.run.device, DistInfo())  # evaluation is one process
     state = load_checkpoint(run_dir / "checkpoints" / checkpoint, map_location="cpu")
     mods = (stage.eval_modalities or stage.modalities)(cfg)
     dataset = build_dataset(cfg, subset, mods, train=False)
