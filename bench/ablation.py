@@ -128,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                 test_subjects=3,
                 clips_per_class=4,
                 size=args.size,
+                gain=args.gain,
                 seed=1234,
             )
     acc: dict[str, list[float]] = {row: [] for row in args.rows}
@@ -187,16 +188,28 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def write_section(args: argparse.Namespace, table: str) -> None:
-    cmd = "python bench/ablation.py " + " ".join(sys.argv[1:])
-    body = f"""{SECTION}
+INTRO = """MTCD ablation (paper Table 4 rows): test top-1 of the RGB student, mean +- sample std
+over seeds. Each subsection below is one invocation of `bench/ablation.py` (re-running one
+replaces only its own subsection; this paragraph and any notes above the first subsection are
+kept)."""
 
-MTCD ablation (paper Table 4 rows), test top-1 of the RGB student over seeds {args.seeds}.
-Toy data unless `--data` was given: 4 stripe-orientation classes, 6 train / 3 test subjects,
-4 clips per class and subject, {args.size}x{args.size}; dark RGB (stripe amplitude below the
-noise at gain {args.gain}) is hard, aligned IR easy. Tiny preset (ResNet-10 x0.25,
-{args.frames} frames), SGD lr {args.lr}, {args.epochs} epochs per network stage, translator
-{args.translator}, kd distance {args.kd_distance}. Command (from the repository root):
+
+def write_section(args: argparse.Namespace, table: str) -> None:
+    """Replace this run's subsection of ``## ablation`` in bench/RESULTS.md, keep the rest."""
+    cmd = "python bench/ablation.py " + " ".join(sys.argv[1:])
+    label = f"### gain {args.gain}, translator {args.translator}, kd {args.kd_distance}"
+    data = (
+        f"dataset root {args.data}"
+        if args.data
+        else "toy data (`mgrdark_train.mtcd.synthetic`): 4 stripe-orientation classes, 6 "
+        "train / 3 test subjects, 4 clips per class and subject, "
+        f"{args.size}x{args.size}; dark RGB stripes at contrast {args.gain} under noise 0.03, "
+        "aligned IR bright and clean"
+    )
+    sub = f"""{label}
+
+{data}. Tiny preset (ResNet-10 x0.25, {args.frames} frames, batch 8), SGD lr {args.lr},
+{args.epochs} epochs per network stage, precise BN after each stage.
 
 ```
 {cmd.strip()}
@@ -208,14 +221,18 @@ noise at gain {args.gain}) is hard, aligned IR easy. Tiny preset (ResNet-10 x0.2
 """
     path = ROOT / "RESULTS.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if SECTION in text:
-        head, _, rest = text.partition(SECTION)
-        nxt = rest.find("\n## ")
-        tail = rest[nxt + 1 :] if nxt >= 0 else ""
-        text = head + body + ("\n" + tail if tail else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + body
-    path.write_text(text)
+    head, found, rest = text.partition(SECTION)
+    section, tail = rest, ""
+    nxt = rest.find("\n## ")
+    if nxt >= 0:
+        section, tail = rest[: nxt + 1], rest[nxt + 1 :]
+    parts = section.split("\n### ") if found else [f"\n\n{INTRO}\n"]
+    intro, subs = parts[0], ["### " + p for p in parts[1:]]
+    subs = [x for x in subs if not x.startswith(label + "\n")] + [sub]
+    body = SECTION + intro.rstrip("\n") + "\n\n" + "\n".join(x.rstrip("\n") + "\n" for x in subs)
+    if not found:
+        head = head.rstrip("\n") + "\n\n"
+    path.write_text(head + body + ("\n" + tail if tail else ""))
 
 
 if __name__ == "__main__":
