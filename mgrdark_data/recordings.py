@@ -105,12 +105,13 @@ def read_sync(path: Path | None) -> Sync:
 def probe_recording(files: RecordingFiles, ir_offset_s: float | None = None) -> RecordingInfo:
     """Probe every stream; raises RecordingError/MediaError naming the broken file.
 
-    `ir_offset_s` (e.g. estimated by `mgrdata align --sync`) is used only when the recording
-    has no sync.json: a measured offset written by the lab wins over an estimate.
+    `ir_offset_s` comes from an alignment table (`--align FILE`): `mgrdata align --sync` fills
+    it only for recordings without sync.json, so a value there was estimated or typed in on
+    purpose, and it overrides sync.json's.
     """
     sync = read_sync(files.sync)
-    if files.sync is None and ir_offset_s is not None:
-        sync = Sync(ir_offset_s, 0, "estimated")
+    if ir_offset_s is not None:
+        sync = Sync(ir_offset_s, sync.depth_offset_frames, "alignment table")
     return RecordingInfo(
         files,
         probe_stream(files.rgb),

@@ -123,7 +123,7 @@ class RecordingRecord(_Record):
     depth_offset_frames: int = 0
     """Depth frame offset of the time mapping."""
     sync_source: str = "default"
-    """Where the offsets came from: 'sync.json', 'estimated' or 'default'."""
+    """Where the offsets came from: 'sync.json', 'alignment table' or 'default'."""
     align_mode: str = "none"
     """'none' (native IR geometry), 'auto' (estimated), 'file' (from an alignment table)."""
     align_scale: float | None = None

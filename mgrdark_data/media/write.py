@@ -147,12 +147,30 @@ def _frame_from_array(a: np.ndarray) -> av.VideoFrame:
     return av.VideoFrame.from_ndarray(np.ascontiguousarray(a), format="gray")
 
 
-def count_decoded_frames(path: str | os.PathLike) -> int:
-    """Number of frames a file decodes to (every frame is decoded, not just demuxed)."""
+# Verification decodes every frame's bitstream and fails on any error, but skips the stages
+# that only shape pixels nobody looks at (deblocking, inverse transform): ~35-40% cheaper
+# than a full decode of our H.264 clips, with the same frame count and the same error checks.
+# FFV1 ignores these options and checks its per-slice CRCs (written with slicecrc=1).
+VERIFY_DECODER_OPTIONS = {
+    "err_detect": "crccheck+bitstream+buffer+explode",
+    "skip_loop_filter": "all",
+    "skip_idct": "all",
+    "flags2": "+fast",
+}
+
+
+def count_decoded_frames(path: str | os.PathLike, *, full: bool = False) -> int:
+    """Number of frames a file decodes to; any bitstream error raises MediaError.
+
+    Every frame is decoded (not just demuxed); unless `full`, the pixel-shaping stages are
+    skipped (`VERIFY_DECODER_OPTIONS`).
+    """
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            options = {"err_detect": VERIFY_DECODER_OPTIONS["err_detect"]}
+            stream.codec_context.options = options if full else dict(VERIFY_DECODER_OPTIONS)
             return sum(1 for _ in container.decode(stream))
     except av.FFmpegError as e:
         raise MediaError(f"{path}: {e}") from e
