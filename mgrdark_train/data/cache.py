@@ -1,7 +1,7 @@
 """Pre-resized clip cache (`mgrtrain prepare`): every clip re-encoded once at `size` x `size`.
 
 Loading a 100-frame 1920x1080 RGB clip (T=32, 224 crop) costs about 3x the CPU time of the
-same clip cached at 256x256, depth 512x424 about 2.3x (`bench/RESULTS.md`, section loader);
+same clip cached at 256x256, depth 512x424 about 2.6x (`bench/RESULTS.md`, section loader);
 a run decodes every clip once per epoch, so the one-off re-encode pays for itself within a
 few epochs of the paper's 80. Cached clips live beside the dataset:
 
