@@ -20,7 +20,7 @@ dev: torch
 	$(PIP) install -q -e ".[dev]"
 
 demo: install
-	$(PYTHON) -m mgrdark_data.demo --out $(DEMO_DIR)
+	$(PYTHON) -m mgrdark_train.demo --out $(DEMO_DIR)
 
 test: dev
 	$(PYTHON) -m pytest -q $(PYTEST_ARGS)
