@@ -33,6 +33,10 @@ STAGES: dict[str, Stage] = {
 
 
 def get_stage(name: str) -> Stage:
+    if name not in STAGES:
+        # MTCD's stages register themselves when their package is imported; importing it here
+        # lets library callers (not only the CLI) evaluate MTCD runs.
+        import mgrdark_train.mtcd  # noqa: F401
     try:
         return STAGES[name]
     except KeyError:
