@@ -8,15 +8,7 @@ from torch import nn
 
 from mgrdark_train.mtcd.converter import AttentiveFeatureConverter
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors gain nothing from threads, and on a shared machine oversubscribed threads
-    # make them up to 100x slower.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _zero(module: nn.Module) -> None:

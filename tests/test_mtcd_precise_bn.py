@@ -9,15 +9,7 @@ from torch import nn
 from mgrdark_train.mtcd.precise_bn import recompute_batchnorm
 from mgrdark_train.mtcd.steps import ClassifierStep, StudentStep
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors gain nothing from threads, and on a shared machine oversubscribed threads
-    # make them up to 100x slower.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class _Net(nn.Module):

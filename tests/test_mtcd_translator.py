@@ -9,15 +9,7 @@ from mgrdark_train.translator import create_translator, translate_clip
 from mgrdark_train.translator.apply import clip_to_frames, frames_to_clip
 from mgrdark_train.translator.train import translator_losses
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors gain nothing from threads, and on a shared machine oversubscribed threads
-    # make them up to 100x slower.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("name", ["gan", "grayscale", "identity"])

@@ -217,6 +217,22 @@ def test_changed_encoder_settings_re_encode(raw, tmp_path):
     assert (r.written, r.skipped) == (1, 0)
 
 
+def test_packet_verification_writes_the_same_clips(raw, good_run, tmp_path):
+    from mgrdark_data.media.write import EncoderSettings
+
+    data, _, first = good_run
+    ann = write_annotations(tmp_path / "labels.csv", [
+        ("S01/dark/hall", "S01", "forward", 5, 20, "take 1"),
+        ("S01/dark/hall", "S01", "turn left", 30, 79, ""),
+        ("S02/daylight/lab", "S02", "3", 0, 59, "x"),
+    ], extra_columns=["notes"])
+    segment_dataset(raw, ann, tmp_path / "d", align="none", workers=1,
+                    settings=EncoderSettings(verify="packets"))
+    again = read_frame(tmp_path / "d/manifest/clips.parquet", ClipRecord)
+    assert again.rgb_sha256.tolist() == first.rgb_sha256.tolist()
+    assert again.depth_sha256.tolist() == first.depth_sha256.tolist()
+
+
 def test_index_base_one(raw, tmp_path):
     ann = write_annotations(tmp_path / "l.csv", [
         ("S02/daylight/lab", "S02", "stop", 1, 10), ("S02/daylight/lab", "S02", "stop", 0, 5),

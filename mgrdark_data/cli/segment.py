@@ -26,6 +26,9 @@ from .common import data_option, quiet_option, setup_logging
 @click.option("--preset", default="veryfast", show_default=True, help="x264 preset.")
 @click.option("--gop", type=click.IntRange(min=1), default=25, show_default=True,
               help="Keyframe at least every N frames.")
+@click.option("--verify", type=click.Choice(["decode", "packets"]), default="decode",
+              show_default=True,
+              help="Check each written clip by decoding every frame, or by counting packets.")
 @click.option("--index-base", type=click.Choice(["0", "1"]), default="0", show_default=True,
               help="1 when the CSV counts frames from 1.")
 @click.option("--classes", type=click.Path(exists=True, dir_okay=False), default=None,
@@ -33,8 +36,8 @@ from .common import data_option, quiet_option, setup_logging
 @click.option("--strict", is_flag=True, help="Exit non-zero when any row is rejected.")
 @click.option("--force", is_flag=True, help="Re-encode clips that are already written.")
 @quiet_option
-def segment(raw, annotations, data, align, workers, crf, preset, gop, index_base, classes,
-            strict, force, quiet) -> None:
+def segment(raw, annotations, data, align, workers, crf, preset, gop, verify, index_base,
+            classes, strict, force, quiet) -> None:
     """Cut every annotated gesture from every stream of RAW into DATA/clips."""
     setup_logging(quiet)
     bars: list[tqdm] = []
@@ -48,7 +51,7 @@ def segment(raw, annotations, data, align, workers, crf, preset, gop, index_base
     try:
         report = segment_dataset(
             raw, annotations, data, align=align, workers=workers,
-            settings=EncoderSettings(crf=crf, preset=preset, gop=gop),
+            settings=EncoderSettings(crf=crf, preset=preset, gop=gop, verify=verify),
             index_base=int(index_base), force=force, classes=classes, progress=progress,
         )
     finally:
