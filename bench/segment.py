@@ -199,12 +199,19 @@ def main() -> None:
 
 
 def _append_results(cmd: str, lines: list[str]) -> None:
+    """Add a run under the `## segment` heading (created if missing), newest first."""
     path = HERE / "RESULTS.md"
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
     stamp = time.strftime("%Y-%m-%d %H:%M")
-    block = (f"\n### segment, {stamp} ({platform.machine()}, {os.cpu_count()} cores)\n\n"
-             f"`{cmd}`\n\n```\n" + "\n".join(lines) + "\n```\n")
-    path.write_text(text + block)
+    block = (f"### run of {stamp} ({platform.machine()}, {os.cpu_count()} cores)\n\n"
+             f"`{cmd}`\n\n```\n" + "\n".join(lines) + "\n```\n\n")
+    heading = "## segment\n\n"
+    if heading not in text:
+        text = text.rstrip("\n") + "\n\n" + heading
+    head, _, tail = text.partition(heading)
+    # Runs go after the section's introduction (everything before its first '### run').
+    intro, sep, runs = tail.partition("### run of ")
+    path.write_text(head + heading + intro + block + sep + runs)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Runs inside worker processes, so it takes and returns plain picklable records.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import av
@@ -66,45 +67,41 @@ def run_stream_task(task: StreamTask) -> list[ClipOutcome]:
     # Each open clip advances through its own index list; IR indices may repeat (a frame
     # written twice) or skip, so a position per clip is kept rather than a frame -> clip map.
     active: list[tuple[ClipJob, ClipWriter, list[int]]] = []
-    outcomes: list[ClipOutcome] = []
-    try:
-        for i, frame in iter_frames(task.source, stop=task.frames_to_decode):
-            for job in starts.pop(i, ()):
-                active.append((job, _open_writer(task, job, frame), [0]))
-            if not active:
-                continue
-            image = warp_frame(frame, task.warp) if task.warp is not None else frame
-            still_open = []
-            for job, writer, pos in active:
-                while pos[0] < len(job.source_indices) and job.source_indices[pos[0]] == i:
-                    writer.write(image)
-                    pos[0] += 1
-                if pos[0] == len(job.source_indices):
-                    outcomes.append(_finish(job, writer))
-                else:
-                    still_open.append((job, writer, pos))
-            active = still_open
-    except (MediaError, av.FFmpegError, OSError) as e:
+    finishing: list[Future[ClipOutcome]] = []
+    error: str | None = None
+    # Finishing a clip (flush, verify by decoding, rename) runs in a thread so that it overlaps
+    # the decoding and encoding of the next clips: libav releases the GIL in both.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="finish") as closer:
+        try:
+            for i, frame in iter_frames(task.source, stop=task.frames_to_decode):
+                for job in starts.pop(i, ()):
+                    active.append((job, _open_writer(task, job, frame), [0]))
+                if not active:
+                    continue
+                image = warp_frame(frame, task.warp) if task.warp is not None else frame
+                still_open = []
+                for job, writer, pos in active:
+                    while pos[0] < len(job.source_indices) and job.source_indices[pos[0]] == i:
+                        writer.write(image)
+                        pos[0] += 1
+                    if pos[0] == len(job.source_indices):
+                        finishing.append(closer.submit(_finish, job, writer))
+                    else:
+                        still_open.append((job, writer, pos))
+                active = still_open
+        except (MediaError, av.FFmpegError, OSError) as e:
+            error = str(e)
+            log.warning("%s %s: %s", task.recording, task.modality, error)
         for _, writer, _ in active:
             writer.abort()
-        message = str(e)
-        done = {o.clip_id for o in outcomes}
-        outcomes += [
-            ClipOutcome(j.clip_id, j.modality, False, error=message)
-            for j in task.jobs if j.clip_id not in done
-        ]
-        log.warning("%s %s: %s", task.recording, task.modality, message)
-        return outcomes
-    finished = {o.clip_id for o in outcomes}
-    for _, writer, _ in active:
-        writer.abort()
-    outcomes += [
-        ClipOutcome(j.clip_id, j.modality, False, error=(
-            f"{task.source.name} ended before frame {j.last_needed} (it decodes to fewer frames "
-            "than its container reports)"))
-        for j in task.jobs if j.clip_id not in finished
+    outcomes = [f.result() for f in finishing]
+    done = {o.clip_id for o in outcomes}
+    return outcomes + [
+        ClipOutcome(j.clip_id, j.modality, False, error=error or (
+            f"{task.source.name} ended before frame {j.last_needed} (it decodes to fewer "
+            "frames than its container reports)"))
+        for j in task.jobs if j.clip_id not in done
     ]
-    return outcomes
 
 
 def _open_writer(task: StreamTask, job: ClipJob, frame: av.VideoFrame) -> ClipWriter:
@@ -121,7 +118,8 @@ def _open_writer(task: StreamTask, job: ClipJob, frame: av.VideoFrame) -> ClipWr
 def _finish(job: ClipJob, writer: ClipWriter) -> ClipOutcome:
     try:
         path = writer.close()
-    except MediaError as e:
+    except (MediaError, av.FFmpegError, OSError) as e:
+        writer.abort()
         return ClipOutcome(job.clip_id, job.modality, False, error=f"verify failed: {e}")
     return ClipOutcome(
         job.clip_id, job.modality, True, writer.width, writer.height, path.stat().st_size,
