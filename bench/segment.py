@@ -209,9 +209,11 @@ def _append_results(cmd: str, lines: list[str]) -> None:
     if heading not in text:
         text = text.rstrip("\n") + "\n\n" + heading
     head, _, tail = text.partition(heading)
-    # Runs go after the section's introduction (everything before its first '### run').
-    intro, sep, runs = tail.partition("### run of ")
-    path.write_text(head + heading + intro + block + sep + runs)
+    section, sep, rest = tail.partition("\n## ")
+    # The newest run goes right after the section's introduction.
+    intro, run_sep, runs = section.partition("### run of ")
+    section = intro.rstrip("\n") + "\n\n" + block + run_sep + runs
+    path.write_text(head + heading + section.rstrip("\n") + "\n" + sep + rest)
 
 
 if __name__ == "__main__":
