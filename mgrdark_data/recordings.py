@@ -53,10 +53,32 @@ class RecordingInfo:
 
 
 def _stream_file(folder: Path, stem: str) -> Path | None:
-    found = sorted(p for p in folder.iterdir() if p.stem == stem and p.suffix in VIDEO_EXTENSIONS)
+    found = sorted(
+        p for p in folder.iterdir()
+        if p.is_file() and p.stem == stem and p.suffix.lower() in VIDEO_EXTENSIONS
+    )
     if len(found) > 1:
         log.warning("%s: several %s files %s; using %s", folder, stem, found, found[0].name)
     return found[0] if found else None
+
+
+def recording_files(raw: str | Path, recording: str) -> RecordingFiles:
+    """The stream files of one recording id; RecordingError names what is missing."""
+    folder = Path(raw) / recording
+    if not folder.is_dir():
+        raise RecordingError(f"recording {recording}: no folder {folder}")
+    rgb = _stream_file(folder, "rgb")
+    if rgb is None:
+        raise RecordingError(
+            f"recording {recording} has no rgb.* file; expected one of "
+            + ", ".join(f"rgb{s}" for s in VIDEO_EXTENSIONS)
+        )
+    depth_dir = folder / "depth"
+    depth = depth_dir if depth_dir.is_dir() else _stream_file(folder, "depth")
+    sync = folder / "sync.json"
+    return RecordingFiles(
+        recording, folder, rgb, depth, _stream_file(folder, "ir"), sync if sync.is_file() else None
+    )
 
 
 def discover_recordings(raw: str | Path) -> dict[str, RecordingFiles]:
@@ -68,16 +90,13 @@ def discover_recordings(raw: str | Path) -> dict[str, RecordingFiles]:
     for rgb in sorted(raw.rglob("rgb.*")):
         if rgb.suffix.lower() not in VIDEO_EXTENSIONS or not rgb.is_file():
             continue
-        folder = rgb.parent
-        rec_id = folder.relative_to(raw).as_posix()
-        if rec_id in found:
-            continue
-        depth_dir = folder / "depth"
-        depth = depth_dir if depth_dir.is_dir() else _stream_file(folder, "depth")
-        sync = folder / "sync.json"
-        found[rec_id] = RecordingFiles(
-            rec_id, folder, rgb, depth, _stream_file(folder, "ir"), sync if sync.is_file() else None
-        )
+        rec_id = rgb.parent.relative_to(raw).as_posix()
+        if rec_id == ".":
+            raise RecordingError(
+                f"{raw} itself holds {rgb.name}; recordings are sub-folders of RAW"
+            )
+        if rec_id not in found:
+            found[rec_id] = recording_files(raw, rec_id)
     return found
 
 

@@ -7,17 +7,14 @@ CSV when given; otherwise light is guessed from a path component named `dark` or
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from ..errors import AnnotationError, RecordingError
-
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov")
-LIGHTS = ("dark", "daylight")
+from .. import recordings
+from ..errors import AnnotationError
 
 
 @dataclass(frozen=True)
@@ -30,6 +27,11 @@ class RecordingFiles:
     ir_offset_s: float | None
     """From sync.json, None when there is no sync.json or it has no ir_offset_s."""
 
+    @classmethod
+    def of(cls, files: recordings.RecordingFiles) -> RecordingFiles:
+        sync = recordings.read_sync(files.sync) if files.sync else None
+        return cls(files.recording, files.rgb, files.ir, sync.ir_offset_s if sync else None)
+
 
 @dataclass
 class RecordingMeta:
@@ -40,69 +42,19 @@ class RecordingMeta:
     subject: dict[str, str | None] = field(default_factory=dict)
 
 
-def _stream(folder: Path, stem: str) -> Path | None:
-    found = sorted(
-        p for p in folder.iterdir()
-        if p.is_file() and p.stem == stem and p.suffix.lower() in VIDEO_SUFFIXES
-    )
-    return found[0] if found else None
-
-
-def read_sync(folder: Path) -> float | None:
-    """`ir_offset_s` of a recording's sync.json, None when absent."""
-    path = folder / "sync.json"
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text())
-        value = data.get("ir_offset_s")
-        return None if value is None else float(value)
-    except (ValueError, TypeError, AttributeError) as e:
-        raise RecordingError(
-            f"{path}: not a JSON object with a numeric ir_offset_s ({e}); fix or remove it"
-        ) from e
-
-
 def discover_recordings(raw: str | os.PathLike) -> dict[str, RecordingFiles]:
-    """Every recording under RAW, by id, in sorted order."""
-    raw = Path(raw)
-    if not raw.is_dir():
-        raise RecordingError(f"raw folder {raw} does not exist")
-    out: dict[str, RecordingFiles] = {}
-    for dirpath, dirnames, _ in os.walk(raw):
-        dirnames.sort()
-        folder = Path(dirpath)
-        rgb = _stream(folder, "rgb")
-        if rgb is None:
-            continue
-        rid = folder.relative_to(raw).as_posix()
-        if rid == ".":
-            raise RecordingError(
-                f"{raw} itself holds rgb.*; recordings must be sub-folders of RAW"
-            )
-        out[rid] = RecordingFiles(rid, rgb, _stream(folder, "ir"), read_sync(folder))
-    return dict(sorted(out.items()))
+    """Every recording under RAW, by id, in sorted order (`mgrdark_data.recordings` rules)."""
+    found = recordings.discover_recordings(raw)
+    return {rid: RecordingFiles.of(found[rid]) for rid in sorted(found)}
 
 
 def resolve_recording(raw: str | os.PathLike, recording: str) -> RecordingFiles:
     """The files of one recording id, with a message naming what is missing."""
-    folder = Path(raw) / recording
-    if not folder.is_dir():
-        raise RecordingError(f"recording {recording}: no folder {folder}")
-    rgb = _stream(folder, "rgb")
-    if rgb is None:
-        raise RecordingError(
-            f"recording {recording} has no rgb.* file; expected one of "
-            + ", ".join(f"rgb{s}" for s in VIDEO_SUFFIXES)
-        )
-    return RecordingFiles(recording, rgb, _stream(folder, "ir"), read_sync(folder))
+    return RecordingFiles.of(recordings.recording_files(raw, recording))
 
 
-def guess_light(recording: str) -> str | None:
-    """'dark' or 'daylight' when exactly one path component says so."""
-    parts = {p.lower() for p in recording.split("/")}
-    found = [light for light in LIGHTS if light in parts]
-    return found[0] if len(found) == 1 else None
+guess_light = recordings.light_from_path
+LIGHTS = recordings.LIGHTS
 
 
 def take_key(recording: str) -> str:
