@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
          "--plot", fig4, *q)
     _run("5. subject-disjoint split", "mgrdata", "split", "-d", data, "--name", "subjects",
          "--test-subjects", "1", "--seed", str(args.seed))
-    _run("6. validation of the whole dataset root", "mgrdata", "validate", "-d", data)
+    _run("6. validation of the whole dataset root", "mgrdata", "validate", "-d", data, *q)
     if not args.skip_training:
         epochs = ["--epochs", str(args.epochs)] if args.epochs else []
         _run("7. tiny MTCD: translator -> IR teacher -> pseudo-IR assistant -> RGB student",
