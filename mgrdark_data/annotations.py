@@ -71,10 +71,8 @@ def read_annotation_rows(path: str | os.PathLike) -> tuple[list[str], list[tuple
 def _frame(text: str) -> int | None:
     """An integer frame number; integral floats like '12.0' (spreadsheet exports) count too."""
     text = (text or "").strip()
-    try:
+    if text.lstrip("+-").isdigit():
         return int(text)
-    except ValueError:
-        pass
     try:
         value = float(text)
     except ValueError:
