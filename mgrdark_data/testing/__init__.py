@@ -7,6 +7,7 @@ from .media import (
     make_recording,
     write_annotations,
     write_index_video,
+    write_lossless_rgb,
 )
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "make_recording",
     "write_annotations",
     "write_index_video",
+    "write_lossless_rgb",
 ]

@@ -86,6 +86,21 @@ def write_index_video(
     return path
 
 
+def write_lossless_rgb(path: str | Path, frames: np.ndarray, fps: Fraction | int = 25) -> Path:
+    """Write (T, H, W, 3) uint8 RGB frames as lossless H.264 (yuv444p, qp 0): what is read
+    back is exactly what was drawn."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=Fraction(fps))
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv444p"
+        stream.options = {"qp": "0", "preset": "ultrafast"}
+        for a in frames:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(a, format="rgb24")))
+        out.mux(stream.encode(None))
+    return path
+
+
 def write_depth_pngs(folder: str | Path, frames: int, size: tuple[int, int] = (32, 24)) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

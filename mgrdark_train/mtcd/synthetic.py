@@ -9,13 +9,12 @@ be rendered and segmented.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 
 from mgrdark_data.paths import DataRoot
+from mgrdark_data.testing import write_lossless_rgb
 
 from ..testing.datasets import ClipSpec, write_dataset_root
 
@@ -53,19 +52,6 @@ def dark_rgb_frames(
     tint = np.array([0.8, 1.0, 1.3], np.float32)
     base = 0.04 + gain * scene[..., None] * tint
     return _u8(base + rng.normal(0, noise, size=base.shape))
-
-
-def write_lossless(path: Path, frames: np.ndarray, fps: int = 25) -> None:
-    """Write (T, H, W, 3) uint8 frames as lossless H.264 (yuv444p, qp 0): what is read back
-    is exactly what was drawn, so the difficulty of each stream is the one designed here."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=Fraction(fps))
-        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv444p"
-        stream.options = {"qp": "0", "preset": "ultrafast"}
-        for a in frames:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(a, format="rgb24")))
-        out.mux(stream.encode(None))
 
 
 def _u8(img: np.ndarray) -> np.ndarray:
@@ -124,7 +110,7 @@ def write_dark_ir_dataset(
             if modality == "rgb"
             else ir_frames(scene, noise_rng)
         )
-        write_lossless(path, frames)
+        write_lossless_rgb(path, frames)
 
     sizes = {"rgb": (size, size), "ir": (size, size)}
     return write_dataset_root(root, specs, split, sizes=sizes, writer=writer)

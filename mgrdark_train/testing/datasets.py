@@ -13,16 +13,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 
 from mgrdark_data.manifest import write_records, write_split
 from mgrdark_data.paths import DataRoot
 from mgrdark_data.records import ClipRecord
-from mgrdark_data.testing import write_index_video
+from mgrdark_data.testing import write_index_video, write_lossless_rgb
 from mgrdark_data.vocabulary import load_vocabulary
 
 FPS = 25
@@ -138,18 +136,6 @@ def pattern_frames(label: int, num_frames: int, size: int, rng: np.random.Genera
     return out
 
 
-def _write_frames(path: Path, frames: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    h, w = frames.shape[1:3]
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=Fraction(FPS))
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv444p"
-        stream.options = {"qp": "0", "preset": "ultrafast"}
-        for a in frames:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(a, format="rgb24")))
-        out.mux(stream.encode(None))
-
-
 def write_pattern_dataset(
     root: str | Path,
     *,
@@ -179,7 +165,7 @@ def write_pattern_dataset(
 
     def writer(path: Path, modality: str, spec: ClipSpec, k: int, _size) -> None:
         clip_rng = np.random.default_rng(int(seeds[k]))
-        _write_frames(path, pattern_frames(spec.label, spec.num_frames, size, clip_rng))
+        write_lossless_rgb(path, pattern_frames(spec.label, spec.num_frames, size, clip_rng))
 
     return write_dataset_root(
         root, specs, split, sizes={"rgb": (size, size)}, writer=writer
