@@ -9,12 +9,13 @@ import click
 from mgrdark_data.cli.common import data_option, quiet_option, setup_logging
 
 from ..engine.config import load_config, parse_set, resolve_config
+from .options import device_option, seed_option, split_option, workers_option
 from .progress import tqdm_factory
 
 
 @click.command()
 @data_option
-@click.option("--split", default=None, help="Split name in DATA/splits/ (default: subjects).")
+@split_option
 @click.option("--modality", type=click.Choice(["rgb", "depth", "ir"]), default=None,
               help="Input stream (required for a new run).")
 @click.option("--preset", type=click.Choice(["paper", "tiny"]), default=None,
@@ -25,10 +26,10 @@ from .progress import tqdm_factory
 @click.option("--batch-size", type=int, default=None, help="Global batch size.")
 @click.option("--lr", type=float, default=None)
 @click.option("--frames", type=int, default=None, help="Frames sampled per clip (T).")
-@click.option("--workers", type=int, default=None, help="DataLoader workers per process.")
+@workers_option
 @click.option("--light", default=None, help="Light condition to keep: dark, daylight or all.")
-@click.option("--seed", type=int, default=None)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None)
+@seed_option
+@device_option
 @click.option("--cache/--no-cache", default=None,
               help="Read clips pre-resized by `mgrtrain prepare`.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",

@@ -8,13 +8,14 @@ import click
 
 from mgrdark_data.cli.common import data_option, quiet_option, setup_logging
 
+from ..commands.options import device_option, seed_option, split_option, workers_option
 from ..engine.config import load_config, parse_set, resolve_config
 from .config import ABLATIONS, load_mtcd_config, resolve_mtcd_config
 
 
 @click.command()
 @data_option
-@click.option("--split", default=None, help="Split name in DATA/splits/ (default: subjects).")
+@split_option
 @click.option(
     "--preset",
     type=click.Choice(["paper", "tiny"]),
@@ -50,9 +51,9 @@ from .config import ABLATIONS, load_mtcd_config, resolve_mtcd_config
 )
 @click.option("--batch-size", type=int, default=None, help="Global batch size.")
 @click.option("--lr", type=float, default=None)
-@click.option("--workers", type=int, default=None, help="DataLoader workers per process.")
-@click.option("--seed", type=int, default=None)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None)
+@workers_option
+@seed_option
+@device_option
 @click.option(
     "--set",
     "sets",

@@ -8,6 +8,7 @@ import click
 
 from mgrdark_data.cli.common import data_option, quiet_option, setup_logging
 
+from ..commands.options import device_option, seed_option, split_option, workers_option
 from ..engine.config import ConfigError, dotted, merge, parse_set, resolve_config
 from .config import TRANSLATOR_PRESETS, TranslatorConfig
 from .networks import TRANSLATORS
@@ -15,7 +16,7 @@ from .networks import TRANSLATORS
 
 @click.command()
 @data_option
-@click.option("--split", default=None, help="Split name in DATA/splits/ (default: subjects).")
+@split_option
 @click.option(
     "--preset",
     type=click.Choice(["paper", "tiny"]),
@@ -37,9 +38,9 @@ from .networks import TRANSLATORS
     default=None,
     help="Weight of the PatchGAN term against L1 (0: L1 alone).",
 )
-@click.option("--workers", type=int, default=None, help="DataLoader workers.")
-@click.option("--seed", type=int, default=None)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None)
+@workers_option
+@seed_option
+@device_option
 @click.option(
     "--set",
     "sets",
