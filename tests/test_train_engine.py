@@ -42,6 +42,21 @@ def _cfg(root, **sets):
     return resolve_config(preset="tiny", overrides=base, sets=sets)
 
 
+def test_optimizer_by_name():
+    from mgrdark_train.engine.trainer import build_optimizer
+
+    params = [nn.Parameter(torch.zeros(2))]
+    cfg = resolve_config(preset="paper")
+    sgd = build_optimizer(params, cfg.optim)
+    assert type(sgd) is torch.optim.SGD and sgd.defaults["momentum"] == 0.9
+    assert sgd.defaults["lr"] == 1e-4
+    tiny = resolve_config(preset="tiny")
+    adamw = build_optimizer(params, tiny.optim)
+    assert type(adamw) is torch.optim.AdamW and adamw.defaults["lr"] == 2e-3
+    with pytest.raises(ConfigError, match=r"optim.name 'adam': expected one of \['sgd', 'adamw'\]"):
+        resolve_config(preset="tiny", sets={"optim.name": "adam"})
+
+
 def test_config_layers_in_order(tmp_path):
     y = tmp_path / "c.yaml"
     y.write_text(yaml.safe_dump({"optim": {"lr": 0.5, "epochs": 9}, "model": {"depth": 18}}))
@@ -156,8 +171,9 @@ def _trainer(cfg, run_dir, wrap=None):
                    eval_set=evals)
 
 
-def test_resume_after_kill_matches_uninterrupted_run(tmp_path, small_root):
-    cfg = _cfg(small_root)
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_resume_after_kill_matches_uninterrupted_run(tmp_path, small_root, optimizer):
+    cfg = _cfg(small_root, **{"optim.name": optimizer})
     straight = _trainer(cfg, tmp_path / "a")
     straight.fit()
 
@@ -177,8 +193,11 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path, small_root):
     for k in a:
         assert torch.equal(a[k], b[k]), k
     oa, ob = straight.optimizer.state_dict()["state"], resumed.optimizer.state_dict()["state"]
-    for k in oa:
-        assert torch.equal(oa[k]["momentum_buffer"], ob[k]["momentum_buffer"])
+    assert oa.keys() == ob.keys() and oa
+    for k in oa:  # momentum buffers (SGD), moments and step counts (AdamW)
+        assert oa[k].keys() == ob[k].keys()
+        for name in oa[k]:
+            assert torch.equal(oa[k][name], ob[k][name]), (k, name)
     ra = MetricsCSV(tmp_path / "a/metrics.csv").rows()
     rb = MetricsCSV(tmp_path / "b/metrics.csv").rows()
     assert [r["train_loss"] for r in ra] == [r["train_loss"] for r in rb]

@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ..data.sampler import ClipSampler
 from .checkpoint import LAST, capture_rng, load_checkpoint, restore_rng, save_checkpoint
-from .config import ConfigError, TrainConfig
+from .config import OPTIMIZERS, ConfigError, OptimConfig, TrainConfig
 from .distributed import DistInfo, all_gather_objects, barrier, broadcast_buffers, current
 from .metrics import MeanTracker, MetricsCSV
 from .precise_bn import update_bn_stats
@@ -72,6 +72,17 @@ def move_batch(batch: Mapping[str, Any], device: torch.device, channels_last: bo
     return out
 
 
+def build_optimizer(params: list[nn.Parameter], optim: OptimConfig) -> torch.optim.Optimizer:
+    """SGD with momentum (the paper's recipe) or AdamW, as `optim.name` says."""
+    if optim.name == "sgd":
+        return torch.optim.SGD(
+            params, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay
+        )
+    if optim.name == "adamw":
+        return torch.optim.AdamW(params, lr=optim.lr, weight_decay=optim.weight_decay)
+    raise ConfigError(f"optim.name {optim.name!r}: expected one of {list(OPTIMIZERS)}")
+
+
 class Trainer:
     """Trains a step module for `cfg.optim.epochs` epochs in `run_dir`.
 
@@ -121,10 +132,7 @@ class Trainer:
         params = [p for p in self.step.parameters() if p.requires_grad]
         if not params:
             raise ConfigError("the training step has no trainable parameters")
-        self.optimizer = torch.optim.SGD(
-            params, lr=cfg.optim.lr, momentum=cfg.optim.momentum,
-            weight_decay=cfg.optim.weight_decay,
-        )
+        self.optimizer = build_optimizer(params, cfg.optim)
         self.scheduler = torch.optim.lr_scheduler.StepLR(
             self.optimizer, step_size=cfg.optim.lr_step, gamma=cfg.optim.lr_gamma
         )
