@@ -3,8 +3,9 @@
     python -m mgrdark_train.demo --out demo-out        (what `make demo` runs)
 
 synth -> align -> segment (IR aligned to RGB) -> stats (Fig. 4) -> split -> validate ->
-tiny MTCD (translator, IR teacher, pseudo-IR assistant, RGB student) -> eval. Each step is the
-real command line, printed before it runs, so the output doubles as a tutorial.
+prepare (64x64 cache) -> tiny MTCD (translator, IR teacher, pseudo-IR assistant, RGB student)
+-> eval. Each step is the real command line, printed before it runs, so the output doubles as
+a tutorial.
 """
 
 from __future__ import annotations
@@ -34,8 +35,10 @@ def _run(title: str, tool: str, *args: str | Path) -> float:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--out", type=Path, default=Path("demo-out"), help="where everything goes")
-    p.add_argument("--subjects", type=int, default=4)
-    p.add_argument("--scale", type=float, default=0.25, help="of 1920x1080 RGB (0.25: 480x270)")
+    p.add_argument("--subjects", type=int, default=8, help="a quarter of them are test subjects")
+    p.add_argument("--repeats", type=int, default=2, help="instances of each class per take")
+    p.add_argument("--scale", type=float, default=0.125,
+                   help="of 1920x1080 RGB (0.125: 240x135, plenty for the tiny preset's 64x64)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=None, help="epochs per MTCD stage (tiny preset)")
     p.add_argument("--skip-training", action="store_true", help="stop after the data steps")
@@ -49,9 +52,9 @@ def main(argv: list[str] | None = None) -> None:
     q = ["-q"]
     if not labels.exists():
         _run("1. synthetic raw recordings (dark + daylight takes, RGB / depth / IR)", "mgrdata",
-             "synth", raw, "--subjects", str(args.subjects), "--scale", str(args.scale),
-             "--seed", str(args.seed), "--gesture-frames", "40", "80", "--rest-frames", "8",
-             "16", *q)
+             "synth", raw, "--subjects", str(args.subjects), "--repeats", str(args.repeats),
+             "--scale", str(args.scale), "--seed", str(args.seed),
+             "--gesture-frames", "40", "80", "--rest-frames", "8", "16", *q)
     _run("2. IR -> RGB alignment per recording (overlays to check by eye)", "mgrdata", "align",
          raw, "--ann", labels, "--out", table, "--overlay", out / "alignment_overlays", *q)
     _run("3. frame-exact clips for every modality, IR in the RGB view", "mgrdata", "segment",
@@ -59,13 +62,16 @@ def main(argv: list[str] | None = None) -> None:
     _run("4. brightness statistics and the Fig. 4 plot", "mgrdata", "stats", "-d", data,
          "--plot", fig4, *q)
     _run("5. subject-disjoint split", "mgrdata", "split", "-d", data, "--name", "subjects",
-         "--test-subjects", "1", "--seed", str(args.seed))
+         "--test-subjects", str(max(1, args.subjects // 4)), "--seed", str(args.seed))
     _run("6. validation of the whole dataset root", "mgrdata", "validate", "-d", data, *q)
     if not args.skip_training:
         epochs = ["--epochs", str(args.epochs)] if args.epochs else []
-        _run("7. tiny MTCD: translator -> IR teacher -> pseudo-IR assistant -> RGB student",
+        _run("7. decode-once cache of the dark RGB and IR clips at the tiny preset's 64x64",
+             "mgrtrain", "prepare", "-d", data, "--size", "64", "--modality", "rgb",
+             "--modality", "ir", *q)
+        _run("8. tiny MTCD: translator -> IR teacher -> pseudo-IR assistant -> RGB student",
              "mgrtrain", "mtcd", "-d", data, "--split", "subjects", "--preset", "tiny",
-             "--out", run, *epochs, *q)
+             "--set", "data.cache=true", "--out", run, *epochs, *q)
         # `mgrtrain mtcd` ends by evaluating the student on dark RGB alone; the same report
         # comes from `mgrtrain eval RUN/student` at any later time.
 

@@ -220,3 +220,11 @@ def test_precise_bn_replaces_lagging_statistics():
     want_var = torch.stack([c.var(dim=(0, 2, 3, 4)) for c in conv]).mean(0)
     torch.testing.assert_close(net[1].running_mean, want_mean)
     torch.testing.assert_close(net[1].running_var, want_var)
+
+
+def test_eval_every_n_epochs_and_after_the_last(tmp_path, small_root):
+    cfg = _cfg(small_root, **{"optim.epochs": 3, "run.eval_every": 2})
+    _trainer(cfg, tmp_path / "r").fit()
+    rows = MetricsCSV(tmp_path / "r" / "metrics.csv").rows()
+    assert [r["epoch"] for r in rows] == ["1", "2", "3"]
+    assert [r["test_top1"] != "" for r in rows] == [False, True, True]

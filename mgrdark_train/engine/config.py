@@ -102,6 +102,7 @@ class RunConfig:
     keep_every: int = 0
     """Besides last.pt (every epoch), keep epoch_NNN.pt every this many epochs; 0 = never."""
     eval_every: int = 1
+    """Evaluate `data.eval_subset` every this many epochs, and after the last one."""
     tensorboard: bool = True
     """Write TensorBoard events when the package is installed."""
     precise_bn_batches: int = 0
@@ -143,7 +144,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "model": {"depth": 10, "width": 0.25, "dropout": 0.2, "stem_temporal_kernel": 3},
         "optim": {"name": "adamw", "batch_size": 8, "lr": 2e-3, "weight_decay": 1e-4,
                   "lr_step": 20, "epochs": 25},
-        "run": {"device": "cpu"},
+        "run": {"device": "cpu", "eval_every": 5},
     },
 }
 

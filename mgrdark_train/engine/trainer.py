@@ -224,7 +224,10 @@ class Trainer:
             for epoch in range(self.start_epoch, self.cfg.optim.epochs):
                 row: dict[str, float] = {"epoch": epoch + 1, "lr": self.scheduler.get_last_lr()[0]}
                 row.update(self.train_epoch(epoch))
-                if self.eval_loader is not None and (epoch + 1) % self.cfg.run.eval_every == 0:
+                last = epoch + 1 == self.cfg.optim.epochs
+                if self.eval_loader is not None and (
+                    (epoch + 1) % self.cfg.run.eval_every == 0 or last
+                ):
                     row.update(self.evaluate(prefix=self.cfg.data.eval_subset or "val"))
                 self.scheduler.step()
                 if self.dist.is_main:
