@@ -7,7 +7,7 @@ import torch
 
 from mgrdark_train.translator import create_translator, translate_clip
 from mgrdark_train.translator.apply import clip_to_frames, frames_to_clip
-from mgrdark_train.translator.train import translator_losses
+from mgrdark_train.translator.train import hot_l1_weights, translator_losses
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -73,3 +73,27 @@ def test_tiny_paired_translator_l1_decreases(gan_weight):
         last = terms["l1"].item()
     assert last < 0.5 * first
     assert ("gan" in terms) == bool(gan_weight)
+
+
+def test_hot_l1_weights_follow_warmth_above_the_frame_median():
+    # One 1x1x2x3 frame (grey levels); median 0.2, warmest pixel 0.2 + 0.8 above it.
+    ir = torch.tensor([[[[0.0, 0.2, 0.2], [0.2, 0.6, 1.0]]]]).expand(1, 3, 2, 3)
+    w = hot_l1_weights(ir, 4.0)
+    want = torch.tensor([[[[1.0, 1.0, 1.0], [1.0, 3.0, 5.0]]]])
+    assert w.shape == (1, 1, 2, 3)
+    assert torch.allclose(w, want)
+    flat = torch.full((2, 3, 4, 4), 0.3)  # no warm pixel: all weights 1
+    assert torch.equal(hot_l1_weights(flat, 9.0), torch.ones(2, 1, 4, 4))
+
+
+def test_hot_weighted_l1_is_the_weighted_mean_of_absolute_errors():
+    torch.manual_seed(0)
+    gen = torch.nn.Identity()
+    rgb = torch.rand(2, 3, 5, 5)
+    ir = torch.rand(2, 3, 5, 5)
+    plain = translator_losses(gen, None, rgb, ir)["l1"]
+    assert torch.allclose(plain, (rgb - ir).abs().mean())
+    hot = translator_losses(gen, None, rgb, ir, hot_weight=9.0)["l1"]
+    w = hot_l1_weights(ir, 9.0)
+    assert torch.allclose(hot, (w * (rgb - ir).abs()).sum() / (3 * w.sum()))
+    assert not torch.allclose(hot, plain)

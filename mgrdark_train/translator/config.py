@@ -22,12 +22,18 @@ class TranslatorConfig:
     lr: float = 2e-4
     gan_weight: float = 0.01
     """Weight of the PatchGAN term against L1 (pix2pix: 1 against 100); 0 = L1 alone."""
+    hot_weight: float = 0.0
+    """Extra L1 weight of pixels warmer than their frame's median, up to 1 + hot_weight at the
+    warmest (`translator.train.hot_l1_weights`); 0 = plain L1, as in pix2pix."""
 
 
 TRANSLATOR_PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
     # Trains in about two minutes on CPU at the tiny training preset's 56x56 crops; a
     # from-scratch U-Net that sees a few hundred frames needs a larger step than pix2pix's 2e-4.
-    # On the demo's synth data the validation L1 stops improving after about 8 epochs.
-    "tiny": {"base_channels": 8, "depth": 3, "epochs": 8, "frames_per_batch": 32, "lr": 2e-3},
+    # On the demo's synth data the validation L1 stops improving after about 8 epochs, and a
+    # network this small reproduces the people only with the warm pixels weighted up (plain L1
+    # on person pixels 1.8, with hot_weight 9: 0.6; bench/RESULTS.md, "translator").
+    "tiny": {"base_channels": 8, "depth": 3, "epochs": 8, "frames_per_batch": 32, "lr": 2e-3,
+             "hot_weight": 9.0},
 }

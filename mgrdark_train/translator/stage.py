@@ -113,6 +113,7 @@ def train_translator_stage(
             epochs=tcfg.epochs,
             lr=tcfg.lr,
             gan_weight=tcfg.gan_weight,
+            hot_weight=tcfg.hot_weight,
             frames_per_batch=tcfg.frames_per_batch,
             val_loader=eval_loader,
             device=device,

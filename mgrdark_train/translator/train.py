@@ -34,6 +34,22 @@ CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.csv"
 
 
+def hot_l1_weights(ir: torch.Tensor, hot_weight: float) -> torch.Tensor:
+    """Per-pixel L1 weights ``1 + hot_weight * h``, h in [0, 1] how much warmer than the median
+    of its frame a pixel is (relative to the frame's warmest pixel).
+
+    People are the warmest thing in a room and cover a few percent of a frame; with plain L1 a
+    small translator learns the room and leaves them out (on `mgrdata synth` data the L1 on
+    person pixels stayed at 1.8 normalised units while the frame L1 fell to 0.15). Shape
+    (N, 1, H, W) for (N, C, H, W) IR frames.
+    """
+    gray = ir.mean(dim=1, keepdim=True)
+    median = gray.flatten(1).median(dim=1).values.view(-1, 1, 1, 1)
+    hot = (gray - median).clamp_min(0)
+    hot = hot / hot.flatten(1).amax(dim=1).clamp_min(1e-6).view(-1, 1, 1, 1)
+    return 1 + hot_weight * hot
+
+
 def translator_losses(
     gen: nn.Module,
     disc: nn.Module | None,
@@ -41,6 +57,7 @@ def translator_losses(
     ir: torch.Tensor,
     *,
     gan_weight: float = 0.01,
+    hot_weight: float = 0.0,
     opt_d: torch.optim.Optimizer | None = None,
 ) -> dict[str, torch.Tensor]:
     """One generator step's losses on (N, C, H, W) frame pairs; updates the critic if given.
@@ -51,6 +68,7 @@ def translator_losses(
         rgb: RGB frames.
         ir: Aligned IR frames.
         gan_weight: Weight of the adversarial term in the generator loss.
+        hot_weight: Extra L1 weight of warm pixels (`hot_l1_weights`); 0 = plain L1.
         opt_d: Critic optimizer; when given (and the GAN term is on), the critic takes one step
             on ``L_D`` before the generator loss is computed.
 
@@ -60,7 +78,11 @@ def translator_losses(
     """
     fake = gen(rgb)
     out: dict[str, torch.Tensor] = {"output": fake}
-    out["l1"] = F.l1_loss(fake, ir)
+    if hot_weight > 0:
+        w = hot_l1_weights(ir, hot_weight)
+        out["l1"] = (w * (fake - ir).abs()).mean() / w.mean()
+    else:
+        out["l1"] = F.l1_loss(fake, ir)
     out["loss"] = out["l1"]
     if disc is None or gan_weight <= 0:
         return out
@@ -96,6 +118,7 @@ def fit_translator(
     epochs: int,
     lr: float = 2e-4,
     gan_weight: float = 0.01,
+    hot_weight: float = 0.0,
     disc_channels: int = 32,
     frames_per_batch: int | None = None,
     val_loader: Iterable[Mapping[str, Any]] | None = None,
@@ -111,6 +134,7 @@ def fit_translator(
         epochs: Total epochs; a resumed run continues after the last finished epoch.
         lr: Adam learning rate of generator and critic (betas 0.5, 0.999 as in pix2pix).
         gan_weight: Weight of the adversarial term; 0 trains on L1 alone.
+        hot_weight: Extra L1 weight of warm pixels (`hot_l1_weights`); 0 = plain L1.
         disc_channels: Width of the PatchGAN critic.
         frames_per_batch: Use at most this many frames of each batch (clips repeat content
             from frame to frame; fewer frames make an epoch cheaper).
@@ -154,7 +178,9 @@ def fit_translator(
         for batch in loader:
             rgb = _frames(batch, "rgb", frames_per_batch).to(device)
             ir = _frames(batch, "ir", frames_per_batch).to(device)
-            terms = translator_losses(gen, disc, rgb, ir, gan_weight=gan_weight, opt_d=opt_d)
+            terms = translator_losses(
+                gen, disc, rgb, ir, gan_weight=gan_weight, hot_weight=hot_weight, opt_d=opt_d
+            )
             opt_g.zero_grad(set_to_none=True)
             terms["loss"].backward()
             opt_g.step()
