@@ -18,7 +18,8 @@ class TranslatorConfig:
     batch_size: int = 8
     """Clips per batch; every frame of a clip is a training pair."""
     frames_per_batch: int | None = 64
-    """At most this many frame pairs per batch (consecutive frames are nearly alike)."""
+    """At most this many frame pairs per batch, drawn at random from all its clips (consecutive
+    frames are nearly alike)."""
     lr: float = 2e-4
     gan_weight: float = 0.01
     """Weight of the PatchGAN term against L1 (pix2pix: 1 against 100); 0 = L1 alone."""

@@ -105,9 +105,19 @@ def translator_losses(
     return out
 
 
-def _frames(batch: Mapping[str, Any], key: str, max_frames: int | None) -> torch.Tensor:
+def _pick(batch: Mapping[str, Any], max_frames: int | None) -> torch.Tensor | None:
+    """Indices of at most `max_frames` frame pairs drawn from every clip of the batch (the first
+    frames would be whole clips of the batch's first few subjects: BatchNorm would then see
+    a few scenes per step and its running statistics would not match any of them)."""
+    b, _, t = batch["rgb"].shape[:3]
+    if max_frames is None or b * t <= max_frames:
+        return None
+    return torch.randperm(b * t)[:max_frames]
+
+
+def _frames(batch: Mapping[str, Any], key: str, pick: torch.Tensor | None) -> torch.Tensor:
     frames = clip_to_frames(batch[key])
-    return frames if max_frames is None else frames[:max_frames]
+    return frames if pick is None else frames[pick]
 
 
 def fit_translator(
@@ -176,8 +186,9 @@ def fit_translator(
         sums: dict[str, float] = {}
         n = 0
         for batch in loader:
-            rgb = _frames(batch, "rgb", frames_per_batch).to(device)
-            ir = _frames(batch, "ir", frames_per_batch).to(device)
+            pick = _pick(batch, frames_per_batch)
+            rgb = _frames(batch, "rgb", pick).to(device)
+            ir = _frames(batch, "ir", pick).to(device)
             terms = translator_losses(
                 gen, disc, rgb, ir, gan_weight=gan_weight, hot_weight=hot_weight, opt_d=opt_d
             )
