@@ -11,6 +11,7 @@ a tutorial.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import shlex
@@ -87,13 +88,22 @@ def main(argv: list[str] | None = None) -> None:
                  ("student evaluation (`mgrtrain eval` report)", run / "student" / "eval")]
     for name, path in rows:
         print(f"  {name:48s} {os.fspath(path)}")
+    for stage, sees in (("teacher", "IR"), ("assistant", "pseudo-IR")):
+        rows_csv = run / stage / "metrics.csv"
+        if not args.skip_training and rows_csv.exists():
+            with open(rows_csv, newline="") as f:
+                last = list(csv.DictReader(f))[-1]
+            if last.get("test_top1"):
+                print(f"{stage} on {sees}: test top-1 {float(last['test_top1']):.2f} "
+                      f"(epoch {last['epoch']}, {rows_csv})")
     report = run / "student" / "eval" / "metrics.json"
     if not args.skip_training and report.exists():
         m = json.loads(report.read_text())
         print(f"\nstudent on dark RGB: top-1 {m['top1']:.2f}, top-5 {m['top5']:.2f} over "
-              f"{m['clips']} test clips (chance {1 / len(m['per_class']):.2f}); the tiny "
-              "preset shows the pipeline, not the paper's accuracy: train longer (--epochs) or "
-              "use --preset paper on a GPU.")
+              f"{m['clips']} test clips (chance {1 / len(m['per_class']):.2f}). The tiny preset "
+              "shows the pipeline, not the paper's accuracy: at this scale the IR teacher "
+              "learns, but the pseudo-IR assistant, and with it the student, does not yet "
+              "(bench/RESULTS.md, sections 'translator' and 'ablation').")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,92 @@
+"""How well the translator reproduces the person, not just the room (RESULTS.md "translator").
+
+Trains the tiny U-Net on the dark RGB/IR frame pairs of a dataset's training subjects in memory,
+once per loss variant, and reports after each epoch the L1 to the real IR of the test subjects
+over whole frames and over person pixels (normalised IR > 1.2: much warmer than any room).
+
+    python bench/translator.py -d DATA --variants plain inorm hot --epochs 8
+
+DATA needs aligned rgb/ir clips, a `subjects` split and the 64x64 cache
+(`mgrtrain prepare -d DATA --size 64 --modality rgb --modality ir`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+import torch.nn.functional as F
+
+from mgrdark_train.data.dataset import ClipDataset
+from mgrdark_train.translator.networks import UNetTranslator
+from mgrdark_train.translator.train import hot_l1_weights
+
+PERSON = 1.2
+"""Normalised IR above which a pixel belongs to a person in `mgrdata synth` data."""
+
+
+def load_frames(data: str, subset: str) -> tuple[torch.Tensor, torch.Tensor]:
+    ds = ClipDataset(data, split="subjects", subset=subset, modalities=("rgb", "ir"),
+                     num_frames=8, resize=64, crop=56, cache=True, train=False)
+    samples = [ds[i] for i in range(len(ds))]
+
+    def frames(key: str) -> torch.Tensor:
+        clips = torch.stack([s[key] for s in samples])  # (N, C, T, H, W)
+        return clips.permute(0, 2, 1, 3, 4).reshape(-1, *clips.shape[1:2], *clips.shape[3:])
+
+    return frames("rgb"), frames("ir")
+
+
+def run(variant: str, data: tuple, epochs: int, seed: int) -> None:
+    rgb, ir, rgb_test, ir_test = data
+    torch.manual_seed(seed)
+    gen = UNetTranslator(base_channels=8, depth=3)
+    opt = torch.optim.Adam(gen.parameters(), lr=2e-3, betas=(0.5, 0.999))
+
+    def prep(x: torch.Tensor) -> torch.Tensor:
+        if variant != "inorm":
+            return x
+        mean, std = x.mean(dim=(1, 2, 3), keepdim=True), x.std(dim=(1, 2, 3), keepdim=True)
+        return (x - mean) / (std + 1e-3)
+
+    person = (ir_test[:, :1] > PERSON).float()
+    start = time.perf_counter()
+    for epoch in range(epochs):
+        gen.train()
+        for i in torch.randperm(len(rgb)).split(32):
+            out, target = gen(prep(rgb[i])), ir[i]
+            if variant == "hot":
+                w = hot_l1_weights(target, 9.0)
+                loss = (w * (out - target).abs()).mean() / w.mean()
+            else:
+                loss = F.l1_loss(out, target)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        gen.eval()
+        with torch.no_grad():
+            err = (gen(prep(rgb_test)) - ir_test).abs()
+        frame_l1 = err.mean().item()
+        person_l1 = (err * person).sum().item() / (err.shape[1] * person.sum().item())
+        print(f"{variant:6s} epoch {epoch + 1:2d}  frame L1 {frame_l1:.3f}  person L1 "
+              f"{person_l1:.3f}  ({time.perf_counter() - start:.0f} s)", flush=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("-d", "--data", required=True)
+    p.add_argument("--variants", nargs="+", default=["plain", "inorm", "hot"],
+                   choices=["plain", "inorm", "hot"])
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    data = (*load_frames(args.data, "train"), *load_frames(args.data, "test"))
+    print(f"{len(data[0])} training frames, {len(data[2])} test frames, person pixels "
+          f"{(data[3][:, :1] > PERSON).float().mean().item():.3%} of the test frames")
+    for variant in args.variants:
+        run(variant, data, args.epochs, args.seed)
+
+
+if __name__ == "__main__":
+    main()
