@@ -22,10 +22,16 @@ TRANSLATORS = ("gan", "grayscale", "identity")
 _LUMA = (0.299, 0.587, 0.114)
 
 
-def _down(cin: int, cout: int, *, norm: bool = True) -> nn.Sequential:
+def _instance_norm(channels: int) -> nn.Module:
+    return nn.InstanceNorm2d(channels, affine=True)
+
+
+def _down(
+    cin: int, cout: int, *, norm: bool = True, norm_layer: type[nn.Module] | None = None
+) -> nn.Sequential:
     layers: list[nn.Module] = [nn.Conv2d(cin, cout, 4, stride=2, padding=1, bias=not norm)]
     if norm:
-        layers.append(nn.BatchNorm2d(cout))
+        layers.append((norm_layer or nn.BatchNorm2d)(cout))
     layers.append(nn.LeakyReLU(0.2, inplace=True))
     return nn.Sequential(*layers)
 
@@ -33,7 +39,7 @@ def _down(cin: int, cout: int, *, norm: bool = True) -> nn.Sequential:
 def _up(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(
         nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=False),
-        nn.BatchNorm2d(cout),
+        _instance_norm(cout),
         nn.ReLU(inplace=True),
     )
 
@@ -41,7 +47,11 @@ def _up(cin: int, cout: int) -> nn.Sequential:
 class UNetTranslator(nn.Module):
     """U-Net generator: ``depth`` stride-2 encoder stages, mirrored decoder, skip connections.
 
-    Frames of any size are padded to a multiple of ``2 ** depth`` and cropped back. The output
+    Frames of any size are padded to a multiple of ``2 ** depth`` and cropped back. Features
+    are instance-normalised (each frame on its own), as pix2pix's BatchNorm at batch size 1
+    effectively is: with BatchNorm over batches of a few clips, the eval-mode running
+    statistics matched no recording's exposure and the validation L1 swung between 0.3 and 1.9
+    from one epoch to the next (bench/RESULTS.md, "translator"). The output
     layer is linear (no tanh), so the generator regresses frames in whatever normalisation the
     loader uses.
 
@@ -67,7 +77,8 @@ class UNetTranslator(nn.Module):
         self.in_channels, self.out_channels = in_channels, out_channels
         widths = [base_channels * min(2**i, 8) for i in range(depth)]
         self.encoder = nn.ModuleList(
-            _down(in_channels if i == 0 else widths[i - 1], w, norm=i > 0)
+            _down(in_channels if i == 0 else widths[i - 1], w, norm=i > 0,
+                  norm_layer=_instance_norm)
             for i, w in enumerate(widths)
         )
         # Decoder stage i takes the previous decoder output concatenated with encoder skip i.
