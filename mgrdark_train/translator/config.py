@@ -33,8 +33,8 @@ TRANSLATOR_PRESETS: dict[str, dict[str, Any]] = {
     # Trains in about two minutes on CPU at the tiny training preset's 56x56 crops; a
     # from-scratch U-Net that sees a few hundred frames needs a larger step than pix2pix's 2e-4.
     # On the demo's synth data the validation L1 stops improving after about 8 epochs, and a
-    # network this small reproduces the people only with the warm pixels weighted up (plain L1
-    # on person pixels 1.8, with hot_weight 9: 0.6; bench/RESULTS.md, "translator").
+    # network this small reproduces the people only with the warm pixels weighted up (probe:
+    # L1 on person pixels 1.8 plain, 0.6 with hot_weight 9; bench/RESULTS.md, "translator").
     "tiny": {"base_channels": 8, "depth": 3, "epochs": 8, "frames_per_batch": 32, "lr": 2e-3,
              "hot_weight": 9.0},
 }
