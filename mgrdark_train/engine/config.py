@@ -137,8 +137,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         },
     },
     # The whole pipeline on a CPU in minutes (synthetic data): a narrow ResNet-10, 8 frames of
-    # 56x56, AdamW from scratch. On `mgrdata synth` IR clips SGD at lr 0.01 stays near chance
-    # for 20 epochs where AdamW at 2e-3 reaches ~70% test top-1 (bench/RESULTS.md, "tiny").
+    # 56x56, AdamW from scratch. On `mgrdata synth` IR clips SGD at lr 0.01 is near chance
+    # for 25 epochs where AdamW at 2e-3 reaches ~60% test top-1 (bench/RESULTS.md, "tiny").
     "tiny": {
         "data": {"num_frames": 8, "resize": 64, "crop": 56, "workers": 0, "eval_subset": "test"},
         "model": {"depth": 10, "width": 0.25, "dropout": 0.2, "stem_temporal_kernel": 3},
