@@ -5,6 +5,11 @@ once per loss variant, and reports after each epoch the L1 to the real IR of the
 over whole frames and over person pixels (normalised IR > 1.2: much warmer than any room).
 
     python bench/translator.py -d DATA --variants plain inorm hot --epochs 8
+    python bench/translator.py -d DATA --classify RUN/translator    # can pseudo-IR be learned?
+
+`--classify STAGE_DIR` instead trains the tiny ResNet-10 (AdamW, 25 epochs, CE only, centre
+clips preloaded) on IR, on dark RGB and on the pseudo-IR of a trained translator stage, and
+prints the test top-1 of each: what an assistant could reach at best from that translator.
 
 DATA needs aligned rgb/ir clips, a `subjects` split and the 64x64 cache
 (`mgrtrain prepare -d DATA --size 64 --modality rgb --modality ir`).
@@ -19,7 +24,10 @@ import torch
 import torch.nn.functional as F
 
 from mgrdark_train.data.dataset import ClipDataset
+from mgrdark_train.models.resnet3d import create_resnet3d
+from mgrdark_train.translator.apply import translate_clip
 from mgrdark_train.translator.networks import UNetTranslator
+from mgrdark_train.translator.stage import load_translator
 from mgrdark_train.translator.train import hot_l1_weights
 
 PERSON = 1.2
@@ -73,6 +81,40 @@ def run(variant: str, data: tuple, epochs: int, seed: int) -> None:
               f"{person_l1:.3f}  ({time.perf_counter() - start:.0f} s)", flush=True)
 
 
+def classify(data: str, stage_dir: str, epochs: int = 25, seed: int = 0) -> None:
+    translator = load_translator(stage_dir).eval()
+
+    def load(subset: str) -> dict[str, torch.Tensor]:
+        ds = ClipDataset(data, split="subjects", subset=subset, modalities=("rgb", "ir"),
+                         num_frames=8, resize=64, crop=56, cache=True, train=False)
+        samples = [ds[i] for i in range(len(ds))]
+        rgb = torch.stack([s["rgb"] for s in samples])
+        with torch.no_grad():
+            pseudo = translate_clip(translator, rgb)
+        return {"ir": torch.stack([s["ir"] for s in samples]), "rgb": rgb, "pseudo-ir": pseudo,
+                "label": torch.tensor([s["label"] for s in samples])}
+
+    train, test = load("train"), load("test")
+    for source in ("ir", "rgb", "pseudo-ir"):
+        torch.manual_seed(seed)
+        net = create_resnet3d(depth=10, width=0.25, num_classes=10, dropout=0.2,
+                              stem_temporal_kernel=3)
+        opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
+        x, y = train[source], train["label"]
+        for _ in range(epochs):
+            net.train()
+            for i in torch.randperm(len(x)).split(8):
+                loss = F.cross_entropy(net(x[i])["logits"], y[i])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        net.eval()
+        with torch.no_grad():
+            top1 = (net(test[source])["logits"].argmax(1) == test["label"]).float().mean()
+        print(f"{source:10s} test top-1 {top1.item():.2f} ({len(x)} train / "
+              f"{len(test['label'])} test clips, {epochs} epochs)", flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("-d", "--data", required=True)
@@ -80,7 +122,12 @@ def main() -> None:
                    choices=["plain", "inorm", "hot"])
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--classify", metavar="STAGE_DIR",
+                   help="train a classifier on IR, dark RGB and this translator's pseudo-IR")
     args = p.parse_args()
+    if args.classify:
+        classify(args.data, args.classify, seed=args.seed)
+        return
     data = (*load_frames(args.data, "train"), *load_frames(args.data, "test"))
     print(f"{len(data[0])} training frames, {len(data[2])} test frames, person pixels "
           f"{(data[3][:, :1] > PERSON).float().mean().item():.3%} of the test frames")
