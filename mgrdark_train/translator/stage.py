@@ -32,7 +32,7 @@ from ..engine.config import TrainConfig
 from ..stages.baseline import build_dataset
 from .config import TranslatorConfig
 from .networks import TRANSLATORS, create_translator
-from .train import evaluate_l1, fit_translator
+from .train import evaluate_l1, fit_translator, load_weights
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def load_translator(stage_dir: str | Path) -> nn.Module:
     summary = json.loads(done.read_text())
     translator = build_translator(TranslatorConfig(**summary["settings"]))
     if summary["name"] == "gan":
-        translator.load_state_dict(
-            torch.load(stage_dir / WEIGHTS, map_location="cpu", weights_only=True)
-        )
+        load_weights(translator, torch.load(stage_dir / WEIGHTS, map_location="cpu",
+                                            weights_only=True), stage_dir)
     return translator.eval()
+

@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mgrdark_data.errors import MgrdarkError
+
 from .apply import clip_to_frames
 from .networks import PatchDiscriminator
 
@@ -32,6 +34,20 @@ logger = logging.getLogger(__name__)
 
 CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.csv"
+
+
+def load_weights(net: nn.Module, state: dict[str, Any], stage_dir: str | Path) -> None:
+    """`net.load_state_dict(state)`, or a clear error when the weights were written by a
+    version of mgrdark whose translator network differs (e.g. BatchNorm before 0.1.0's
+    instance norm)."""
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as e:
+        raise MgrdarkError(
+            f"{stage_dir}: the translator saved there does not fit this version's network "
+            f"({str(e).splitlines()[0].rstrip(':.')}); delete that folder (in an MTCD run also "
+            "the assistant and student folders trained on it) to train it again"
+        ) from e
 
 
 def hot_l1_weights(ir: torch.Tensor, hot_weight: float) -> torch.Tensor:
@@ -172,7 +188,7 @@ def fit_translator(
     ckpt_path = out_dir / CHECKPOINT
     if ckpt_path.exists():
         state = torch.load(ckpt_path, map_location=device, weights_only=True)
-        gen.load_state_dict(state["gen"])
+        load_weights(gen, state["gen"], out_dir)
         opt_g.load_state_dict(state["opt_g"])
         if disc is not None and "disc" in state:
             disc.load_state_dict(state["disc"])
