@@ -25,25 +25,25 @@ import torch.nn.functional as F
 
 from mgrdark_train.data.dataset import ClipDataset
 from mgrdark_train.models.resnet3d import create_resnet3d
-from mgrdark_train.translator.apply import translate_clip
+from mgrdark_train.translator.apply import clip_to_frames, translate_clip
 from mgrdark_train.translator.networks import UNetTranslator
 from mgrdark_train.translator.stage import load_translator
-from mgrdark_train.translator.train import hot_l1_weights
+from mgrdark_train.translator.train import translator_losses
 
 PERSON = 1.2
 """Normalised IR above which a pixel belongs to a person in `mgrdata synth` data."""
 
 
-def load_frames(data: str, subset: str) -> tuple[torch.Tensor, torch.Tensor]:
+def load_samples(data: str, subset: str) -> list[dict]:
+    """Centre clips (8 frames, 64 -> 56) of one subset with aligned rgb and ir, from the cache."""
     ds = ClipDataset(data, split="subjects", subset=subset, modalities=("rgb", "ir"),
                      num_frames=8, resize=64, crop=56, cache=True, train=False)
-    samples = [ds[i] for i in range(len(ds))]
+    return [ds[i] for i in range(len(ds))]
 
-    def frames(key: str) -> torch.Tensor:
-        clips = torch.stack([s[key] for s in samples])  # (N, C, T, H, W)
-        return clips.permute(0, 2, 1, 3, 4).reshape(-1, *clips.shape[1:2], *clips.shape[3:])
 
-    return frames("rgb"), frames("ir")
+def load_frames(data: str, subset: str) -> tuple[torch.Tensor, torch.Tensor]:
+    samples = load_samples(data, subset)
+    return tuple(clip_to_frames(torch.stack([s[k] for s in samples])) for k in ("rgb", "ir"))
 
 
 def run(variant: str, data: tuple, epochs: int, seed: int) -> None:
@@ -63,12 +63,8 @@ def run(variant: str, data: tuple, epochs: int, seed: int) -> None:
     for epoch in range(epochs):
         gen.train()
         for i in torch.randperm(len(rgb)).split(32):
-            out, target = gen(prep(rgb[i])), ir[i]
-            if variant == "hot":
-                w = hot_l1_weights(target, 9.0)
-                loss = (w * (out - target).abs()).mean() / w.mean()
-            else:
-                loss = F.l1_loss(out, target)
+            hot = 9.0 if variant == "hot" else 0.0
+            loss = translator_losses(gen, None, prep(rgb[i]), ir[i], hot_weight=hot)["l1"]
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -85,9 +81,7 @@ def classify(data: str, stage_dir: str, epochs: int = 25, seed: int = 0) -> None
     translator = load_translator(stage_dir).eval()
 
     def load(subset: str) -> dict[str, torch.Tensor]:
-        ds = ClipDataset(data, split="subjects", subset=subset, modalities=("rgb", "ir"),
-                         num_frames=8, resize=64, crop=56, cache=True, train=False)
-        samples = [ds[i] for i in range(len(ds))]
+        samples = load_samples(data, subset)
         rgb = torch.stack([s["rgb"] for s in samples])
         with torch.no_grad():
             pseudo = translate_clip(translator, rgb)
