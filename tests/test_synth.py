@@ -138,6 +138,8 @@ def test_truth_format_matches_sync(raw, truth):
     keys = {"subject", "light", "scene", "ir_scale", "ir_shift_x", "ir_shift_y", "ir_offset_s",
             "ir_fps", "rgb_fps"}
     for rid, t in truth["recordings"].items():
+        if t["light"] == "dark":
+            assert t.pop("dark_noise") == 7.5  # the default sensor noise, recorded
         assert set(t) == keys
         assert [t["subject"], t["light"], t["scene"]] == rid.split("/")
         assert all(isinstance(t[k], float) for k in keys - {"subject", "light", "scene"})
@@ -197,6 +199,25 @@ def _largest_blob(mask: np.ndarray) -> np.ndarray:
 def _inside(a: np.ndarray, b: np.ndarray) -> float:
     """Fraction of mask `a` that lies inside mask `b`."""
     return float((a & b).sum() / max(a.sum(), 1))
+
+
+@pytest.mark.parametrize("dark_noise", [0.0, 3.0, 7.5])
+def test_dark_noise_sets_the_sensor_noise_of_dark_rgb_only(dark_noise):
+    from mgrdark_data.synth.plan import plan_recording
+    from mgrdark_data.synth.scene import make_scene
+
+    def noise_std(light: str) -> float:
+        plan = plan_recording("S01/x/hall", subject=make_subject("S01", 2), light=light,
+                              scene=make_scene("hall", 2), seed=2, rgb_size=(192, 108),
+                              repeats=0, min_gestures=1, dark_noise=dark_noise)
+        rgb, _, _ = build_composers(plan, np.random.default_rng(list(plan.seed_words)))
+        return float(rgb.noise.frames.astype(np.float32).std())
+
+    # Blotchy noise is drawn at half resolution and interpolated (std about 0.7 sigma), plus
+    # per-pixel grain of 2 levels; rounding to whole levels adds 1/12 of variance.
+    expected = math.sqrt((0.7 * dark_noise) ** 2 + 2.0**2 + 1 / 12)
+    assert noise_std("dark") == pytest.approx(expected, rel=0.1)
+    assert noise_std("daylight") < 1.5  # daylight takes keep their own, low noise
 
 
 def test_ir_shows_the_person_where_truth_maps_it(tmp_path):

@@ -9,6 +9,7 @@ import click
 from tqdm import tqdm
 
 from ..synth import SynthEncoding, synthesize
+from ..synth.plan import DARK_NOISE_SIGMA
 from .common import quiet_option, setup_logging
 
 
@@ -35,12 +36,16 @@ from .common import quiet_option, setup_logging
               help="Omit sync.json (the IR offset is then only in truth.json).")
 @click.option("--crf", type=click.IntRange(0, 51), default=15, show_default=True,
               help="H.264 quality of rgb.mp4 and ir.mp4 (lower is better).")
+@click.option("--dark-noise", type=click.FloatRange(min=0), default=DARK_NOISE_SIGMA,
+              show_default=True, metavar="LEVELS",
+              help="Sensor noise of the dark takes' RGB in 8-bit levels; the person stands out "
+                   "from the room by a few levels, so lower makes dark RGB easier.")
 @click.option("--preset", default="ultrafast", show_default=True, help="x264 preset.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Recordings rendered in parallel processes (default: CPU count, at most 4).")
 @quiet_option
 def synth(raw, subjects, scale, seed, scenes, repeats, gesture_frames, rest_frames, no_sync,
-          crf, preset, workers, quiet) -> None:
+          crf, dark_noise, preset, workers, quiet) -> None:
     """Write synthetic dark/daylight RGB + depth + IR recordings of gestures into RAW."""
     setup_logging(quiet)
     for name, (lo, hi) in (("--gesture-frames", gesture_frames), ("--rest-frames", rest_frames)):
@@ -54,7 +59,7 @@ def synth(raw, subjects, scale, seed, scenes, repeats, gesture_frames, rest_fram
             raw, subjects=subjects, scenes=scenes, scale=scale, seed=seed, repeats=repeats,
             gesture_frames=gesture_frames, rest_frames=rest_frames, write_sync=not no_sync,
             encoding=SynthEncoding(crf=crf, preset=preset), workers=workers,
-            on_recording=lambda _: bar.update(),
+            on_recording=lambda _: bar.update(), dark_noise=dark_noise,
         )
     finally:
         bar.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..paths import atomic_path
-from .plan import LIGHTS, RecordingPlan, make_subject, plan_recording
+from .plan import DARK_NOISE_SIGMA, LIGHTS, RecordingPlan, make_subject, plan_recording
 from .scene import make_scene, scene_names, stable_hash
 from .streams import SynthEncoding
 from .writer import RecordingResult, render_recording
@@ -55,6 +55,7 @@ def plan_dataset(
     repeats: int = 1,
     gesture_frames: tuple[int, int] = (45, 210),
     rest_frames: tuple[int, int] = (10, 40),
+    dark_noise: float = DARK_NOISE_SIGMA,
 ) -> list[RecordingPlan]:
     """Plans of every recording `synthesize` writes, in recording id order.
 
@@ -65,6 +66,8 @@ def plan_dataset(
         raise ValueError("subjects, scenes and repeats must be at least 1")
     if scale <= 0:
         raise ValueError(f"scale must be positive, got {scale}")
+    if dark_noise < 0:
+        raise ValueError(f"dark_noise must be >= 0, got {dark_noise}")
     rooms = {name: make_scene(name, seed) for name in scene_names(scenes)}
     plans = []
     for sid in subject_ids(subjects):
@@ -77,7 +80,7 @@ def plan_dataset(
             plans.append(plan_recording(
                 rid, subject=subject, light=light, scene=rooms[name], seed=seed, scale=scale,
                 repeats=repeats, gesture_frames=gesture_frames, rest_frames=rest_frames,
-                depth_kind="png" if rid == png else "video",
+                depth_kind="png" if rid == png else "video", dark_noise=dark_noise,
             ))
     return sorted(plans, key=lambda p: p.recording)
 
@@ -122,6 +125,7 @@ def synthesize(
     write_sync: bool = True,
     encoding: SynthEncoding | None = None,
     workers: int = 1,
+    dark_noise: float = DARK_NOISE_SIGMA,
     on_recording: Callable[[RecordingResult], None] | None = None,
 ) -> SynthResult:
     """Write a synthetic raw dataset into `raw`, deterministic per `seed`.
@@ -139,10 +143,13 @@ def synthesize(
         encoding: encoder settings of the raw streams.
         workers: recordings rendered in parallel processes.
         on_recording: called with each finished recording (progress reporting).
+        dark_noise: blotchy sensor noise of the dark takes' RGB in 8-bit levels: how hard
+            dark RGB is (the person stands out from the room by a few levels).
     """
     raw = Path(raw)
     plans = plan_dataset(subjects=subjects, scenes=scenes, scale=scale, seed=seed,
-                         repeats=repeats, gesture_frames=gesture_frames, rest_frames=rest_frames)
+                         repeats=repeats, gesture_frames=gesture_frames, rest_frames=rest_frames,
+                         dark_noise=dark_noise)
     encoding = encoding or SynthEncoding()
     jobs = [(plan, str(raw), encoding, write_sync) for plan in plans]
     results: list[RecordingResult] = []

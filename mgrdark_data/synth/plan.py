@@ -36,6 +36,9 @@ LIGHTS = ("dark", "daylight")
 RGB_FPS = 25.0
 IR_FPS = 30.0
 MAX_IR_OFFSET_S = 0.2
+DARK_NOISE_SIGMA = 7.5
+"""Default blotchy sensor noise of dark RGB (8-bit levels): about the person's contrast to the
+room, so dark RGB alone is near chance for a small classifier (bench/RESULTS.md, "ablation")."""
 DIST_RANGE_MM = (2700.0, 3400.0)
 """Where the body plane stands; with arms reaching forward the person spans 2-4 m."""
 
@@ -119,6 +122,8 @@ class RecordingPlan:
     """Target mean RGB level of the empty room, 0-1 (dark about 0.07-0.11)."""
     depth_kind: str = "video"
     """'video' (depth.mkv) or 'png' (depth/ folder)."""
+    dark_noise: float = DARK_NOISE_SIGMA
+    """Blotchy sensor noise of a dark take's RGB, in 8-bit levels (daylight takes ignore it)."""
     seed_words: tuple[int, ...] = ()
     """Entropy for the render-time noise of this recording."""
     rgb_fps: float = RGB_FPS
@@ -183,6 +188,7 @@ class RecordingPlan:
             "ir_scale": ir.scale, "ir_shift_x": ir.shift_x, "ir_shift_y": ir.shift_y,
             "ir_offset_s": self.ir_offset_s, "ir_fps": float(self.ir_fps),
             "rgb_fps": float(self.rgb_fps),
+            **({"dark_noise": self.dark_noise} if self.light == "dark" else {}),
         }
 
     def label_rows(self) -> list[dict[str, str | int]]:
@@ -234,6 +240,7 @@ def plan_recording(
     gesture_frames: tuple[int, int] = (45, 210),
     rest_frames: tuple[int, int] = (10, 40),
     depth_kind: str = "video",
+    dark_noise: float = DARK_NOISE_SIGMA,
 ) -> RecordingPlan:
     """Decide a take: every class `repeats` times in a seeded order, then more gestures (in
     fresh shuffles of all classes) until there are `min_gestures` and the take lasts
@@ -282,6 +289,6 @@ def plan_recording(
     return RecordingPlan(
         recording=recording, subject=subject, light=light, scene=scene, rig=rig,
         instances=tuple(instances), rgb_frames=frame, ir_offset_s=ir_offset,
-        exposure=exposure, depth_kind=depth_kind,
+        exposure=exposure, depth_kind=depth_kind, dark_noise=float(dark_noise),
         seed_words=(seed, stable_hash("noise:" + recording)),
     )

@@ -25,9 +25,10 @@ NOISE_FRAMES = 6
 """Noise frames per bank: enough that the eye sees no repetition, few enough to stay cheap."""
 REFLECTANCE_MEAN = 0.45
 """Mean of the room's reflectance image before a dark take's exposure is applied."""
-# Sensor noise as (blotchy sigma, per-pixel grain), in 8-bit levels (millimetres for depth).
+# Sensor noise as (blotchy sigma, per-pixel grain), in 8-bit levels (millimetres for depth);
+# a dark take's blotchy sigma is its plan's `dark_noise`.
 # Per-pixel grain is what makes H.264 expensive, so most of the noise is blotchy.
-DARK_NOISE = (7.5, 2.0)
+DARK_GRAIN = 2.0
 DAYLIGHT_NOISE = (1.2, 0.6)
 IR_NOISE = (1.0, 0.3)
 DEPTH_NOISE = (2.0, 0.5)
@@ -69,7 +70,7 @@ def build_composers(
         shade = _vignette(cam.height, cam.width, 0.5)[..., None] * cast.astype(np.float32)
         offset = 9.0  # black level plus dark current: the night frame is mostly offset
         gain = (plan.exposure * 255 - offset) / max(float((bg * shade).mean()), 1.0)
-        noise = make_noise_bank(rng, shape, DARK_NOISE[0], NOISE_FRAMES, n, grain=DARK_NOISE[1])
+        noise = make_noise_bank(rng, shape, plan.dark_noise, NOISE_FRAMES, n, grain=DARK_GRAIN)
         rgb = RgbComposer(cam, bg, shade * gain, offset, noise)
     else:
         bg = rgb_background(scene, rig.optics, cam, "daylight", plan.exposure * 255)
