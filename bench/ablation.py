@@ -34,6 +34,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
+from mgrdark_data.synth.plan import DARK_NOISE_SIGMA
 from mgrdark_train.engine.config import resolve_config
 from mgrdark_train.mtcd.config import ABLATIONS, resolve_mtcd_config
 from mgrdark_train.mtcd.pipeline import run_mtcd
@@ -60,6 +61,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--toy", type=float, default=None, metavar="GAIN",
                    help="use the stripe toy with this dark-RGB contrast instead of synth data")
     p.add_argument("--scale", type=float, default=0.125, help="synth resolution scale")
+    p.add_argument("--dark-noise", type=float, default=DARK_NOISE_SIGMA, metavar="LEVELS",
+                   help="`mgrdata synth --dark-noise`: how hard dark RGB is")
     p.add_argument("--size", type=int, default=None, help="resize = crop side "
                    "(default: the tiny preset's 64 -> 56; 32 for the toy)")
     p.add_argument("--frames", type=int, default=8)
@@ -100,27 +103,38 @@ def configs(args: argparse.Namespace, data: Path, seed: int, row: str):
     return cfg, mcfg
 
 
-def make_synth_data(work: Path, scale: float) -> Path:
-    """Raw recordings -> aligned clips -> split, with the commands a user runs (once)."""
+def make_synth_data(work: Path, scale: float, dark_noise: float, cache: int | None) -> Path:
+    """Raw recordings -> aligned clips -> split (-> cache), with the commands a user runs
+    (once; each step is skipped when its output exists)."""
     from click.testing import CliRunner
 
     from mgrdark_data.cli import cli as mgrdata
+    from mgrdark_train.cli import cli as mgrtrain
 
     raw, data = work / "raw", work / "data"
-    if (data / "splits" / "subjects.parquet").exists():
-        return data
     steps = [
-        ["synth", str(raw), "--subjects", "8", "--repeats", "2", "--scale", str(scale),
-         "--gesture-frames", "40", "80", "--rest-frames", "8", "16", "-q"],
-        ["segment", str(raw), "--ann", str(raw / "labels.csv"), "-d", str(data),
-         "--align", "auto", "-q"],
-        ["split", "-d", str(data), "--test-subjects", "2", "--seed", "0", "-q"],
+        (mgrdata, raw / "truth.json",
+         ["synth", str(raw), "--subjects", "8", "--repeats", "2", "--scale", str(scale),
+          "--gesture-frames", "40", "80", "--rest-frames", "8", "16", "--dark-noise",
+          str(dark_noise), "-q"]),
+        (mgrdata, data / "manifest" / "clips.parquet",
+         ["segment", str(raw), "--ann", str(raw / "labels.csv"), "-d", str(data),
+          "--align", "auto", "-q"]),
+        (mgrdata, data / "splits" / "subjects.parquet",
+         ["split", "-d", str(data), "--test-subjects", "2", "--seed", "0", "-q"]),
     ]
-    for argv in steps:
-        print("$ mgrdata " + " ".join(argv), flush=True)
-        r = CliRunner().invoke(mgrdata, argv, catch_exceptions=False)
+    if cache:
+        steps.append((mgrtrain, data / "cache" / f"s{cache}" / "ir",
+                      ["prepare", "-d", str(data), "--size", str(cache), "--modality", "rgb",
+                       "--modality", "ir"]))
+    for cli, done, argv in steps:
+        if done.exists():
+            continue
+        name = "mgrtrain" if cli is mgrtrain else "mgrdata"
+        print(f"$ {name} " + " ".join(argv), flush=True)
+        r = CliRunner().invoke(cli, argv, catch_exceptions=False)
         if r.exit_code:
-            sys.exit(f"mgrdata {argv[0]} failed:\n{r.output}")
+            sys.exit(f"{name} {argv[0]} failed:\n{r.output}")
     return data
 
 
@@ -168,7 +182,11 @@ def main(argv: list[str] | None = None) -> int:
                 seed=1234,
             )
     else:
-        data = make_synth_data(args.work / f"synth_{args.scale}", args.scale)
+        name = f"synth_{args.scale}" + (
+            f"_noise{args.dark_noise:g}" if args.dark_noise != DARK_NOISE_SIGMA else "")
+        resize = resolve_config(preset="tiny").data.resize if args.size is None else args.size
+        data = make_synth_data(args.work / name, args.scale, args.dark_noise,
+                               resize if args.cache else None)
     acc: dict[str, list[float]] = {row: [] for row in args.rows}
     teacher_acc, l1, timing = [], {}, {}
     start = time.perf_counter()
@@ -247,11 +265,12 @@ def write_section(args: argparse.Namespace, table: str) -> None:
             "0.03, aligned IR bright and clean"
         )
     else:
-        what = f"synth scale {args.scale}"
+        what = f"synth scale {args.scale}, dark noise {args.dark_noise:g}"
         data = (
-            f"`mgrdata synth` at scale {args.scale} (8 subjects x 2 rooms, 2 instances of each "
-            "of the 10 classes per take), `segment --align auto`, 2 test subjects: 240 dark "
-            "train clips, 80 dark test clips, chance 10%"
+            f"`mgrdata synth` at scale {args.scale} and `--dark-noise {args.dark_noise:g}` "
+            "(8 subjects x 2 rooms, 2 instances of each of the 10 classes per take), "
+            "`segment --align auto`, 2 test subjects: 240 dark train clips, 80 dark test "
+            "clips, chance 10%"
         )
     label = f"### {what}, translator {args.translator}, kd {args.kd_distance}"
     sub = f"""{label}
