@@ -195,10 +195,12 @@ def main(argv: list[str] | None = None) -> int:
         for row in args.rows:
             cfg, mcfg = configs(args, data, seed, row)
             assistant = "assistant_kd" if ABLATIONS[row]["assistant_kd"] else "assistant_ce"
+            # Stages shared between rows live apart from the row folders (a row is named
+            # "teacher" too).
             stage_dirs = {
-                "translator": seed_dir / "translator",
-                "teacher": seed_dir / "teacher",
-                "assistant": seed_dir / assistant,
+                "translator": seed_dir / "stages" / "translator",
+                "teacher": seed_dir / "stages" / "teacher",
+                "assistant": seed_dir / "stages" / assistant,
             }
             t0 = time.perf_counter()
             res = run_mtcd(cfg, mcfg, seed_dir / row, stage_dirs=stage_dirs)
@@ -208,14 +210,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"({time.perf_counter() - t0:.0f} s)",
                 flush=True,
             )
-        if (seed_dir / "teacher" / "done.json").exists():
-            teacher_acc.append(evaluate_run(seed_dir / "teacher", subset="test")["top1"])
-        tj = seed_dir / "translator" / "translator.json"
+        if (seed_dir / "stages" / "teacher" / "done.json").exists():
+            teacher_acc.append(
+                evaluate_run(seed_dir / "stages" / "teacher", subset="test")["top1"])
+        tj = seed_dir / "stages" / "translator" / "translator.json"
         if tj.exists():
             for k, v in json.loads(tj.read_text())["l1"].items():
                 l1.setdefault(k, []).append(v)
             if not timing:
-                timing = pseudo_ir_timing(cfg, seed_dir / "translator")
+                timing = pseudo_ir_timing(cfg, seed_dir / "stages" / "translator")
     minutes = (time.perf_counter() - start) / 60
     lines = [
         f"{'row':18s} {'test top-1 % (mean +- std)':28s} per seed",
