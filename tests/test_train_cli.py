@@ -41,13 +41,15 @@ def test_baseline_resume_and_eval(tmp_path, pattern_root):
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     assert cfg["model"]["depth"] == 10 and cfg["optim"]["epochs"] == 1  # preset, then flag
     assert cfg["data"]["num_frames"] == 4 and cfg["data"]["root"] == str(pattern_root.root)
+    assert cfg["data"]["in_memory"] is True  # the tiny preset decodes each clip once per run
     assert (run / "checkpoints" / "last.pt").exists()
 
     r = _run([*base, "--epochs", "1"])
     assert r.exit_code == 1 and "--resume" in r.output  # an existing run is never overwritten
 
-    r = _run(["baseline", "--out", str(run), "--resume", "--epochs", "2", "-q"])
+    r = _run(["baseline", "--out", str(run), "--resume", "--epochs", "2", "--no-in-memory", "-q"])
     assert r.exit_code == 0, r.output
+    assert yaml.safe_load((run / "config.yaml").read_text())["data"]["in_memory"] is False
     metrics = pd.read_csv(run / "metrics.csv")
     assert metrics["epoch"].tolist() == [1, 2]
     assert {"train_loss", "train_top1", "test_top1", "clips_per_s", "data_wait"} <= set(metrics)

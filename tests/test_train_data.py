@@ -176,3 +176,37 @@ def test_prepare_cache_resizes_once_and_skips_on_rerun(index_root, tmp_path):
         assert got == s["frames"].tolist()
     depth = _unnormalise(s["depth"], "depth")
     assert [int(d[0, 0]) for d in depth] == [depth_value(int(k)) for k in s["frames"]]
+
+
+def test_in_memory_dataset_decodes_each_stream_once_and_returns_the_same_samples(
+    index_root, monkeypatch
+):
+    import mgrdark_train.data.dataset as dataset_module
+
+    kw = dict(split="subjects", subset="train", modalities=ALL, num_frames=8, resize=64, crop=48)
+    plain = ClipDataset(index_root, **kw)
+    memory = ClipDataset(index_root, **kw, in_memory=True)
+    reads: list[tuple[str, str]] = []
+    real = dataset_module.read_clip_frames
+
+    def counting(path, indices, **k):
+        reads.append((str(path), k["modality"]))
+        return real(path, indices, **k)
+
+    monkeypatch.setattr(dataset_module, "read_clip_frames", counting)
+    epochs, streams = 3, len(memory) * len(ALL)
+    expected = []
+    for epoch in range(epochs):
+        for i in range(len(memory)):
+            expected.append(plain[(i, epoch)])
+    plain_reads, reads[:] = len(reads), []
+    for epoch in range(epochs):
+        for i in range(len(memory)):
+            got, want = memory[(i, epoch)], expected[epoch * len(memory) + i]
+            assert got["frames"].tolist() == want["frames"].tolist()
+            for m in ALL:
+                assert torch.equal(got[m], want[m]), (epoch, i, m)
+    assert plain_reads == epochs * streams  # once per clip, stream and epoch
+    assert len(reads) == streams and len(set(reads)) == streams  # once per clip and stream
+    frames = int(memory.clips["num_frames"].sum())
+    assert memory.memory_bytes() == frames * 64 * 64 * (3 + 3 + 2)

@@ -9,7 +9,14 @@ import click
 from mgrdark_data.cli.common import data_option, quiet_option, setup_logging
 
 from ..engine.config import load_config, parse_set, resolve_config
-from .options import device_option, seed_option, split_option, workers_option
+from .options import (
+    cache_option,
+    device_option,
+    in_memory_option,
+    seed_option,
+    split_option,
+    workers_option,
+)
 from .progress import tqdm_factory
 
 
@@ -30,8 +37,8 @@ from .progress import tqdm_factory
 @click.option("--light", default=None, help="Light condition to keep: dark, daylight or all.")
 @seed_option
 @device_option
-@click.option("--cache/--no-cache", default=None,
-              help="Read clips pre-resized by `mgrtrain prepare`.")
+@cache_option
+@in_memory_option
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
               help="Any setting by its dotted name, e.g. --set model.depth=18 (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
@@ -40,7 +47,7 @@ from .progress import tqdm_factory
 @quiet_option
 def baseline(
     data, split, modality, preset, config_file, epochs, batch_size, lr, frames, workers, light,
-    seed, device, cache, sets, out, resume, quiet,
+    seed, device, cache, in_memory, sets, out, resume, quiet,
 ) -> None:
     """Train a 3D ResNet baseline on one modality (settings: defaults < preset < --config <
     flags < --set; the resolved settings are written to RUN_DIR/config.yaml)."""
@@ -53,6 +60,7 @@ def baseline(
         "optim.epochs": epochs, "optim.batch_size": batch_size, "optim.lr": lr,
         "data.num_frames": frames, "data.workers": workers, "run.seed": seed,
         "run.device": device, "data.cache": cache,
+        "data.in_memory": in_memory,
     }
     extra = parse_set(sets)
     if light is not None:

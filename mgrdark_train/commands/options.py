@@ -14,3 +14,11 @@ seed_option = click.option("--seed", type=int, default=None)
 device_option = click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None
 )
+cache_option = click.option(
+    "--cache/--no-cache", default=None, help="Read clips pre-resized by `mgrtrain prepare`."
+)
+in_memory_option = click.option(
+    "--in-memory/--no-in-memory",
+    default=None,
+    help="Keep decoded frames in memory after the first epoch (small data; the tiny preset).",
+)

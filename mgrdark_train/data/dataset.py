@@ -26,6 +26,7 @@ from .transforms import DEFAULT_NORMALIZATION, Normalization, crop_frames, hflip
 log = logging.getLogger(__name__)
 
 MODALITIES = ("rgb", "ir", "depth")
+_BYTES_PER_PIXEL = {"rgb": 3, "ir": 3, "depth": 2}
 
 
 def load_clips(
@@ -105,6 +106,10 @@ class ClipDataset(Dataset):
         normalization: Per-modality overrides of `DEFAULT_NORMALIZATION`.
         cache: Read pre-resized clips from `DATA/cache/` (`mgrtrain prepare`).
         seed: Base seed of the random sampling.
+        in_memory: Decode every frame of a clip the first time it is read and keep the resized
+            frames in this process's memory, so later epochs only index them (decode once, not
+            once per epoch). Each DataLoader worker holds its own copy; meant for small data
+            (the tiny preset: 64x64, workers 0). `memory_bytes` tells what it will cost.
     """
 
     def __init__(
@@ -124,6 +129,7 @@ class ClipDataset(Dataset):
         normalization: Mapping[str, Normalization] | None = None,
         cache: bool = False,
         seed: int = 0,
+        in_memory: bool = False,
     ) -> None:
         self.root = data if isinstance(data, DataRoot) else DataRoot(Path(data))
         self.modalities = tuple(modalities)
@@ -151,6 +157,8 @@ class ClipDataset(Dataset):
             )
         self.labels = labels
         self._rows = self.clips.to_dict("records")
+        self.in_memory = in_memory
+        self._frames: dict[tuple[int, str], np.ndarray] = {}
 
     @property
     def num_classes(self) -> int:
@@ -158,6 +166,23 @@ class ClipDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self._rows)
+
+    def memory_bytes(self) -> int:
+        """Bytes the decoded frames of every clip and modality take at `resize` x `resize`."""
+        frames = int(sum(int(r["num_frames"]) for r in self._rows))
+        per_pixel = sum(_BYTES_PER_PIXEL[m] for m in self.modalities)
+        return frames * self.resize * self.resize * per_pixel
+
+    def _read(self, index: int, modality: str, idx: np.ndarray) -> tuple[np.ndarray, Path]:
+        """Frames `idx` of one clip and modality, resized, and the file they come from."""
+        path, size = self.clip_file(index, modality)
+        if not self.in_memory:
+            return read_clip_frames(path, idx, modality=modality, size=size), path
+        key = (index, modality)
+        if key not in self._frames:
+            n = int(self._rows[index]["num_frames"])
+            self._frames[key] = read_clip_frames(path, np.arange(n), modality=modality, size=size)
+        return self._frames[key][idx], path
 
     def clip_file(self, index: int, modality: str) -> tuple[Path, int | None]:
         """File to decode for a row and modality, and the size to resize to (None: as stored)."""
@@ -194,8 +219,7 @@ class ClipDataset(Dataset):
         label = int(row["label"])
         sample: dict = {}
         for m in self.modalities:
-            path, size = self.clip_file(index, m)
-            frames = read_clip_frames(path, idx, modality=m, size=size)
+            frames, path = self._read(index, m, idx)
             if frames.shape[1:3] != (self.resize, self.resize):
                 raise ManifestError(
                     f"{path}: frames are {frames.shape[2]}x{frames.shape[1]}, expected "

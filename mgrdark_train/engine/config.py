@@ -45,6 +45,9 @@ class DataConfig:
     """Random horizontal flip with labels mapped through the vocabulary's mirror column."""
     cache: bool = False
     """Read pre-resized clips written by `mgrtrain prepare --size <resize>`."""
+    in_memory: bool = False
+    """Keep every clip's decoded, resized frames in memory after its first read, so each
+    stream is decoded once per run instead of once per epoch (small data: the tiny preset)."""
     classes: str | None = None
     """Vocabulary CSV (default: the packaged one)."""
     workers: int = 4
@@ -140,7 +143,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # 56x56, AdamW from scratch. On `mgrdata synth` IR clips SGD at lr 0.01 is near chance
     # for 25 epochs where AdamW at 2e-3 reaches ~60% test top-1 (bench/RESULTS.md, "tiny").
     "tiny": {
-        "data": {"num_frames": 8, "resize": 64, "crop": 56, "workers": 0, "eval_subset": "test"},
+        "data": {"num_frames": 8, "resize": 64, "crop": 56, "workers": 0, "eval_subset": "test",
+                 "in_memory": True},
         "model": {"depth": 10, "width": 0.25, "dropout": 0.2, "stem_temporal_kernel": 3},
         "optim": {"name": "adamw", "batch_size": 8, "lr": 2e-3, "weight_decay": 1e-4,
                   "lr_step": 20, "epochs": 25},

@@ -8,7 +8,14 @@ import click
 
 from mgrdark_data.cli.common import data_option, quiet_option, setup_logging
 
-from ..commands.options import device_option, seed_option, split_option, workers_option
+from ..commands.options import (
+    cache_option,
+    device_option,
+    in_memory_option,
+    seed_option,
+    split_option,
+    workers_option,
+)
 from ..engine.config import load_config, parse_set, resolve_config
 from .config import ABLATIONS, load_mtcd_config, resolve_mtcd_config
 
@@ -54,6 +61,8 @@ from .config import ABLATIONS, load_mtcd_config, resolve_mtcd_config
 @workers_option
 @seed_option
 @device_option
+@cache_option
+@in_memory_option
 @click.option(
     "--set",
     "sets",
@@ -84,6 +93,8 @@ def mtcd(
     workers,
     seed,
     device,
+    cache,
+    in_memory,
     sets,
     out,
     quiet,
@@ -106,6 +117,8 @@ def mtcd(
         "data.workers": workers,
         "run.seed": seed,
         "run.device": device,
+        "data.cache": cache,
+        "data.in_memory": in_memory,
     }
     mtcd_flags = {"ablation": ablation, "translator.name": translator, **mtcd_sets}
     run_dir = Path(out) if out else None

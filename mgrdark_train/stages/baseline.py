@@ -42,7 +42,7 @@ def build_dataset(
 ) -> ClipDataset:
     """The dataset of one subset as the config describes it."""
     d = cfg.data
-    return ClipDataset(
+    ds = ClipDataset(
         DataRoot.resolve(d.root),
         split=d.split,
         subset=subset,
@@ -56,7 +56,14 @@ def build_dataset(
         vocabulary=load_vocabulary(d.classes),
         cache=d.cache,
         seed=cfg.run.seed,
+        in_memory=d.in_memory,
     )
+    if d.in_memory:
+        log.info(
+            "%s %s: %.2f GiB of decoded frames kept in memory (data.in_memory) per process",
+            subset, "+".join(modalities), ds.memory_bytes() / 2**30,
+        )
+    return ds
 
 
 def default_run_dir(cfg: TrainConfig) -> Path:
