@@ -128,8 +128,10 @@ def test_end_to_end_from_synthetic_raw_recordings(tmp_path):
 def test_tiny_ir_baseline_learns_gestures_of_synthetic_recordings(tmp_path):
     # The pipeline a user runs, on `mgrdata synth` people (not a toy pattern): 8 subjects,
     # 2 rooms, 2 instances of each of the 10 classes per take; 6 subjects train (240 dark IR
-    # clips), 2 unseen subjects test (80). Measured (bench/RESULTS.md, "tiny"): 0.62 test top-1
-    # after the preset's 25 epochs, chance 0.10; the bound leaves room for other BLAS builds.
+    # clips), 2 unseen subjects test (80). Measured (bench/RESULTS.md, "tiny" and "ablation"):
+    # 0.62 test top-1 after the old preset's 25 epochs, 0.89-0.93 after the 60 of today's (the
+    # ablation's teacher stages; an in-memory probe), chance 0.10; the bound leaves room for
+    # other BLAS builds and seeds.
     from mgrdark_data.cli import cli as mgrdata
 
     raw, data, run = tmp_path / "raw", tmp_path / "data", tmp_path / "run"
@@ -149,4 +151,4 @@ def test_tiny_ir_baseline_learns_gestures_of_synthetic_recordings(tmp_path):
     r = _run(["eval", str(run), "-q"])
     m = json.loads((run / "eval" / "metrics.json").read_text())
     assert m["clips"] == 80
-    assert m["top1"] >= 0.4, m["top1"]
+    assert m["top1"] >= 0.6, m["top1"]
