@@ -144,7 +144,8 @@ def pseudo_ir_timing(cfg, translator_dir: Path) -> dict[str, float]:
     translator = load_translator(translator_dir)
     out: dict[str, float] = {}
     for name, mods in (("rgb", ("rgb",)), ("rgb+ir", ("rgb", "ir"))):
-        loader = DataLoader(build_dataset(cfg, "train", mods), batch_size=cfg.optim.batch_size)
+        loader = DataLoader(build_dataset(cfg, "train", mods, one_pass=True),
+                            batch_size=cfg.optim.batch_size)
         t0 = time.perf_counter()
         batches = list(loader)
         out[f"load_{name}"] = (time.perf_counter() - t0) / len(batches)

@@ -3,9 +3,9 @@
 Loads the 8 evaluation-sampled frames of every clip (at SIZE x SIZE) of a
 dataset's train and test subjects once into memory, then trains the tiny preset's MTCD network
 with the real step modules (`ClassifierStep`, `StudentStep`) in a plain loop: random crops,
-AdamW lr 2e-3, one x0.1 decay at 80% of the epochs. About 1 s per epoch for 240 clips on one
-core, against minutes for the trainer decoding every epoch; the figures in RESULTS.md
-("tiny", "ablation") that say "probe" come from here.
+AdamW lr 2e-3, one x0.1 decay at 80% of the epochs. About 1 s per epoch for 240 clips with two
+torch threads (`THREADS`), against minutes for the trainer decoding every epoch; the figures
+in RESULTS.md ("tiny", "ablation") that say "probe" come from here.
 
     python bench/learnability.py -d DATA --epochs 100 --runs ir rgb kd1
     python bench/learnability.py -d DATA --light daylight --runs rgb

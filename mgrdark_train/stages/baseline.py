@@ -38,10 +38,20 @@ def build_baseline_step(cfg: TrainConfig, num_classes: int) -> nn.Module:
 
 
 def build_dataset(
-    cfg: TrainConfig, subset: str, modalities: tuple[str, ...], *, train: bool | None = None
+    cfg: TrainConfig,
+    subset: str,
+    modalities: tuple[str, ...],
+    *,
+    train: bool | None = None,
+    one_pass: bool = False,
 ) -> ClipDataset:
-    """The dataset of one subset as the config describes it."""
+    """The dataset of one subset as the config describes it.
+
+    ``one_pass``: the caller reads every clip once (a final evaluation, a timing), so keeping
+    frames in memory (``data.in_memory``) would only decode more and hold it for nothing.
+    """
     d = cfg.data
+    in_memory = d.in_memory and not one_pass
     ds = ClipDataset(
         DataRoot.resolve(d.root),
         split=d.split,
@@ -56,9 +66,9 @@ def build_dataset(
         vocabulary=load_vocabulary(d.classes),
         cache=d.cache,
         seed=cfg.run.seed,
-        in_memory=d.in_memory,
+        in_memory=in_memory,
     )
-    if d.in_memory:
+    if in_memory:
         log.info(
             "%s %s: %.2f GiB of decoded frames kept in memory (data.in_memory) per process",
             subset, "+".join(modalities), ds.memory_bytes() / 2**30,

@@ -112,7 +112,7 @@ def evaluate_run(
     dev = resolve_device(device or cfg.run.device, DistInfo())  # evaluation is one process
     state = load_checkpoint(run_dir / "checkpoints" / checkpoint, map_location="cpu")
     mods = (stage.eval_modalities or stage.modalities)(cfg)
-    dataset = build_dataset(cfg, subset, mods, train=False)
+    dataset = build_dataset(cfg, subset, mods, train=False, one_pass=True)
     vocab = load_vocabulary(cfg.data.classes)
     step = stage.build_step(cfg, len(vocab))
     step.load_state_dict(state["step"])
