@@ -54,20 +54,45 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=None, help="existing dataset root")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--rows", nargs="+", default=list(ABLATIONS), choices=list(ABLATIONS))
-    p.add_argument("--epochs", type=int, default=None, help="epochs of every network stage "
-                   "(default: the tiny preset's)")
-    p.add_argument("--lr", type=float, default=None, help="learning rate of every stage "
-                   "(default: the tiny preset's)")
-    p.add_argument("--toy", type=float, default=None, metavar="GAIN",
-                   help="use the stripe toy with this dark-RGB contrast instead of synth data")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="epochs of every network stage (default: the tiny preset's)",
+    )
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="learning rate of every stage (default: the tiny preset's)",
+    )
+    p.add_argument(
+        "--toy",
+        type=float,
+        default=None,
+        metavar="GAIN",
+        help="use the stripe toy with this dark-RGB contrast instead of synth data",
+    )
     p.add_argument("--scale", type=float, default=0.125, help="synth resolution scale")
-    p.add_argument("--dark-noise", type=float, default=DARK_NOISE_SIGMA, metavar="LEVELS",
-                   help="`mgrdata synth --dark-noise`: how hard dark RGB is")
-    p.add_argument("--size", type=int, default=None, help="resize = crop side "
-                   "(default: the tiny preset's 64 -> 56; 32 for the toy)")
+    p.add_argument(
+        "--dark-noise",
+        type=float,
+        default=DARK_NOISE_SIGMA,
+        metavar="LEVELS",
+        help="`mgrdata synth --dark-noise`: how hard dark RGB is",
+    )
+    p.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="resize = crop side (default: the tiny preset's 64 -> 56; 32 for the toy)",
+    )
     p.add_argument("--frames", type=int, default=8)
-    p.add_argument("--cache", action="store_true",
-                   help="read the pre-resized clips of `mgrtrain prepare --size <resize>`")
+    p.add_argument(
+        "--cache",
+        action="store_true",
+        help="read the pre-resized clips of `mgrtrain prepare --size <resize>`",
+    )
     p.add_argument("--translator", default="gan", choices=["gan", "grayscale", "identity"])
     p.add_argument("--kd-distance", default="mse_l2", choices=["mse_l2", "kl_logits"])
     p.add_argument("--threads", type=int, default=1, help="torch threads (the VM is shared)")
@@ -76,8 +101,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def configs(args: argparse.Namespace, data: Path, seed: int, row: str):
-    sets = {"data.num_frames": args.frames, "run.tensorboard": False,
-            "data.cache": args.cache}
+    sets = {"data.num_frames": args.frames, "run.tensorboard": False, "data.cache": args.cache}
     if args.size is not None:
         sets.update({"data.resize": args.size, "data.crop": args.size})
     cfg = resolve_config(
@@ -113,20 +137,68 @@ def make_synth_data(work: Path, scale: float, dark_noise: float, cache: int | No
 
     raw, data = work / "raw", work / "data"
     steps = [
-        (mgrdata, raw / "truth.json",
-         ["synth", str(raw), "--subjects", "8", "--repeats", "2", "--scale", str(scale),
-          "--gesture-frames", "40", "80", "--rest-frames", "8", "16", "--dark-noise",
-          str(dark_noise), "-q"]),
-        (mgrdata, data / "manifest" / "clips.parquet",
-         ["segment", str(raw), "--ann", str(raw / "labels.csv"), "-d", str(data),
-          "--align", "auto", "-q"]),
-        (mgrdata, data / "splits" / "subjects.parquet",
-         ["split", "-d", str(data), "--test-subjects", "2", "--seed", "0", "-q"]),
+        (
+            mgrdata,
+            raw / "truth.json",
+            [
+                "synth",
+                str(raw),
+                "--subjects",
+                "8",
+                "--repeats",
+                "2",
+                "--scale",
+                str(scale),
+                "--gesture-frames",
+                "40",
+                "80",
+                "--rest-frames",
+                "8",
+                "16",
+                "--dark-noise",
+                str(dark_noise),
+                "-q",
+            ],
+        ),
+        (
+            mgrdata,
+            data / "manifest" / "clips.parquet",
+            [
+                "segment",
+                str(raw),
+                "--ann",
+                str(raw / "labels.csv"),
+                "-d",
+                str(data),
+                "--align",
+                "auto",
+                "-q",
+            ],
+        ),
+        (
+            mgrdata,
+            data / "splits" / "subjects.parquet",
+            ["split", "-d", str(data), "--test-subjects", "2", "--seed", "0", "-q"],
+        ),
     ]
     if cache:
-        steps.append((mgrtrain, data / "cache" / f"s{cache}" / "ir",
-                      ["prepare", "-d", str(data), "--size", str(cache), "--modality", "rgb",
-                       "--modality", "ir"]))
+        steps.append(
+            (
+                mgrtrain,
+                data / "cache" / f"s{cache}" / "ir",
+                [
+                    "prepare",
+                    "-d",
+                    str(data),
+                    "--size",
+                    str(cache),
+                    "--modality",
+                    "rgb",
+                    "--modality",
+                    "ir",
+                ],
+            )
+        )
     for cli, done, argv in steps:
         if done.exists():
             continue
@@ -144,8 +216,9 @@ def pseudo_ir_timing(cfg, translator_dir: Path) -> dict[str, float]:
     translator = load_translator(translator_dir)
     out: dict[str, float] = {}
     for name, mods in (("rgb", ("rgb",)), ("rgb+ir", ("rgb", "ir"))):
-        loader = DataLoader(build_dataset(cfg, "train", mods, one_pass=True),
-                            batch_size=cfg.optim.batch_size)
+        loader = DataLoader(
+            build_dataset(cfg, "train", mods, one_pass=True), batch_size=cfg.optim.batch_size
+        )
         t0 = time.perf_counter()
         batches = list(loader)
         out[f"load_{name}"] = (time.perf_counter() - t0) / len(batches)
@@ -184,10 +257,12 @@ def main(argv: list[str] | None = None) -> int:
             )
     else:
         name = f"synth_{args.scale}" + (
-            f"_noise{args.dark_noise:g}" if args.dark_noise != DARK_NOISE_SIGMA else "")
+            f"_noise{args.dark_noise:g}" if args.dark_noise != DARK_NOISE_SIGMA else ""
+        )
         resize = resolve_config(preset="tiny").data.resize if args.size is None else args.size
-        data = make_synth_data(args.work / name, args.scale, args.dark_noise,
-                               resize if args.cache else None)
+        data = make_synth_data(
+            args.work / name, args.scale, args.dark_noise, resize if args.cache else None
+        )
     acc: dict[str, list[float]] = {row: [] for row in args.rows}
     teacher_acc, l1, timing = [], {}, {}
     start = time.perf_counter()
@@ -212,8 +287,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         if (seed_dir / "stages" / "teacher" / "done.json").exists():
-            teacher_acc.append(
-                evaluate_run(seed_dir / "stages" / "teacher", subset="test")["top1"])
+            teacher_acc.append(evaluate_run(seed_dir / "stages" / "teacher", subset="test")["top1"])
         tj = seed_dir / "stages" / "translator" / "translator.json"
         if tj.exists():
             for k, v in json.loads(tj.read_text())["l1"].items():

@@ -27,11 +27,18 @@ from mgrdark_train.stages.run import train_run
 
 
 def one_run(data: str, in_memory: bool, epochs: int, cache: bool, modality: str) -> pd.DataFrame:
-    cfg = resolve_config(preset="tiny", overrides={
-        "data.root": data, "data.modality": modality, "data.cache": cache,
-        "data.in_memory": in_memory, "data.eval_subset": None, "optim.epochs": epochs,
-        "run.tensorboard": False,
-    })
+    cfg = resolve_config(
+        preset="tiny",
+        overrides={
+            "data.root": data,
+            "data.modality": modality,
+            "data.cache": cache,
+            "data.in_memory": in_memory,
+            "data.eval_subset": None,
+            "optim.epochs": epochs,
+            "run.tensorboard": False,
+        },
+    )
     with tempfile.TemporaryDirectory() as tmp:
         train_run(cfg, Path(tmp) / "run")
         return pd.read_csv(Path(tmp) / "run" / "metrics.csv")
@@ -47,20 +54,25 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    print(f"{a.data} {a.modality} cache={a.cache}, tiny preset, {a.epochs} epochs x "
-          f"{a.rounds} rounds, torch threads {a.threads}, load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    rates: dict[bool, dict[str, list[float]]] = {m: {"first": [], "later": []}
-                                                 for m in (False, True)}
+    print(
+        f"{a.data} {a.modality} cache={a.cache}, tiny preset, {a.epochs} epochs x "
+        f"{a.rounds} rounds, torch threads {a.threads}, load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    rates: dict[bool, dict[str, list[float]]] = {
+        m: {"first": [], "later": []} for m in (False, True)
+    }
     for _ in range(a.rounds):
         for in_memory in (False, True):
             m = one_run(a.data, in_memory, a.epochs, a.cache, a.modality)
             rates[in_memory]["first"].append(float(m["clips_per_s"].iloc[0]))
             rates[in_memory]["later"] += m["clips_per_s"].iloc[1:].astype(float).tolist()
     for in_memory, r in rates.items():
-        print(f"  in_memory={str(in_memory).lower():5s}  epoch 1 "
-              f"{statistics.median(r['first']):7.1f} clips/s   epochs 2-{a.epochs} "
-              f"{statistics.median(r['later']):7.1f} clips/s (median)")
+        print(
+            f"  in_memory={str(in_memory).lower():5s}  epoch 1 "
+            f"{statistics.median(r['first']):7.1f} clips/s   epochs 2-{a.epochs} "
+            f"{statistics.median(r['later']):7.1f} clips/s (median)"
+        )
     ratio = statistics.median(rates[True]["later"]) / statistics.median(rates[False]["later"])
     print(f"  later epochs, in_memory / per-epoch decoding: {ratio:.2f}x")
 

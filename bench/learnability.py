@@ -13,6 +13,7 @@ in RESULTS.md ("tiny", "ablation") that say "probe" come from here.
 Runs: ``ir`` (also the teacher of later kd runs), ``rgb``, ``kdB`` (RGB student with beta B,
 after an ``ir`` run in the same call).
 """
+
 import argparse
 import os
 import time
@@ -35,9 +36,18 @@ def load(data, subset, size, light, cache):
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         return torch.load(path)
-    ds = ClipDataset(data, split="subjects", subset=subset, modalities=("rgb", "ir"),
-                     num_frames=8, resize=size, crop=size, cache=cache, train=False,
-                     light=None if light == "all" else light)
+    ds = ClipDataset(
+        data,
+        split="subjects",
+        subset=subset,
+        modalities=("rgb", "ir"),
+        num_frames=8,
+        resize=size,
+        crop=size,
+        cache=cache,
+        train=False,
+        light=None if light == "all" else light,
+    )
     s = [ds[i] for i in range(len(ds))]
     out = {k: torch.stack([x[k] for x in s]) for k in ("rgb", "ir")}
     out["label"] = torch.tensor([x["label"] for x in s])
@@ -58,7 +68,7 @@ def fit(step, train, test, key, epochs, crop_size, seed, lr=2e-3, bs=8, log=""):
         for idx in torch.randperm(n, generator=gen).split(bs):
             room = train["rgb"].shape[-1] - crop_size + 1
             i, j = torch.randint(0, room, (2,), generator=gen).tolist()
-            b = {k: train[k][idx][..., i:i + crop_size, j:j + crop_size] for k in ("rgb", "ir")}
+            b = {k: train[k][idx][..., i : i + crop_size, j : j + crop_size] for k in ("rgb", "ir")}
             b["label"] = train["label"][idx]
             out = step(b)
             opt.zero_grad()
@@ -72,8 +82,11 @@ def fit(step, train, test, key, epochs, crop_size, seed, lr=2e-3, bs=8, log=""):
             acc = evaluate(step, test, key, crop_size)
             tr = evaluate(step, train, key, crop_size)
             terms = " ".join(f"{k} {v / n:.3f}" for k, v in sums.items())
-            print(f"{log} ep {ep + 1:2d} {terms} train {tr:.3f} test {acc:.3f} "
-                  f"({time.perf_counter() - t0:.0f}s)", flush=True)
+            print(
+                f"{log} ep {ep + 1:2d} {terms} train {tr:.3f} test {acc:.3f} "
+                f"({time.perf_counter() - t0:.0f}s)",
+                flush=True,
+            )
     return acc
 
 
@@ -83,8 +96,10 @@ def evaluate(step, data, key, crop_size):
     c = (data[key].shape[-1] - crop_size) // 2
     correct = 0
     for idx in torch.arange(len(data["label"])).split(32):
-        b = {key: data[key][idx][..., c:c + crop_size, c:c + crop_size],
-             "label": data["label"][idx]}
+        b = {
+            key: data[key][idx][..., c : c + crop_size, c : c + crop_size],
+            "label": data["label"][idx],
+        }
         correct += (step(b)["output"].argmax(1) == b["label"]).sum().item()
     return correct / len(data["label"])
 
@@ -102,8 +117,10 @@ def main():
     args = p.parse_args()
     train = load(args.data, "train", args.size, args.light, args.cache)
     test = load(args.data, "test", args.size, args.light, args.cache)
-    print(f"train {len(train['label'])} test {len(test['label'])} clips, "
-          f"shape {tuple(train['rgb'].shape)}")
+    print(
+        f"train {len(train['label'])} test {len(test['label'])} clips, "
+        f"shape {tuple(train['rgb'].shape)}"
+    )
     cfg = resolve_config(preset="tiny")
     teacher = None
     for run in args.runs:
@@ -118,8 +135,13 @@ def main():
             if teacher is None:
                 raise SystemExit(f"{run} needs an 'ir' run before it (the teacher)")
             beta = float(run[2:])
-            step = StudentStep(build_network(cfg, 10, "rgb"), teacher=teacher, use_fusion_kd=False,
-                               use_ir_kd=True, beta=beta)
+            step = StudentStep(
+                build_network(cfg, 10, "rgb"),
+                teacher=teacher,
+                use_fusion_kd=False,
+                use_ir_kd=True,
+                beta=beta,
+            )
             acc = fit(step, train, test, "rgb", args.epochs, args.crop, args.seed, log=run)
         print(f"== {run}: test {acc:.3f}", flush=True)
 

@@ -55,7 +55,8 @@ def _writer(path: Path, modality: str, spec: ClipSpec, k: int, size: tuple[int, 
             img = base[:, 8 * i : 8 * i + w]
             if depth:
                 frame = av.VideoFrame.from_ndarray(
-                    (500 + img[..., 0].astype(np.uint16) * 14), format="gray16le")
+                    (500 + img[..., 0].astype(np.uint16) * 14), format="gray16le"
+                )
             else:
                 frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
             out.mux(s.encode(frame))
@@ -127,10 +128,19 @@ def main() -> None:
 
     torch.set_num_threads(1)  # what a DataLoader worker gets
     root = Path(a.data) if a.data else build_root(a.clips, a.clip_frames)
-    common = dict(split=a.split, subset=a.subset, num_frames=a.frames, resize=a.resize,
-                  crop=a.crop, light=None, train=True)
-    print(f"root {root}  T={a.frames} resize {a.resize} crop {a.crop}, one worker (1 thread), "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    common = dict(
+        split=a.split,
+        subset=a.subset,
+        num_frames=a.frames,
+        resize=a.resize,
+        crop=a.crop,
+        light=None,
+        train=True,
+    )
+    print(
+        f"root {root}  T={a.frames} resize {a.resize} crop {a.crop}, one worker (1 thread), "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     for m in ("rgb", "ir", "depth"):
         ds = ClipDataset(root, modalities=(m,), **common)
         wall, cpu = time_items(ds, a.repeats)
@@ -138,8 +148,10 @@ def main() -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     rep = prepare_cache(root, size=a.resize, workers=1, force=True)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    print(f"  prepare_cache: {rep.written} clip files in {wall:.1f} s wall, "
-          f"{cpu / max(rep.written, 1):.2f} CPU-s per clip file (all modalities)")
+    print(
+        f"  prepare_cache: {rep.written} clip files in {wall:.1f} s wall, "
+        f"{cpu / max(rep.written, 1):.2f} CPU-s per clip file (all modalities)"
+    )
     for m in ("rgb", "ir", "depth"):
         ds = ClipDataset(root, modalities=(m,), cache=True, **common)
         wall, cpu = time_items(ds, a.repeats)
@@ -149,16 +161,19 @@ def main() -> None:
     idx = eval_indices(int(ds.clips.loc[0, "num_frames"]), a.frames)
     from mgrdark_train.data import read_clip_frames
 
-    for name, fn in (("sequential", lambda: read_clip_frames(path, idx, modality="rgb",
-                                                              size=a.resize)),
-                     ("seek/GOP", lambda: seek_decode(path, idx))):
+    for name, fn in (
+        ("sequential", lambda: read_clip_frames(path, idx, modality="rgb", size=a.resize)),
+        ("seek/GOP", lambda: seek_decode(path, idx)),
+    ):
         fn()
         t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(a.repeats):
             fn()
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        print(f"  rgb decode {name:10s}  {a.repeats / wall:6.2f} clips/s wall  "
-              f"{a.repeats / cpu:6.2f} clips/CPU-s")
+        print(
+            f"  rgb decode {name:10s}  {a.repeats / wall:6.2f} clips/s wall  "
+            f"{a.repeats / cpu:6.2f} clips/CPU-s"
+        )
 
 
 if __name__ == "__main__":

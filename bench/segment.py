@@ -36,8 +36,22 @@ from mgrdark_data.timemap import ir_indices
 from mgrdark_data.vocabulary import load_vocabulary
 
 HERE = Path(__file__).resolve().parent
-X264 = ["-c:v", "libx264", "-crf", "18", "-preset", "veryfast", "-g", "25", "-keyint_min", "1",
-        "-sc_threshold", "0", "-pix_fmt", "yuv420p"]
+X264 = [
+    "-c:v",
+    "libx264",
+    "-crf",
+    "18",
+    "-preset",
+    "veryfast",
+    "-g",
+    "25",
+    "-keyint_min",
+    "1",
+    "-sc_threshold",
+    "0",
+    "-pix_fmt",
+    "yuv420p",
+]
 FFV1 = ["-c:v", "ffv1", "-level", "3", "-slices", "4", "-slicecrc", "1", "-pix_fmt", "gray16le"]
 
 
@@ -46,8 +60,16 @@ def make_recording(raw: Path, seconds: float, gestures: int, seed: int) -> Path:
 
     # Gestures of 45-75 frames with 10-30 frame rests: 40 of them make a ~2.5 min take.
     result = synthesize_recording(
-        raw, "S01/dark/hall", width=1280, height=720, seconds=seconds, gestures=gestures,
-        gesture_frames=(45, 75), rest_frames=(10, 30), light="dark", seed=seed,
+        raw,
+        "S01/dark/hall",
+        width=1280,
+        height=720,
+        seconds=seconds,
+        gestures=gestures,
+        gesture_frames=(45, 75),
+        rest_frames=(10, 30),
+        light="dark",
+        seed=seed,
     )
     return write_labels(raw / "labels.csv", result.labels)
 
@@ -94,8 +116,14 @@ def ffmpeg_single_command(info, spans, out: Path) -> list[str]:
         for n, (a, b, extra, codec, modality) in enumerate(clips):
             graphs.append(f"[s{k}_{n}]{_trim_chain(a, b, extra)}[o{k}_{n}]")
             ext = ".mkv" if modality == "depth" else ".mp4"
-            maps += ["-map", f"[o{k}_{n}]", *codec, "-r", str(info.rgb.fps),
-                     str(out / f"{modality}_{n:03d}{ext}")]
+            maps += [
+                "-map",
+                f"[o{k}_{n}]",
+                *codec,
+                "-r",
+                str(info.rgb.fps),
+                str(out / f"{modality}_{n:03d}{ext}"),
+            ]
     return cmd + ["-filter_complex", ";".join(graphs), *maps]
 
 
@@ -105,9 +133,22 @@ def ffmpeg_per_clip_commands(info, spans, out: Path) -> list[list[str]]:
     for path, clips in _stream_plan(info, spans):
         for n, (a, b, extra, codec, modality) in enumerate(clips):
             ext = ".mkv" if modality == "depth" else ".mp4"
-            cmds.append([ffmpeg_exe(), "-y", "-v", "error", "-i", str(path), "-vf",
-                         _trim_chain(a, b, extra), *codec, "-r", str(info.rgb.fps),
-                         str(out / f"{modality}_{n:03d}{ext}")])
+            cmds.append(
+                [
+                    ffmpeg_exe(),
+                    "-y",
+                    "-v",
+                    "error",
+                    "-i",
+                    str(path),
+                    "-vf",
+                    _trim_chain(a, b, extra),
+                    *codec,
+                    "-r",
+                    str(info.rgb.fps),
+                    str(out / f"{modality}_{n:03d}{ext}"),
+                ]
+            )
     return cmds
 
 
@@ -142,10 +183,12 @@ def main() -> None:
         raw, ann = args.raw, args.ann
     info, spans = _spans(raw, ann)
     frames = sum(b - a + 1 for a, b in spans)
-    print(f"recording: {info.rgb.width}x{info.rgb.height} {info.rgb.frames} frames "
-          f"@ {float(info.rgb.fps):g} fps; depth {info.depth and info.depth.frames}; "
-          f"ir {info.ir and (info.ir.width, info.ir.height, float(info.ir.fps))}; "
-          f"{len(spans)} clips, {frames} frames per modality")
+    print(
+        f"recording: {info.rgb.width}x{info.rgb.height} {info.rgb.frames} frames "
+        f"@ {float(info.rgb.fps):g} fps; depth {info.depth and info.depth.frames}; "
+        f"ir {info.ir and (info.ir.width, info.ir.height, float(info.ir.fps))}; "
+        f"{len(spans)} clips, {frames} frames per modality"
+    )
 
     def fresh(name: str) -> Path:
         d = work / name
@@ -156,9 +199,27 @@ def main() -> None:
     def ours(verify: str):
         def run() -> None:
             out = fresh(f"ours_{verify}")
-            subprocess.run([sys.executable, "-m", "mgrdark_data", "segment", str(raw), "--ann",
-                            str(ann), "-d", str(out), "--align", "none", "--verify", verify,
-                            "-q"], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "mgrdark_data",
+                    "segment",
+                    str(raw),
+                    "--ann",
+                    str(ann),
+                    "-d",
+                    str(out),
+                    "--align",
+                    "none",
+                    "--verify",
+                    verify,
+                    "-q",
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+
         return run
 
     def run_single() -> None:
@@ -190,8 +251,10 @@ def main() -> None:
         f"   ours/(a) = {t_pk / t_a:.2f}",
     ]
     if t_b is not None:
-        lines.append(f"(b) one ffmpeg run per clip ({3 * len(spans)} runs): {t_b:7.2f} s   "
-                     f"(b)/ours = {t_b / t_ours:.2f}x (decode), {t_b / t_pk:.2f}x (packets)")
+        lines.append(
+            f"(b) one ffmpeg run per clip ({3 * len(spans)} runs): {t_b:7.2f} s   "
+            f"(b)/ours = {t_b / t_ours:.2f}x (decode), {t_b / t_pk:.2f}x (packets)"
+        )
     print("\n".join(lines))
     if not args.no_results:
         cmd = "python bench/segment.py " + " ".join(sys.argv[1:])
@@ -203,8 +266,10 @@ def _append_results(cmd: str, lines: list[str]) -> None:
     path = HERE / "RESULTS.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     stamp = time.strftime("%Y-%m-%d %H:%M")
-    block = (f"### run of {stamp} ({platform.machine()}, {os.cpu_count()} cores)\n\n"
-             f"`{cmd}`\n\n```\n" + "\n".join(lines) + "\n```\n\n")
+    block = (
+        f"### run of {stamp} ({platform.machine()}, {os.cpu_count()} cores)\n\n"
+        f"`{cmd}`\n\n```\n" + "\n".join(lines) + "\n```\n\n"
+    )
     heading = "## segment\n\n"
     if heading not in text:
         text = text.rstrip("\n") + "\n\n" + heading

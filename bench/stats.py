@@ -33,8 +33,9 @@ def write_textured_video(path: Path, frames: int, size: tuple[int, int], seed: i
     w, h = size
     rng = np.random.default_rng(seed)
     big = rng.integers(0, 256, (h // 8 + 64, w // 8 + 64, 3), np.uint8)
-    texture = cv2.resize(cv2.GaussianBlur(big, (5, 5), 0), None, fx=8, fy=8,
-                         interpolation=cv2.INTER_CUBIC)
+    texture = cv2.resize(
+        cv2.GaussianBlur(big, (5, 5), 0), None, fx=8, fy=8, interpolation=cv2.INTER_CUBIC
+    )
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=Fraction(25))
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
@@ -42,7 +43,7 @@ def write_textured_video(path: Path, frames: int, size: tuple[int, int], seed: i
         stream.options = {"crf": "18", "preset": "veryfast", "sc_threshold": "0"}
         for i in range(frames):
             dx, dy = (3 * i) % 256, (2 * i) % 256
-            img = texture[dy:dy + h, dx:dx + w]
+            img = texture[dy : dy + h, dx : dx + w]
             noise = rng.integers(-6, 7, img.shape, np.int16)
             img = np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8)
             out.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
@@ -72,29 +73,35 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mgrdark-bench-") as tmp:
         folder = Path(tmp) / "videos"
         folder.mkdir()
-        files = [write_textured_video(folder / f"v{i}.mp4", args.frames, size, i)
-                 for i in range(args.videos)]
+        files = [
+            write_textured_video(folder / f"v{i}.mp4", args.frames, size, i)
+            for i in range(args.videos)
+        ]
         total = args.videos * args.frames
         out = Path(tmp) / "stats.parquet"
 
         def run_ffmpeg() -> None:
             for f in files:
-                subprocess.run([ffmpeg, "-v", "error", "-i", str(f), "-pix_fmt", "rgb24",
-                                "-f", "null", "-"], check=True)
+                subprocess.run(
+                    [ffmpeg, "-v", "error", "-i", str(f), "-pix_fmt", "rgb24", "-f", "null", "-"],
+                    check=True,
+                )
 
         def ours(k: int, workers: int):
-            return lambda: compute_brightness_stats([folder], name="bench", frames_per_video=k,
-                                                    out=out, workers=workers)
+            return lambda: compute_brightness_stats(
+                [folder], name="bench", frames_per_video=k, out=out, workers=workers
+            )
 
         t_ff = best_of(args.repeat, run_ffmpeg)
         t_all1 = best_of(args.repeat, ours(0, 1))
         t_all2 = best_of(args.repeat, ours(0, 2))
         t_s8 = best_of(args.repeat, ours(8, 1))
 
-    fps = {name: total / t for name, t in
-           [("ffmpeg", t_ff), ("all1", t_all1), ("all2", t_all2)]}
-    print(f"{args.videos} videos x {args.frames} frames, {size[0]}x{size[1]} H.264 yuv420p "
-          f"(crf 18, veryfast, gop 25); best of {args.repeat}; ffmpeg {ffmpeg}")
+    fps = {name: total / t for name, t in [("ffmpeg", t_ff), ("all1", t_all1), ("all2", t_all2)]}
+    print(
+        f"{args.videos} videos x {args.frames} frames, {size[0]}x{size[1]} H.264 yuv420p "
+        f"(crf 18, veryfast, gop 25); best of {args.repeat}; ffmpeg {ffmpeg}"
+    )
     print(f"{'run':<44} {'seconds':>8} {'frames/s':>9} {'vs ffmpeg':>10}")
     for label, t, f in [
         ("ffmpeg -i F -pix_fmt rgb24 -f null - (each F)", t_ff, fps["ffmpeg"]),
@@ -102,8 +109,10 @@ def main() -> None:
         ("stats --frames-per-video 0 --workers 2", t_all2, fps["all2"]),
     ]:
         print(f"{label:<44} {t:8.2f} {f:9.1f} {f / fps['ffmpeg']:9.2f}x")
-    print(f"{'stats --frames-per-video 8 --workers 1':<44} {t_s8:8.2f} "
-          f"{'':>9} {t_all1 / t_s8:8.1f}x faster than all frames ({8 * args.videos} frames)")
+    print(
+        f"{'stats --frames-per-video 8 --workers 1':<44} {t_s8:8.2f} "
+        f"{'':>9} {t_all1 / t_s8:8.1f}x faster than all frames ({8 * args.videos} frames)"
+    )
 
 
 if __name__ == "__main__":

@@ -38,11 +38,11 @@ def make_step(a: argparse.Namespace, *, bf16: bool, channels_last: bool):
     fmt = torch.channels_last_3d if channels_last else torch.contiguous_format
     step = step.to(memory_format=fmt)
     opt = torch.optim.SGD(step.parameters(), lr=1e-3, momentum=0.9)
-    x = torch.randn(a.batch, 3, a.frames, a.crop, a.crop, device=dev).contiguous(
-        memory_format=fmt)
+    x = torch.randn(a.batch, 3, a.frames, a.crop, a.crop, device=dev).contiguous(memory_format=fmt)
     batch = {"rgb": x, "label": torch.randint(0, 10, (a.batch,), device=dev)}
-    ctx = (lambda: torch.autocast(dev.type, dtype=torch.bfloat16)) if bf16 else \
-        contextlib.nullcontext
+    ctx = (
+        (lambda: torch.autocast(dev.type, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
+    )
 
     def one() -> None:
         with ctx():
@@ -58,8 +58,12 @@ def make_step(a: argparse.Namespace, *, bf16: bool, channels_last: bool):
 
 def step_rates(a: argparse.Namespace) -> dict[str, list[float]]:
     """clips/s of each mode, measured in interleaved rounds (a shared machine drifts)."""
-    modes = {"fp32": (False, False), "bf16": (True, False),
-             "fp32 channels_last_3d": (False, True), "bf16 channels_last_3d": (True, True)}
+    modes = {
+        "fp32": (False, False),
+        "bf16": (True, False),
+        "fp32 channels_last_3d": (False, True),
+        "bf16 channels_last_3d": (True, True),
+    }
     steps = {name: make_step(a, bf16=b, channels_last=c) for name, (b, c) in modes.items()}
     rates: dict[str, list[float]] = {name: [] for name in modes}
     for _ in range(a.rounds):
@@ -80,14 +84,31 @@ def end_to_end(a: argparse.Namespace, workers: int) -> dict[str, float]:
     from mgrdark_train.testing import write_pattern_dataset
 
     with tempfile.TemporaryDirectory() as tmp:
-        root = write_pattern_dataset(Path(tmp) / "data", train_subjects=4, test_subjects=1,
-                                     clips_per_class=4, num_frames=(40, 60), size=a.resize)
-        cfg = resolve_config(preset="tiny", overrides={
-            "data.root": str(root.root), "data.num_frames": a.frames, "data.resize": a.resize,
-            "data.crop": a.crop, "data.workers": workers, "data.eval_subset": None,
-            "optim.batch_size": a.batch, "optim.epochs": 1, "model.depth": a.depth,
-            "model.width": a.width, "run.device": a.device, "run.tensorboard": False,
-        })
+        root = write_pattern_dataset(
+            Path(tmp) / "data",
+            train_subjects=4,
+            test_subjects=1,
+            clips_per_class=4,
+            num_frames=(40, 60),
+            size=a.resize,
+        )
+        cfg = resolve_config(
+            preset="tiny",
+            overrides={
+                "data.root": str(root.root),
+                "data.num_frames": a.frames,
+                "data.resize": a.resize,
+                "data.crop": a.crop,
+                "data.workers": workers,
+                "data.eval_subset": None,
+                "optim.batch_size": a.batch,
+                "optim.epochs": 1,
+                "model.depth": a.depth,
+                "model.width": a.width,
+                "run.device": a.device,
+                "run.tensorboard": False,
+            },
+        )
         (row,) = train_run(cfg, Path(tmp) / "run")
     return row
 
@@ -106,16 +127,22 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--workers", type=int, nargs="*", default=[0, 1])
     a = p.parse_args()
-    print(f"device {a.device}  ResNet3d-{a.depth} width {a.width}  batch {a.batch} x "
-          f"{a.frames} x {a.crop}^2  torch threads {torch.get_num_threads()}, "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(
+        f"device {a.device}  ResNet3d-{a.depth} width {a.width}  batch {a.batch} x "
+        f"{a.frames} x {a.crop}^2  torch threads {torch.get_num_threads()}, "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     for name, r in step_rates(a).items():
-        print(f"  step  {name:22s} best {max(r):7.2f}  median {statistics.median(r):7.2f} "
-              f"clips/s  ({a.rounds} rounds of {a.steps} steps)")
+        print(
+            f"  step  {name:22s} best {max(r):7.2f}  median {statistics.median(r):7.2f} "
+            f"clips/s  ({a.rounds} rounds of {a.steps} steps)"
+        )
     for w in a.workers:
         row = end_to_end(a, w)
-        print(f"  epoch workers={w}: {row['clips_per_s']:.2f} clips/s, "
-              f"data wait {row['data_wait']:.0%}")
+        print(
+            f"  epoch workers={w}: {row['clips_per_s']:.2f} clips/s, "
+            f"data wait {row['data_wait']:.0%}"
+        )
 
 
 if __name__ == "__main__":

@@ -36,8 +36,17 @@ PERSON = 1.2
 
 def load_samples(data: str, subset: str) -> list[dict]:
     """Centre clips (8 frames, 64 -> 56) of one subset with aligned rgb and ir, from the cache."""
-    ds = ClipDataset(data, split="subjects", subset=subset, modalities=("rgb", "ir"),
-                     num_frames=8, resize=64, crop=56, cache=True, train=False)
+    ds = ClipDataset(
+        data,
+        split="subjects",
+        subset=subset,
+        modalities=("rgb", "ir"),
+        num_frames=8,
+        resize=64,
+        crop=56,
+        cache=True,
+        train=False,
+    )
     return [ds[i] for i in range(len(ds))]
 
 
@@ -73,8 +82,11 @@ def run(variant: str, data: tuple, epochs: int, seed: int) -> None:
             err = (gen(prep(rgb_test)) - ir_test).abs()
         frame_l1 = err.mean().item()
         person_l1 = (err * person).sum().item() / (err.shape[1] * person.sum().item())
-        print(f"{variant:6s} epoch {epoch + 1:2d}  frame L1 {frame_l1:.3f}  person L1 "
-              f"{person_l1:.3f}  ({time.perf_counter() - start:.0f} s)", flush=True)
+        print(
+            f"{variant:6s} epoch {epoch + 1:2d}  frame L1 {frame_l1:.3f}  person L1 "
+            f"{person_l1:.3f}  ({time.perf_counter() - start:.0f} s)",
+            flush=True,
+        )
 
 
 def classify(data: str, stage_dir: str, epochs: int = 25, seed: int = 0) -> None:
@@ -85,14 +97,19 @@ def classify(data: str, stage_dir: str, epochs: int = 25, seed: int = 0) -> None
         rgb = torch.stack([s["rgb"] for s in samples])
         with torch.no_grad():
             pseudo = translate_clip(translator, rgb)
-        return {"ir": torch.stack([s["ir"] for s in samples]), "rgb": rgb, "pseudo-ir": pseudo,
-                "label": torch.tensor([s["label"] for s in samples])}
+        return {
+            "ir": torch.stack([s["ir"] for s in samples]),
+            "rgb": rgb,
+            "pseudo-ir": pseudo,
+            "label": torch.tensor([s["label"] for s in samples]),
+        }
 
     train, test = load("train"), load("test")
     for source in ("ir", "rgb", "pseudo-ir"):
         torch.manual_seed(seed)
-        net = create_resnet3d(depth=10, width=0.25, num_classes=10, dropout=0.2,
-                              stem_temporal_kernel=3)
+        net = create_resnet3d(
+            depth=10, width=0.25, num_classes=10, dropout=0.2, stem_temporal_kernel=3
+        )
         opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
         x, y = train[source], train["label"]
         for _ in range(epochs):
@@ -105,26 +122,38 @@ def classify(data: str, stage_dir: str, epochs: int = 25, seed: int = 0) -> None
         net.eval()
         with torch.no_grad():
             top1 = (net(test[source])["logits"].argmax(1) == test["label"]).float().mean()
-        print(f"{source:10s} test top-1 {top1.item():.2f} ({len(x)} train / "
-              f"{len(test['label'])} test clips, {epochs} epochs)", flush=True)
+        print(
+            f"{source:10s} test top-1 {top1.item():.2f} ({len(x)} train / "
+            f"{len(test['label'])} test clips, {epochs} epochs)",
+            flush=True,
+        )
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("-d", "--data", required=True)
-    p.add_argument("--variants", nargs="+", default=["plain", "inorm", "hot"],
-                   choices=["plain", "inorm", "hot"])
+    p.add_argument(
+        "--variants",
+        nargs="+",
+        default=["plain", "inorm", "hot"],
+        choices=["plain", "inorm", "hot"],
+    )
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--classify", metavar="STAGE_DIR",
-                   help="train a classifier on IR, dark RGB and this translator's pseudo-IR")
+    p.add_argument(
+        "--classify",
+        metavar="STAGE_DIR",
+        help="train a classifier on IR, dark RGB and this translator's pseudo-IR",
+    )
     args = p.parse_args()
     if args.classify:
         classify(args.data, args.classify, seed=args.seed)
         return
     data = (*load_frames(args.data, "train"), *load_frames(args.data, "test"))
-    print(f"{len(data[0])} training frames, {len(data[2])} test frames, person pixels "
-          f"{(data[3][:, :1] > PERSON).float().mean().item():.3%} of the test frames")
+    print(
+        f"{len(data[0])} training frames, {len(data[2])} test frames, person pixels "
+        f"{(data[3][:, :1] > PERSON).float().mean().item():.3%} of the test frames"
+    )
     for variant in args.variants:
         run(variant, data, args.epochs, args.seed)
 

@@ -59,8 +59,14 @@ def choose_alignments(
     for rec_id, d in decisions.items():
         aligned = d.scale is not None and d.shift_x is not None and d.shift_y is not None
         out[rec_id] = AlignmentChoice(
-            mode=d.mode, aligned=aligned, scale=d.scale if aligned else 1.0,
-            shift_x=d.shift_x if aligned else 0.0, shift_y=d.shift_y if aligned else 0.0,
-            score=d.score, method=d.method, note=d.note, ir_offset_s=d.ir_offset_s,
+            mode=d.mode,
+            aligned=aligned,
+            scale=d.scale if aligned else 1.0,
+            shift_x=d.shift_x if aligned else 0.0,
+            shift_y=d.shift_y if aligned else 0.0,
+            score=d.score,
+            method=d.method,
+            note=d.note,
+            ir_offset_s=d.ir_offset_s,
         )
     return out

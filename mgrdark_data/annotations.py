@@ -109,11 +109,14 @@ def parse_annotations(
     def reject(line: int, row: dict, code: str, reason: str) -> None:
         rejects.append(
             RejectRecord(
-                source_row=line, reason_code=code, reason=reason,
+                source_row=line,
+                reason_code=code,
+                reason=reason,
                 recording=(row.get("recording") or "").strip() or None,
                 subject=(row.get("subject") or "").strip() or None,
                 gesture=(row.get("gesture") or "").strip() or None,
-                start_frame=row.get("start_frame"), end_frame=row.get("end_frame"),
+                start_frame=row.get("start_frame"),
+                end_frame=row.get("end_frame"),
             )
         )
 
@@ -127,17 +130,29 @@ def parse_annotations(
             bad = row.get("start_frame") if start is None else row.get("end_frame")
             reject(line, row, "non_integer_frame", f"frame number {bad!r} is not an integer")
         elif recording is None:
-            reject(line, row, "unsafe_recording",
-                   f"recording {row.get('recording')!r} is empty, absolute or leaves RAW")
+            reject(
+                line,
+                row,
+                "unsafe_recording",
+                f"recording {row.get('recording')!r} is empty, absolute or leaves RAW",
+            )
         elif not subject:
             reject(line, row, "missing_subject", "subject is empty")
         elif cls is None:
-            reject(line, row, "unknown_class",
-                   f"gesture {row.get('gesture')!r} is not in {vocabulary.source} "
-                   "(use a class name or id, or pass --classes FILE)")
+            reject(
+                line,
+                row,
+                "unknown_class",
+                f"gesture {row.get('gesture')!r} is not in {vocabulary.source} "
+                "(use a class name or id, or pass --classes FILE)",
+            )
         elif start - index_base < 0:
-            reject(line, row, "negative_frame",
-                   f"start_frame {start} is below the index base {index_base}")
+            reject(
+                line,
+                row,
+                "negative_frame",
+                f"start_frame {start} is below the index base {index_base}",
+            )
         elif start > end:
             reject(line, row, "start_after_end", f"start_frame {start} > end_frame {end}")
         elif light is not None and light not in LIGHT_VALUES:
@@ -145,8 +160,15 @@ def parse_annotations(
         else:
             accepted.append(
                 Instance(
-                    line, recording, subject, cls.name, cls.id, start - index_base,
-                    end - index_base, light, (row.get("scene") or "").strip() or None,
+                    line,
+                    recording,
+                    subject,
+                    cls.name,
+                    cls.id,
+                    start - index_base,
+                    end - index_base,
+                    light,
+                    (row.get("scene") or "").strip() or None,
                     {c: row.get(c) for c in extra_cols},
                 )
             )
@@ -172,28 +194,54 @@ def _drop_duplicates_and_overlaps(
                 if first.gesture == inst.gesture:
                     bad[inst.source_row] = ("duplicate", f"duplicate of row {first.source_row}")
                     continue
-                bad[inst.source_row] = ("overlap", f"same span as row {first.source_row} "
-                                        f"with another gesture ({first.gesture!r})")
-                bad.setdefault(first.source_row, ("overlap", f"same span as row "
-                               f"{inst.source_row} with another gesture ({inst.gesture!r})"))
+                bad[inst.source_row] = (
+                    "overlap",
+                    f"same span as row {first.source_row} with another gesture ({first.gesture!r})",
+                )
+                bad.setdefault(
+                    first.source_row,
+                    (
+                        "overlap",
+                        f"same span as row "
+                        f"{inst.source_row} with another gesture ({inst.gesture!r})",
+                    ),
+                )
                 continue
             seen[key] = inst
             active = [a for a in active if a.end_frame >= inst.start_frame]
             for other in active:
-                bad.setdefault(inst.source_row, ("overlap", f"frames {inst.start_frame}-"
-                               f"{inst.end_frame} overlap row {other.source_row} "
-                               f"({other.start_frame}-{other.end_frame})"))
-                bad.setdefault(other.source_row, ("overlap", f"frames {other.start_frame}-"
-                               f"{other.end_frame} overlap row {inst.source_row} "
-                               f"({inst.start_frame}-{inst.end_frame})"))
+                bad.setdefault(
+                    inst.source_row,
+                    (
+                        "overlap",
+                        f"frames {inst.start_frame}-"
+                        f"{inst.end_frame} overlap row {other.source_row} "
+                        f"({other.start_frame}-{other.end_frame})",
+                    ),
+                )
+                bad.setdefault(
+                    other.source_row,
+                    (
+                        "overlap",
+                        f"frames {other.start_frame}-"
+                        f"{other.end_frame} overlap row {inst.source_row} "
+                        f"({inst.start_frame}-{inst.end_frame})",
+                    ),
+                )
             active.append(inst)
     kept = [i for i in instances if i.source_row not in bad]
     rejects = [
         RejectRecord(
-            source_row=i.source_row, reason_code=bad[i.source_row][0],
-            reason=bad[i.source_row][1], recording=i.recording, subject=i.subject,
-            gesture=i.gesture, start_frame=str(i.start_frame), end_frame=str(i.end_frame),
+            source_row=i.source_row,
+            reason_code=bad[i.source_row][0],
+            reason=bad[i.source_row][1],
+            recording=i.recording,
+            subject=i.subject,
+            gesture=i.gesture,
+            start_frame=str(i.start_frame),
+            end_frame=str(i.end_frame),
         )
-        for i in instances if i.source_row in bad
+        for i in instances
+        if i.source_row in bad
     ]
     return kept, rejects

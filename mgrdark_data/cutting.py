@@ -43,8 +43,14 @@ def outcome_for_existing(job: ClipJob) -> ClipOutcome:
 
     info = probe_stream(job.path)
     return ClipOutcome(
-        job.clip_id, job.modality, True, info.width, info.height, info.bytes,
-        sha256_file(job.path), written=False,
+        job.clip_id,
+        job.modality,
+        True,
+        info.width,
+        info.height,
+        info.bytes,
+        sha256_file(job.path),
+        written=False,
     )
 
 
@@ -97,10 +103,18 @@ def run_stream_task(task: StreamTask) -> list[ClipOutcome]:
     outcomes = [f.result() for f in finishing]
     done = {o.clip_id for o in outcomes}
     return outcomes + [
-        ClipOutcome(j.clip_id, j.modality, False, error=error or (
-            f"{task.source.name} ended before frame {j.last_needed} (it decodes to fewer "
-            "frames than its container reports)"))
-        for j in task.jobs if j.clip_id not in done
+        ClipOutcome(
+            j.clip_id,
+            j.modality,
+            False,
+            error=error
+            or (
+                f"{task.source.name} ended before frame {j.last_needed} (it decodes to fewer "
+                "frames than its container reports)"
+            ),
+        )
+        for j in task.jobs
+        if j.clip_id not in done
     ]
 
 
@@ -110,8 +124,14 @@ def _open_writer(task: StreamTask, job: ClipJob, frame: av.VideoFrame) -> ClipWr
     else:
         width, height = frame.width, frame.height
     return ClipWriter(
-        job.path, modality=job.modality, width=width, height=height, fps=task.fps,
-        settings=task.settings, expected_frames=len(job.source_indices), tag=job.tag,
+        job.path,
+        modality=job.modality,
+        width=width,
+        height=height,
+        fps=task.fps,
+        settings=task.settings,
+        expected_frames=len(job.source_indices),
+        tag=job.tag,
     )
 
 
@@ -122,6 +142,11 @@ def _finish(job: ClipJob, writer: ClipWriter) -> ClipOutcome:
         writer.abort()
         return ClipOutcome(job.clip_id, job.modality, False, error=f"verify failed: {e}")
     return ClipOutcome(
-        job.clip_id, job.modality, True, writer.width, writer.height, path.stat().st_size,
+        job.clip_id,
+        job.modality,
+        True,
+        writer.width,
+        writer.height,
+        path.stat().st_size,
         sha256_file(path),
     )

@@ -119,8 +119,11 @@ def export_split(
     unassigned = int(clips["split"].isna().sum())
     if unassigned:
         result.skipped["subject not in split"] = unassigned
-        logger.warning("%d clip(s) belong to subjects the split %r does not assign; left out",
-                       unassigned, split)
+        logger.warning(
+            "%d clip(s) belong to subjects the split %r does not assign; left out",
+            unassigned,
+            split,
+        )
     for name in SPLIT_NAMES:
         part = clips[clips["split"] == name]
         if part.empty:
@@ -140,8 +143,10 @@ def export_split(
                 result.skipped[key] = result.skipped.get(key, 0) + len(part) - len(have)
             if have.empty:
                 continue
-            rows = [(clip_path(data, rel, data_prefix), int(label))
-                    for rel, label in zip(have[f"{m}_path"], have["label"], strict=True)]
+            rows = [
+                (clip_path(data, rel, data_prefix), int(label))
+                for rel, label in zip(have[f"{m}_path"], have["label"], strict=True)
+            ]
             path = write_list(out / f"{name}_{m}.txt", rows, fmt)
             result.files.append(path)
             result.counts[path.name] = len(rows)
@@ -150,12 +155,18 @@ def export_split(
     return result
 
 
-def _write_csv(part: pd.DataFrame, path: Path, data: DataRoot,
-               data_prefix: str | os.PathLike | None, result: ExportResult) -> None:
+def _write_csv(
+    part: pd.DataFrame,
+    path: Path,
+    data: DataRoot,
+    data_prefix: str | os.PathLike | None,
+    result: ExportResult,
+) -> None:
     df = part.copy()
     for m in MODALITIES:
-        df[f"{m}_path"] = [None if pd.isna(r) else clip_path(data, r, data_prefix)
-                           for r in df[f"{m}_path"]]
+        df[f"{m}_path"] = [
+            None if pd.isna(r) else clip_path(data, r, data_prefix) for r in df[f"{m}_path"]
+        ]
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False)
     result.files.append(path)

@@ -98,9 +98,14 @@ def _signature(parts: dict) -> str:
 
 def _reject(inst: Instance, code: str, reason: str, index_base: int) -> RejectRecord:
     return RejectRecord(
-        source_row=inst.source_row, reason_code=code, reason=reason,
-        recording=inst.recording, subject=inst.subject, gesture=inst.gesture,
-        start_frame=str(inst.start_frame + index_base), end_frame=str(inst.end_frame + index_base),
+        source_row=inst.source_row,
+        reason_code=code,
+        reason=reason,
+        recording=inst.recording,
+        subject=inst.subject,
+        gesture=inst.gesture,
+        start_frame=str(inst.start_frame + index_base),
+        end_frame=str(inst.end_frame + index_base),
     )
 
 
@@ -121,25 +126,43 @@ def plan_recording(
     streams = {"rgb": info.rgb, "depth": info.depth, "ir": info.ir}
     tasks = {
         m: StreamTask(info.files.recording, m, s.path, fps, settings, warp if m == "ir" else None)
-        for m, s in streams.items() if s is not None
+        for m, s in streams.items()
+        if s is not None
     }
     for inst in sorted(instances, key=lambda i: i.start_frame):
         span = range(inst.start_frame, inst.end_frame + 1)
         sources: dict[str, list[int]] = {"rgb": list(span)}
         n = info.rgb.frames
         if inst.end_frame >= n:
-            plan.rejects.append(_reject(inst, "outside_stream", (
-                f"frames {inst.start_frame + index_base}-{inst.end_frame + index_base} run past "
-                f"the RGB stream ({n} frames, last index {n - 1 + index_base})"), index_base))
+            plan.rejects.append(
+                _reject(
+                    inst,
+                    "outside_stream",
+                    (
+                        f"frames {inst.start_frame + index_base}-{inst.end_frame + index_base} "
+                        "run past "
+                        f"the RGB stream ({n} frames, last index {n - 1 + index_base})"
+                    ),
+                    index_base,
+                )
+            )
             continue
         if info.depth is not None:
             sources["depth"] = [depth_index(i, info.sync.depth_offset_frames) for i in span]
             lo, hi = sources["depth"][0], sources["depth"][-1]
             if lo < 0 or hi >= info.depth.frames:
-                plan.rejects.append(_reject(inst, "depth_not_covering", (
-                    f"needs depth frames {lo}-{hi} (depth_offset_frames="
-                    f"{info.sync.depth_offset_frames}) but the depth stream has "
-                    f"{info.depth.frames} frames"), index_base))
+                plan.rejects.append(
+                    _reject(
+                        inst,
+                        "depth_not_covering",
+                        (
+                            f"needs depth frames {lo}-{hi} (depth_offset_frames="
+                            f"{info.sync.depth_offset_frames}) but the depth stream has "
+                            f"{info.depth.frames} frames"
+                        ),
+                        index_base,
+                    )
+                )
                 continue
         if info.ir is not None:
             assert info.ir.fps is not None
@@ -148,10 +171,18 @@ def plan_recording(
             )
             lo, hi = sources["ir"][0], sources["ir"][-1]
             if lo < 0 or hi >= info.ir.frames:
-                plan.rejects.append(_reject(inst, "ir_not_covering", (
-                    f"needs IR frames {lo}-{hi} (ir_offset_s={info.sync.ir_offset_s:g}, "
-                    f"{float(info.ir.fps):g} fps) but the IR stream has {info.ir.frames} frames"),
-                    index_base))
+                plan.rejects.append(
+                    _reject(
+                        inst,
+                        "ir_not_covering",
+                        (
+                            f"needs IR frames {lo}-{hi} (ir_offset_s={info.sync.ir_offset_s:g}, "
+                            f"{float(info.ir.fps):g} fps) but the IR stream has "
+                            f"{info.ir.frames} frames"
+                        ),
+                        index_base,
+                    )
+                )
                 continue
         clip_id = clip_id_for(info.files.recording, inst.start_frame, inst.end_frame)
         plan.instances[inst.source_row] = inst
@@ -160,15 +191,25 @@ def plan_recording(
             stream = streams[modality]
             assert stream is not None
             task = tasks[modality]
-            signature = _signature({
-                "modality": modality, "source": stream.path.name, "bytes": stream.bytes,
-                "indices": hashlib.sha1(str(indices).encode()).hexdigest(),
-                "crf": settings.crf, "preset": settings.preset, "gop": settings.gop,
-                "fps": str(fps), "warp": None if task.warp is None else vars(task.warp),
-            })
+            signature = _signature(
+                {
+                    "modality": modality,
+                    "source": stream.path.name,
+                    "bytes": stream.bytes,
+                    "indices": hashlib.sha1(str(indices).encode()).hexdigest(),
+                    "crf": settings.crf,
+                    "preset": settings.preset,
+                    "gop": settings.gop,
+                    "fps": str(fps),
+                    "warp": None if task.warp is None else vars(task.warp),
+                }
+            )
             job = ClipJob(
-                clip_id, modality, root.clip_relpath(modality, clip_id),
-                root.clip_path(modality, clip_id), tuple(indices),
+                clip_id,
+                modality,
+                root.clip_relpath(modality, clip_id),
+                root.clip_path(modality, clip_id),
+                tuple(indices),
                 f"{TAG_PREFIX}{signature}:{len(indices)}",
             )
             plan.jobs[inst.source_row][modality] = job

@@ -54,7 +54,8 @@ class RecordingInfo:
 
 def _stream_file(folder: Path, stem: str) -> Path | None:
     found = sorted(
-        p for p in folder.iterdir()
+        p
+        for p in folder.iterdir()
         if p.is_file() and p.stem == stem and p.suffix.lower() in VIDEO_EXTENSIONS
     )
     if len(found) > 1:

@@ -107,8 +107,14 @@ def segment_dataset(
         if inst.recording in found:
             by_recording.setdefault(inst.recording, []).append(inst)
         else:
-            rejects.append(_instance_reject(inst, "unknown_recording", (
-                f"no folder {inst.recording!r} with an rgb.* video under {raw}"), index_base))
+            rejects.append(
+                _instance_reject(
+                    inst,
+                    "unknown_recording",
+                    (f"no folder {inst.recording!r} with an rgb.* video under {raw}"),
+                    index_base,
+                )
+            )
 
     choices = choose_alignments(align, raw, found, instances)
     infos: dict[str, RecordingInfo] = {}
@@ -123,11 +129,14 @@ def segment_dataset(
             report.failed_recordings += 1
             report.warnings.append(f"{rec_id}: {e}")
             rec_rows[rec_id] = RecordingRecord(
-                recording=rec_id, status="error", rgb_file=files.rgb.relative_to(raw).as_posix(),
+                recording=rec_id,
+                status="error",
+                rgb_file=files.rgb.relative_to(raw).as_posix(),
                 error=str(e),
             )
-            rejects += [_instance_reject(i, code, str(e), index_base)
-                        for i in by_recording.pop(rec_id, [])]
+            rejects += [
+                _instance_reject(i, code, str(e), index_base) for i in by_recording.pop(rec_id, [])
+            ]
         if choice is not None and choice.note:
             report.warnings.append(f"{rec_id}: {choice.note}")
 
@@ -137,8 +146,9 @@ def segment_dataset(
         choice = choices.get(rec_id)
         warp = None
         if choice is not None and choice.aligned:
-            warp = Warp(choice.scale, choice.shift_x, choice.shift_y, info.rgb.width,
-                        info.rgb.height)
+            warp = Warp(
+                choice.scale, choice.shift_x, choice.shift_y, info.rgb.width, info.rgb.height
+            )
         plans[rec_id] = plan_recording(
             info, insts, root, settings, warp=warp, force=force, index_base=index_base
         )
@@ -160,14 +170,18 @@ def segment_dataset(
             failed = [o for o in results.values() if not o.ok]
             if failed:
                 code = "verify_failed" if failed[0].error.startswith("verify") else "media_error"
-                rejects.append(_instance_reject(inst, code, f"{failed[0].modality}: "
-                                                f"{failed[0].error}", index_base))
+                rejects.append(
+                    _instance_reject(
+                        inst, code, f"{failed[0].modality}: {failed[0].error}", index_base
+                    )
+                )
                 continue
             choice = choices.get(rec_id)
             report.files_written += sum(o.written for o in results.values())
             report.files_kept += sum(not o.written for o in results.values())
-            clips.append(_clip_record(inst, info, jobs, results, choice is not None
-                                      and choice.aligned))
+            clips.append(
+                _clip_record(inst, info, jobs, results, choice is not None and choice.aligned)
+            )
             if any(o.written for o in results.values()):
                 report.written += 1
                 report.video_seconds += inst.num_frames / float(info.rgb.fps)
@@ -177,8 +191,9 @@ def segment_dataset(
     clips.sort(key=lambda c: c.clip_id)
     rejects.sort(key=lambda r: r.source_row)
     write_records(clips, ClipRecord, root.clips_manifest)
-    write_records([rec_rows[k] for k in sorted(rec_rows)], RecordingRecord,
-                  root.recordings_manifest)
+    write_records(
+        [rec_rows[k] for k in sorted(rec_rows)], RecordingRecord, root.recordings_manifest
+    )
     write_records(rejects, RejectRecord, root.rejects_manifest)
 
     report.clips = len(clips)
@@ -211,9 +226,14 @@ def _run_tasks(
 
 def _instance_reject(inst: Instance, code: str, reason: str, index_base: int) -> RejectRecord:
     return RejectRecord(
-        source_row=inst.source_row, reason_code=code, reason=reason, recording=inst.recording,
-        subject=inst.subject, gesture=inst.gesture,
-        start_frame=str(inst.start_frame + index_base), end_frame=str(inst.end_frame + index_base),
+        source_row=inst.source_row,
+        reason_code=code,
+        reason=reason,
+        recording=inst.recording,
+        subject=inst.subject,
+        gesture=inst.gesture,
+        start_frame=str(inst.start_frame + index_base),
+        end_frame=str(inst.end_frame + index_base),
     )
 
 
@@ -222,12 +242,24 @@ def _clip_record(
 ) -> ClipRecord:
     rgb = results["rgb"]
     rec = ClipRecord(
-        clip_id=jobs["rgb"].clip_id, recording=inst.recording, subject=inst.subject,
-        light=inst.light or light_from_path(inst.recording), scene=inst.scene,
-        gesture=inst.gesture, label=inst.label, start_frame=inst.start_frame,
-        end_frame=inst.end_frame, num_frames=inst.num_frames, fps=float(info.rgb.fps),
-        source_row=inst.source_row, rgb_path=jobs["rgb"].relpath, rgb_width=rgb.width,
-        rgb_height=rgb.height, rgb_bytes=rgb.bytes, rgb_sha256=rgb.sha256, extra=inst.extra,
+        clip_id=jobs["rgb"].clip_id,
+        recording=inst.recording,
+        subject=inst.subject,
+        light=inst.light or light_from_path(inst.recording),
+        scene=inst.scene,
+        gesture=inst.gesture,
+        label=inst.label,
+        start_frame=inst.start_frame,
+        end_frame=inst.end_frame,
+        num_frames=inst.num_frames,
+        fps=float(info.rgb.fps),
+        source_row=inst.source_row,
+        rgb_path=jobs["rgb"].relpath,
+        rgb_width=rgb.width,
+        rgb_height=rgb.height,
+        rgb_bytes=rgb.bytes,
+        rgb_sha256=rgb.sha256,
+        extra=inst.extra,
     )
     for m in ("depth", "ir"):
         if m not in jobs:
@@ -252,10 +284,16 @@ def _recording_record(
         return p.relative_to(raw).as_posix() if p is not None else None
 
     rec = RecordingRecord(
-        recording=info.files.recording, status="ok", rgb_file=rel(info.rgb.path),
-        rgb_fps=float(info.rgb.fps), rgb_frames=info.rgb.frames, rgb_width=info.rgb.width,
-        rgb_height=info.rgb.height, rgb_file_bytes=info.rgb.bytes,
-        ir_offset_s=info.sync.ir_offset_s, depth_offset_frames=info.sync.depth_offset_frames,
+        recording=info.files.recording,
+        status="ok",
+        rgb_file=rel(info.rgb.path),
+        rgb_fps=float(info.rgb.fps),
+        rgb_frames=info.rgb.frames,
+        rgb_width=info.rgb.width,
+        rgb_height=info.rgb.height,
+        rgb_file_bytes=info.rgb.bytes,
+        ir_offset_s=info.sync.ir_offset_s,
+        depth_offset_frames=info.sync.depth_offset_frames,
         sync_source=info.sync.source,
     )
     if info.depth is not None:

@@ -29,8 +29,13 @@ class SplitError(MgrdarkError):
 
 
 def random_split(
-    subjects: Sequence[str], *, test_subjects: int = 5, val_subjects: int = 0, seed: int = 0,
-    test: Sequence[str] = (), val: Sequence[str] = (),
+    subjects: Sequence[str],
+    *,
+    test_subjects: int = 5,
+    val_subjects: int = 0,
+    seed: int = 0,
+    test: Sequence[str] = (),
+    val: Sequence[str] = (),
 ) -> dict[str, str]:
     """Assign every subject to train, val or test.
 
@@ -57,7 +62,7 @@ def random_split(
         )
     assignment = dict.fromkeys(pool, "train")
     assignment.update(dict.fromkeys([*test, *rest[:n_test]], "test"))
-    assignment.update(dict.fromkeys([*val, *rest[n_test:n_test + n_val]], "val"))
+    assignment.update(dict.fromkeys([*val, *rest[n_test : n_test + n_val]], "val"))
     if "train" not in assignment.values():
         raise SplitError("every subject is in test or val; none is left for training")
     return assignment
@@ -79,7 +84,7 @@ def kfold_splits(
     chunks = [list(c) for c in np.array_split(np.array(order, dtype=object), folds)]
     out = []
     for k, chunk in enumerate(chunks):
-        after = [s for c in chunks[k + 1:] + chunks[:k] for s in c]
+        after = [s for c in chunks[k + 1 :] + chunks[:k] for s in c]
         if val_subjects >= len(after):
             raise SplitError(f"fold {k}: {val_subjects} val subjects leave none for training")
         assignment = dict.fromkeys(after, "train")
@@ -143,8 +148,15 @@ class SplitResult:
 
 
 def split_dataset(
-    data: DataRoot, *, name: str = "subjects", test_subjects: int = 5, val_subjects: int = 0,
-    seed: int = 0, folds: int = 0, test: Sequence[str] = (), val: Sequence[str] = (),
+    data: DataRoot,
+    *,
+    name: str = "subjects",
+    test_subjects: int = 5,
+    val_subjects: int = 0,
+    seed: int = 0,
+    folds: int = 0,
+    test: Sequence[str] = (),
+    val: Sequence[str] = (),
     strict: bool = False,
 ) -> SplitResult:
     """Make and write DATA/splits/<name>.parquet (or `<name>_fold<k>.parquet`, k from 0).
@@ -170,8 +182,16 @@ def split_dataset(
         assignments = kfold_splits(subjects, folds, val_subjects=val_subjects, seed=seed)
         paths = [data.split_path(f"{name}_fold{k}") for k in range(folds)]
     else:
-        assignments = [random_split(subjects, test_subjects=test_subjects,
-                                    val_subjects=val_subjects, seed=seed, test=test, val=val)]
+        assignments = [
+            random_split(
+                subjects,
+                test_subjects=test_subjects,
+                val_subjects=val_subjects,
+                seed=seed,
+                test=test,
+                val=val,
+            )
+        ]
         paths = [data.split_path(name)]
     warnings: list[str] = []
     for path, assignment in zip(paths, assignments, strict=True):

@@ -54,8 +54,17 @@ logger = logging.getLogger(__name__)
 CHANNELS = ("R", "G", "B")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 DATASET_PREFIX = "MGR-Dark"
-STATS_COLUMNS = ("dataset", "channel", "mean", "std", "pixels", "frames", "videos",
-                 "frames_per_video", "hist")
+STATS_COLUMNS = (
+    "dataset",
+    "channel",
+    "mean",
+    "std",
+    "pixels",
+    "frames",
+    "videos",
+    "frames_per_video",
+    "hist",
+)
 """Output table columns: the contract ones, then the videos counted, K, and the 256-bin
 histogram of the channel (a list of 256 int64 counts; space-separated integers in CSV)."""
 
@@ -163,7 +172,8 @@ def find_videos(path: str | os.PathLike) -> list[Path]:
     if not path.is_dir():
         raise StatsError(f"{path} is neither a video file nor a folder")
     return sorted(
-        p for p in path.rglob("*")
+        p
+        for p in path.rglob("*")
         if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file() and not p.name.startswith(".")
     )
 
@@ -171,8 +181,10 @@ def find_videos(path: str | os.PathLike) -> list[Path]:
 def path_groups(paths: Iterable[str | os.PathLike], name: str | None = None) -> list[StatsGroup]:
     """External datasets: one group per PATH named after it, or all pooled under `name`."""
     paths = [Path(p) for p in paths]
-    groups = [StatsGroup(name or (p.stem if p.is_file() else p.resolve().name), find_videos(p))
-              for p in paths]
+    groups = [
+        StatsGroup(name or (p.stem if p.is_file() else p.resolve().name), find_videos(p))
+        for p in paths
+    ]
     if name is not None:
         groups = [StatsGroup(name, [f for g in groups for f in g.files])]
     for g in groups:

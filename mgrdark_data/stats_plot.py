@@ -21,17 +21,20 @@ from .stats import CHANNELS, STATS_COLUMNS, StatsError, VideoHistogram, histogra
 
 CHANNEL_COLOURS = {"R": "#d62728", "G": "#2ca02c", "B": "#1f77b4"}
 
-STATS_SCHEMA = pa.schema([
-    pa.field("dataset", pa.string(), nullable=False),
-    pa.field("channel", pa.string(), nullable=False),
-    pa.field("mean", pa.float64()),
-    pa.field("std", pa.float64()),
-    pa.field("pixels", pa.int64(), nullable=False),
-    pa.field("frames", pa.int64(), nullable=False),
-    pa.field("videos", pa.int64(), nullable=False),
-    pa.field("frames_per_video", pa.int64(), nullable=False),
-    pa.field("hist", pa.list_(pa.int64()), nullable=False),
-], metadata={b"mgrdark.schema": b"brightness/1"})
+STATS_SCHEMA = pa.schema(
+    [
+        pa.field("dataset", pa.string(), nullable=False),
+        pa.field("channel", pa.string(), nullable=False),
+        pa.field("mean", pa.float64()),
+        pa.field("std", pa.float64()),
+        pa.field("pixels", pa.int64(), nullable=False),
+        pa.field("frames", pa.int64(), nullable=False),
+        pa.field("videos", pa.int64(), nullable=False),
+        pa.field("frames_per_video", pa.int64(), nullable=False),
+        pa.field("hist", pa.list_(pa.int64()), nullable=False),
+    ],
+    metadata={b"mgrdark.schema": b"brightness/1"},
+)
 
 
 def _is_csv(path: Path) -> bool:
@@ -63,8 +66,9 @@ def read_stats_table(path: str | os.PathLike) -> pd.DataFrame:
             df = pq.read_table(path).to_pandas()
             df["hist"] = [list(map(int, h)) for h in df["hist"]]
     except (OSError, ValueError, KeyError, AttributeError, pa.ArrowException) as e:
-        raise StatsError(f"{path}: not a brightness table ({e}); delete it or pick another "
-                         "--out") from e
+        raise StatsError(
+            f"{path}: not a brightness table ({e}); delete it or pick another --out"
+        ) from e
     missing = [c for c in STATS_COLUMNS if c not in df.columns]
     if missing:
         raise StatsError(f"{path}: missing column(s) {missing}; delete it or pick another --out")
@@ -79,11 +83,19 @@ def stats_rows(
     for name, vh in totals.items():
         for c, channel in enumerate(CHANNELS):
             mean, std, n = histogram_moments(vh.hist[c])
-            rows.append({
-                "dataset": name, "channel": channel, "mean": mean, "std": std, "pixels": n,
-                "frames": vh.frames, "videos": videos[name],
-                "frames_per_video": frames_per_video, "hist": [int(x) for x in vh.hist[c]],
-            })
+            rows.append(
+                {
+                    "dataset": name,
+                    "channel": channel,
+                    "mean": mean,
+                    "std": std,
+                    "pixels": n,
+                    "frames": vh.frames,
+                    "videos": videos[name],
+                    "frames_per_video": frames_per_video,
+                    "hist": [int(x) for x in vh.hist[c]],
+                }
+            )
     return pd.DataFrame(rows, columns=list(STATS_COLUMNS))
 
 
@@ -125,14 +137,17 @@ def plot_brightness(table: pd.DataFrame, png: str | os.PathLike) -> list[Path]:
         raise StatsError("the brightness table is empty: nothing to plot")
     datasets = list(dict.fromkeys(table["dataset"]))
     values = {
-        (d, c): row for d, c, row in zip(table["dataset"], table["channel"],
-                                         table.to_dict("records"), strict=True)
+        (d, c): row
+        for d, c, row in zip(
+            table["dataset"], table["channel"], table.to_dict("records"), strict=True
+        )
     }
     x = np.arange(len(datasets))
     width = 0.8 / len(CHANNELS)
     fig = Figure(figsize=(max(6.0, 1.6 * len(datasets) + 2), 4.0), layout="constrained")
-    for ax, stat, title in zip(fig.subplots(1, 2), ("mean", "std"),
-                               ("Brightness (mean)", "Contrast (std)"), strict=True):
+    for ax, stat, title in zip(
+        fig.subplots(1, 2), ("mean", "std"), ("Brightness (mean)", "Contrast (std)"), strict=True
+    ):
         for i, c in enumerate(CHANNELS):
             heights = [values[(d, c)][stat] for d in datasets]
             ax.bar(x + (i - 1) * width, heights, width, label=c, color=CHANNEL_COLOURS[c])
@@ -156,7 +171,7 @@ def plot_brightness(table: pd.DataFrame, png: str | os.PathLike) -> list[Path]:
         ax.set_xlim(0, 255)
         ax.set_xlabel("8-bit value")
         ax.set_ylabel("fraction of pixels")
-    for ax in axes[len(datasets):]:
+    for ax in axes[len(datasets) :]:
         ax.set_visible(False)
     axes[0].legend()
     _save(fig, hist_png)

@@ -109,8 +109,11 @@ class ValidationReport:
                 lines.append(f"      ... and {len(items) - examples} more")
         n_fatal = sum(p.fatal for p in self.problems)
         n_warn = len(self.problems) - n_fatal
-        lines.append("OK" + (f" ({n_warn} warning(s))" if n_warn else "") if self.ok
-                     else f"FAILED: {n_fatal} problem(s), {n_warn} warning(s)")
+        lines.append(
+            "OK" + (f" ({n_warn} warning(s))" if n_warn else "")
+            if self.ok
+            else f"FAILED: {n_fatal} problem(s), {n_warn} warning(s)"
+        )
         return "\n".join(lines)
 
 
@@ -135,8 +138,13 @@ def _check_file(c: _FileCheck) -> list[Problem]:
     if not c.quick:
         digest = sha256_file(c.path)
         if digest != c.sha256:
-            out.append(Problem("hash_mismatch", c.where,
-                               f"sha256 {digest[:12]}..., manifest {c.sha256[:12]}..."))
+            out.append(
+                Problem(
+                    "hash_mismatch",
+                    c.where,
+                    f"sha256 {digest[:12]}..., manifest {c.sha256[:12]}...",
+                )
+            )
     try:
         frames = container_frames(c.path) if c.quick else count_decoded_frames(c.path)
     except MediaError as e:
@@ -177,8 +185,14 @@ def _check_rows(clips: list[dict], data: DataRoot, quick: bool) -> tuple[list, l
             problems.append(Problem("duplicate_clip_id", cid, "listed more than once"))
         span = row["end_frame"] - row["start_frame"] + 1
         if row["num_frames"] != span:
-            problems.append(Problem("frame_span", cid, f"num_frames {row['num_frames']} but "
-                                    f"frames {row['start_frame']}..{row['end_frame']} are {span}"))
+            problems.append(
+                Problem(
+                    "frame_span",
+                    cid,
+                    f"num_frames {row['num_frames']} but "
+                    f"frames {row['start_frame']}..{row['end_frame']} are {span}",
+                )
+            )
         for m in MODALITIES:
             rel = row.get(f"{m}_path")
             if rel is None:
@@ -189,8 +203,9 @@ def _check_rows(clips: list[dict], data: DataRoot, quick: bool) -> tuple[list, l
             elif size is None or digest is None:
                 problems.append(Problem("incomplete_row", cid, f"{m}: no {m}_bytes/{m}_sha256"))
             else:
-                files.append(_FileCheck(rel, data.root / rel, size, digest, row["num_frames"],
-                                        quick))
+                files.append(
+                    _FileCheck(rel, data.root / rel, size, digest, row["num_frames"], quick)
+                )
     return problems, files
 
 
@@ -246,9 +261,11 @@ def validate_dataset(
         return path.relative_to(data.root).as_posix()
 
     tables = {}
-    for path, rtype in ((data.clips_manifest, ClipRecord),
-                        (data.recordings_manifest, RecordingRecord),
-                        (data.rejects_manifest, RejectRecord)):
+    for path, rtype in (
+        (data.clips_manifest, ClipRecord),
+        (data.recordings_manifest, RecordingRecord),
+        (data.rejects_manifest, RejectRecord),
+    ):
         try:
             tables[rtype] = read_table(path, rtype)
         except ManifestError as e:
@@ -266,8 +283,11 @@ def validate_dataset(
     split_files = sorted(data.splits_dir.glob("*.parquet")) if data.splits_dir.is_dir() else []
     for path in split_files:
         report.problems += check_split_file(path, subjects, rel(path))
-    report.checked = {"clips": len(clips), "clip files": len(files),
-                      "split files": len(split_files)}
+    report.checked = {
+        "clips": len(clips),
+        "clip files": len(files),
+        "split files": len(split_files),
+    }
     return report
 
 

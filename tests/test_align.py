@@ -72,25 +72,51 @@ def _draw_scene(rgb, heat, objects, person, origin):
     for kind, cx, cy, size, colour, temp in objects:
         for canvas, value in ((rgb, tuple(int(c) for c in colour)), (heat, temp)):
             if kind == "rect":
-                cv2.rectangle(canvas, pt(cx - size / 2, cy - size / 3),
-                              pt(cx + size / 2, cy + size / 3), value, -1, cv2.LINE_AA, sh)
+                cv2.rectangle(
+                    canvas,
+                    pt(cx - size / 2, cy - size / 3),
+                    pt(cx + size / 2, cy + size / 3),
+                    value,
+                    -1,
+                    cv2.LINE_AA,
+                    sh,
+                )
             else:
                 cv2.circle(canvas, pt(cx, cy), int(size / 2 * k), value, -1, cv2.LINE_AA, sh)
     x, y, height, arm = person
     for canvas, value in ((rgb, (150, 60, 50)), (heat, 235.0)):
-        cv2.circle(canvas, pt(x, y - height * 3 / 8), int(height / 8 * k), value, -1,
-                   cv2.LINE_AA, sh)
-        cv2.ellipse(canvas, pt(x, y), (int(height / 7 * k), int(height / 3.2 * k)), 0, 0, 360,
-                    value, -1, cv2.LINE_AA, sh)
+        cv2.circle(
+            canvas, pt(x, y - height * 3 / 8), int(height / 8 * k), value, -1, cv2.LINE_AA, sh
+        )
+        cv2.ellipse(
+            canvas,
+            pt(x, y),
+            (int(height / 7 * k), int(height / 3.2 * k)),
+            0,
+            0,
+            360,
+            value,
+            -1,
+            cv2.LINE_AA,
+            sh,
+        )
         for side in (-1, 1):
-            hand = (x + side * height * (1 / 8 + np.cos(arm) / 3),
-                    y - height * (0.2 + np.sin(arm) / 3))
-            cv2.line(canvas, pt(x + side * height / 8, y - height / 5), pt(*hand), value,
-                     max(2, int(height / 20)), cv2.LINE_AA, sh)
+            hand = (
+                x + side * height * (1 / 8 + np.cos(arm) / 3),
+                y - height * (0.2 + np.sin(arm) / 3),
+            )
+            cv2.line(
+                canvas,
+                pt(x + side * height / 8, y - height / 5),
+                pt(*hand),
+                value,
+                max(2, int(height / 20)),
+                cv2.LINE_AA,
+                sh,
+            )
 
 
-def moving_scene(t, *, rgb_size=(1280, 720), ir_size=(938, 712), frames=10, dark=True,
-                 seed=0):
+def moving_scene(t, *, rgb_size=(1280, 720), ir_size=(938, 712), frames=10, dark=True, seed=0):
     """K frame pairs of a room with a person walking and waving.
 
     RGB is reflectance (nearly black plus sensor noise when `dark`); IR is heat, unrelated to
@@ -99,8 +125,14 @@ def moving_scene(t, *, rgb_size=(1280, 720), ir_size=(938, 712), frames=10, dark
     rng = np.random.default_rng(seed)
     w, h = rgb_size
     objects = [
-        (rng.choice(["rect", "circle"]), rng.uniform(-0.2, 1.2) * w, rng.uniform(-0.2, 1.2) * h,
-         rng.uniform(0.04, 0.18) * w, rng.integers(30, 230, 3), float(rng.uniform(40, 140)))
+        (
+            rng.choice(["rect", "circle"]),
+            rng.uniform(-0.2, 1.2) * w,
+            rng.uniform(-0.2, 1.2) * h,
+            rng.uniform(0.04, 0.18) * w,
+            rng.integers(30, 230, 3),
+            float(rng.uniform(40, 140)),
+        )
         for _ in range(14)
     ]
     wall = np.clip(rng.normal(120, 30, (h // 40 + 1, w // 40 + 1, 3)), 0, 255).astype(np.float32)
@@ -115,13 +147,16 @@ def moving_scene(t, *, rgb_size=(1280, 720), ir_size=(938, 712), frames=10, dark
     rgbs, irs = [], []
     for f in range(frames):
         s = f / max(1, frames - 1)
-        person = (a + (b - a) * s + 0.05 * w * np.sin(freq * s + phase),
-                  h * (0.55 + 0.05 * np.cos(5 * s + phase)), h * tall,
-                  1.2 * np.sin(9 * s + phase))
+        person = (
+            a + (b - a) * s + 0.05 * w * np.sin(freq * s + phase),
+            h * (0.55 + 0.05 * np.cos(5 * s + phase)),
+            h * tall,
+            1.2 * np.sin(9 * s + phase),
+        )
         rgb = cv2.resize(wall, (cw, ch), interpolation=cv2.INTER_CUBIC)
         heat = np.full((ch, cw), 60.0, np.float32) + np.linspace(0, 25, cw, dtype=np.float32)
         _draw_scene(rgb, heat, objects, person, (ox, oy))
-        rgb = rgb[int(-oy): int(-oy) + h, int(-ox): int(-ox) + w]
+        rgb = rgb[int(-oy) : int(-oy) + h, int(-ox) : int(-ox) + w]
         ir = cv2.GaussianBlur(view(heat, canvas_t, ir_size), (0, 0), 1.5)
         ir = ir + rng.normal(0, 1.5, ir.shape)
         rgb = (rgb * 0.05 if dark else rgb) + rng.normal(0, 2.0, rgb.shape)
@@ -191,11 +226,14 @@ def dark_scene():
     return _scene(True)
 
 
-@pytest.mark.parametrize(("dark", "limit"), [
-    (True, 1.5),
-    # The daylight case is the easier one; it runs with -m slow to keep the default suite short.
-    pytest.param(False, 1.0, marks=pytest.mark.slow),
-])
+@pytest.mark.parametrize(
+    ("dark", "limit"),
+    [
+        (True, 1.5),
+        # The daylight case is the easier one; it runs with -m slow to keep the default suite short.
+        pytest.param(False, 1.0, marks=pytest.mark.slow),
+    ],
+)
 def test_moving_scene_error_at_1280_px(dark, limit):
     a, rgb, _ = _scene(dark)
     if dark:
@@ -226,11 +264,14 @@ def test_score_separates_true_from_mismatched_pairs(photo_results, dark_scene):
 # --- (d) the warp -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("t", "point"), [
-    (truth(2.0, 10.0, 4.0), (37, 21)),
-    (truth(1.0, -5.0, 7.0), (30, 12)),
-    (truth(0.8, 3.0, 5.0), (40, 30)),
-])
+@pytest.mark.parametrize(
+    ("t", "point"),
+    [
+        (truth(2.0, 10.0, 4.0), (37, 21)),
+        (truth(1.0, -5.0, 7.0), (30, 12)),
+        (truth(0.8, 3.0, 5.0), (40, 30)),
+    ],
+)
 def test_warp_puts_ir_point_on_the_right_rgb_pixel(t, point):
     ir = np.zeros((50, 60), np.uint8)
     ir[point[1], point[0]] = 255
@@ -288,8 +329,10 @@ def test_ir_offset_from_motion_within_one_rgb_frame(fps_ir, offset):
 def test_motion_energy_of_frames():
     frames = [np.zeros((8, 8), np.uint8) for _ in range(4)]
     frames[2][:4, :4] = 10  # a quarter of the frame moves
-    noisy = [f + np.random.default_rng(k).integers(0, 2, f.shape, dtype=np.uint8)
-             for k, f in enumerate(frames)]
+    noisy = [
+        f + np.random.default_rng(k).integers(0, 2, f.shape, dtype=np.uint8)
+        for k, f in enumerate(frames)
+    ]
     # (10 - 1 grey level of floor) * 16 / 64
     assert motion_energy(frames).tolist() == [0.0, 0.0, 2.25, 2.25]
     # Sensor noise (+-1 everywhere) stays below the floor; the moving block does not.
@@ -309,10 +352,21 @@ def test_ir_index_time_mapping():
 
 def decisions() -> dict[str, AlignmentDecision]:
     return {
-        "S01/dark/hall": AlignmentDecision(1.25, -80.5, -50.2, 0.3, "fallback:daylight",
-                                           "own score 0.20 < 0.50", "auto", 0.12, 0.8, 12),
-        "S01/daylight/hall": AlignmentDecision(1.2501, -80.4, -50.1, 0.93, "auto:ncc", None,
-                                               "auto", None, None, 12),
+        "S01/dark/hall": AlignmentDecision(
+            1.25,
+            -80.5,
+            -50.2,
+            0.3,
+            "fallback:daylight",
+            "own score 0.20 < 0.50",
+            "auto",
+            0.12,
+            0.8,
+            12,
+        ),
+        "S01/daylight/hall": AlignmentDecision(
+            1.2501, -80.4, -50.1, 0.93, "auto:ncc", None, "auto", None, None, 12
+        ),
         "S02/x": AlignmentDecision(None, None, None, None, "native", "no ir.* file"),
     }
 
@@ -335,24 +389,29 @@ def test_table_round_trip(tmp_path, ext):
 
 def test_hand_edited_csv(tmp_path):
     path = tmp_path / "hand.csv"
-    path.write_text("shift_y, recording, scale, shift_x, comment\n"
-                    "4.5, S01/dark/hall, 1.5, 10, looks right\n"
-                    ",S01/daylight/hall,,,\n")
+    path.write_text(
+        "shift_y, recording, scale, shift_x, comment\n"
+        "4.5, S01/dark/hall, 1.5, 10, looks right\n"
+        ",S01/daylight/hall,,,\n"
+    )
     back = read_alignment_table(path)
     d = back["S01/dark/hall"]
     assert (d.scale, d.shift_x, d.shift_y, d.score, d.ir_offset_s) == (1.5, 10.0, 4.5, None, None)
     assert d.method == "file" and not back["S01/daylight/hall"].aligned
 
 
-@pytest.mark.parametrize(("name", "text", "message"), [
-    ("a.csv", "recording,scale,shift_x\nS01,1,2\n", "missing column(s) shift_y"),
-    ("a.csv", "recording,scale,shift_x,shift_y\nS01,big,2,3\n", "row 2, column scale"),
-    ("a.csv", "recording,scale,shift_x,shift_y\nS01,1.2,,3\n", "together"),
-    ("a.csv", "recording,scale,shift_x,shift_y\nS01,1,2,3\nS01,1,2,3\n", "appears twice"),
-    ("a.csv", "recording,scale,shift_x,shift_y\nS01,-1,2,3\n", "positive"),
-    ("a.txt", "whatever", ".parquet or .csv"),
-    ("a.parquet", "not parquet at all", "cannot read alignment table"),
-])
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("a.csv", "recording,scale,shift_x\nS01,1,2\n", "missing column(s) shift_y"),
+        ("a.csv", "recording,scale,shift_x,shift_y\nS01,big,2,3\n", "row 2, column scale"),
+        ("a.csv", "recording,scale,shift_x,shift_y\nS01,1.2,,3\n", "together"),
+        ("a.csv", "recording,scale,shift_x,shift_y\nS01,1,2,3\nS01,1,2,3\n", "appears twice"),
+        ("a.csv", "recording,scale,shift_x,shift_y\nS01,-1,2,3\n", "positive"),
+        ("a.txt", "whatever", ".parquet or .csv"),
+        ("a.parquet", "not parquet at all", "cannot read alignment table"),
+    ],
+)
 def test_bad_tables_have_clear_messages(tmp_path, name, text, message):
     path = tmp_path / name
     path.write_text(text)
@@ -372,13 +431,21 @@ def test_fallback_order(tmp_path, monkeypatch):
     from mgrdark_data.align import Alignment, resolve
     from mgrdark_data.testing import make_recording
 
-    ids = ["S1/dark/hall", "S1/daylight/hall", "S2/dark/hall", "S2/daylight/hall",
-           "S3/dark/lab", "S4/dark/hall"]
+    ids = [
+        "S1/dark/hall",
+        "S1/daylight/hall",
+        "S2/dark/hall",
+        "S2/daylight/hall",
+        "S3/dark/lab",
+        "S4/dark/hall",
+    ]
     for rid in ids:
         make_recording(tmp_path, rid, rgb_frames=2, depth=None)
     fake = {
-        "S1/dark/hall": 0.1, "S1/daylight/hall": 0.9,  # -> daylight sibling
-        "S2/dark/hall": 0.2, "S2/daylight/hall": 0.3,  # -> scene consensus
+        "S1/dark/hall": 0.1,
+        "S1/daylight/hall": 0.9,  # -> daylight sibling
+        "S2/dark/hall": 0.2,
+        "S2/daylight/hall": 0.3,  # -> scene consensus
         "S3/dark/lab": 0.1,  # -> native: no sibling, no good peer in its scene
         "S4/dark/hall": 0.8,  # good on its own
     }
@@ -392,8 +459,12 @@ def test_fallback_order(tmp_path, monkeypatch):
     monkeypatch.setattr(resolve, "estimate_recording", estimate)
     scene = {r: r.split("/")[2] for r in ids}
     subject = {r: r.split("/")[0] for r in ids}
-    out = resolve_alignments(tmp_path, ["S1/dark/hall", "S2/dark/hall", "S3/dark/lab",
-                                        "S4/dark/hall"], scene_of=scene, subject_of=subject)
+    out = resolve_alignments(
+        tmp_path,
+        ["S1/dark/hall", "S2/dark/hall", "S3/dark/lab", "S4/dark/hall"],
+        scene_of=scene,
+        subject_of=subject,
+    )
     assert out["S4/dark/hall"].method.startswith("auto:") and out["S4/dark/hall"].note is None
     d1 = out["S1/dark/hall"]
     assert d1.method == "fallback:daylight" and d1.scale == 1.01 and "S1/daylight/hall" in d1.note
@@ -429,8 +500,14 @@ SMALL_TRUTH = truth(1.1, -12.25, 6.5)
 def small_raw(tmp_path_factory):
     raw = tmp_path_factory.mktemp("raw")
     for light, seed in (("daylight", 1), ("dark", 1)):
-        rgb, ir = moving_scene(SMALL_TRUTH, rgb_size=(320, 180), ir_size=(236, 178), frames=30,
-                               dark=light == "dark", seed=seed)
+        rgb, ir = moving_scene(
+            SMALL_TRUTH,
+            rgb_size=(320, 180),
+            ir_size=(236, 178),
+            frames=30,
+            dark=light == "dark",
+            seed=seed,
+        )
         folder = raw / "S01" / light / "hall"
         folder.mkdir(parents=True)
         write_video(folder / "rgb.mp4", rgb)
@@ -441,8 +518,15 @@ def small_raw(tmp_path_factory):
 
 def test_sample_frame_pairs_reads_the_mapped_frames(small_raw):
     folder = small_raw / "S01" / "daylight" / "hall"
-    pairs = sample_frame_pairs(folder / "rgb.mp4", folder / "ir.mp4", fps_rgb=25, fps_ir=25,
-                               ir_offset_s=0.2, count=4, max_side=160)
+    pairs = sample_frame_pairs(
+        folder / "rgb.mp4",
+        folder / "ir.mp4",
+        fps_rgb=25,
+        fps_ir=25,
+        ir_offset_s=0.2,
+        count=4,
+        max_side=160,
+    )
     # RGB frame 26 would need IR frame 31 of 30: that pair is dropped.
     assert pairs.rgb_indices == [3, 11, 18]
     assert pairs.ir_indices == [8, 16, 23]
@@ -455,8 +539,21 @@ def test_cli_align_writes_table_overlays_and_summary(small_raw, tmp_path):
 
     out = tmp_path / "align.csv"
     overlays = tmp_path / "overlays"
-    result = CliRunner().invoke(cli, ["align", str(small_raw), "--out", str(out), "--overlay",
-                                      str(overlays), "--sync", "--frames", "8", "-q"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "align",
+            str(small_raw),
+            "--out",
+            str(out),
+            "--overlay",
+            str(overlays),
+            "--sync",
+            "--frames",
+            "8",
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     table = read_alignment_table(out)
     assert set(table) == {"S01/dark/hall", "S01/daylight/hall"}
@@ -477,8 +574,9 @@ def test_cli_align_reports_a_bad_raw_folder(tmp_path):
     from mgrdark_data.cli import cli
 
     (tmp_path / "empty").mkdir()
-    result = CliRunner().invoke(cli, ["align", str(tmp_path / "empty"), "--out",
-                                      str(tmp_path / "a.csv")])
+    result = CliRunner().invoke(
+        cli, ["align", str(tmp_path / "empty"), "--out", str(tmp_path / "a.csv")]
+    )
     assert result.exit_code == 1 and "no recordings" in result.output
 
 
@@ -490,8 +588,17 @@ def test_synthetic_raw_tree_against_truth(tmp_path):
     """Every recording of a small synthetic tree: alignment and estimated clock offset."""
     synth = pytest.importorskip("mgrdark_data.synth")
     raw = tmp_path / "raw"
-    synth.synthesize(raw, subjects=1, scenes=1, scale=0.25, seed=5, repeats=1,
-                     gesture_frames=(45, 46), rest_frames=(10, 11), write_sync=False)
+    synth.synthesize(
+        raw,
+        subjects=1,
+        scenes=1,
+        scale=0.25,
+        seed=5,
+        repeats=1,
+        gesture_frames=(45, 46),
+        rest_frames=(10, 11),
+        write_sync=False,
+    )
     truth_map = json.loads((raw / "truth.json").read_text())["recordings"]
     decisions = resolve_alignments(raw, sorted(truth_map), estimate_sync=True)
     for rid, entry in truth_map.items():

@@ -13,9 +13,13 @@ from mgrdark_data.testing import make_recording, write_annotations
 def raw(tmp_path_factory):
     raw = tmp_path_factory.mktemp("raw")
     make_recording(raw, "S01/dark/hall", rgb_frames=40, depth="video")
-    write_annotations(raw / "labels.csv", [
-        ("S01/dark/hall", "S01", "stop", 0, 9), ("S01/dark/hall", "S01", "stop", 5, 2),
-    ])
+    write_annotations(
+        raw / "labels.csv",
+        [
+            ("S01/dark/hall", "S01", "stop", 0, 9),
+            ("S01/dark/hall", "S01", "stop", 5, 2),
+        ],
+    )
     return raw
 
 

@@ -17,8 +17,7 @@ from mgrdark_data.paths import DataRoot
 from mgrdark_data.records import ClipRecord
 
 # (subject, label, has ir)
-CLIPS = [("S01", 0, True), ("S01", 3, False), ("S02", 1, True), ("S03", 2, True),
-         ("S04", 4, True)]
+CLIPS = [("S01", 0, True), ("S01", 3, False), ("S02", 1, True), ("S03", 2, True), ("S04", 4, True)]
 SPLIT = {"S01": "train", "S02": "train", "S03": "val", "S04": "test"}
 
 
@@ -29,12 +28,29 @@ def data(tmp_path_factory) -> DataRoot:
     for n, (subject, label, has_ir) in enumerate(CLIPS):
         cid = f"{subject}__dark__{n:06d}"
         ir = {"ir_path": data.clip_relpath("ir", cid), "ir_bytes": 1, "ir_sha256": "1" * 64}
-        records.append(ClipRecord(
-            clip_id=cid, recording=f"{subject}/dark", subject=subject, light="dark",
-            scene="hall", gesture=f"g{label}", label=label, start_frame=n, end_frame=n + 9,
-            num_frames=10, fps=25.0, source_row=n + 2, rgb_path=data.clip_relpath("rgb", cid),
-            rgb_width=64, rgb_height=48, rgb_bytes=1, rgb_sha256="0" * 64,
-            **(ir if has_ir else {}), extra={"note": f"n{n}"}))
+        records.append(
+            ClipRecord(
+                clip_id=cid,
+                recording=f"{subject}/dark",
+                subject=subject,
+                light="dark",
+                scene="hall",
+                gesture=f"g{label}",
+                label=label,
+                start_frame=n,
+                end_frame=n + 9,
+                num_frames=10,
+                fps=25.0,
+                source_row=n + 2,
+                rgb_path=data.clip_relpath("rgb", cid),
+                rgb_width=64,
+                rgb_height=48,
+                rgb_bytes=1,
+                rgb_sha256="0" * 64,
+                **(ir if has_ir else {}),
+                extra={"note": f"n{n}"},
+            )
+        )
     write_records(records, ClipRecord, data.clips_manifest)
     write_split(SPLIT, data.split_path("subjects"))
     return data
@@ -46,8 +62,14 @@ def expected(data: DataRoot, split: str, modality: str, prefix=None) -> list[tup
         if SPLIT[subject] != split or (modality == "ir" and not has_ir):
             continue
         path = (data.root / data.clip_relpath(modality, f"{subject}__dark__{n:06d}")).resolve()
-        out.append((path.as_posix() if prefix is None
-                    else os.path.relpath(path, Path(prefix).resolve()), label))
+        out.append(
+            (
+                path.as_posix()
+                if prefix is None
+                else os.path.relpath(path, Path(prefix).resolve()),
+                label,
+            )
+        )
     return out
 
 
@@ -66,8 +88,13 @@ def mmaction_load(path: Path, data_prefix: str | None = None) -> list[tuple[str,
 def test_list_files_absolute_paths(data, tmp_path, fmt):
     res = export_split(data, fmt=fmt, split="subjects", modalities=["rgb", "ir"], out=tmp_path)
     assert sorted(p.name for p in res.files) == [
-        "test_ir.txt", "test_rgb.txt", "train_ir.txt", "train_rgb.txt", "val_ir.txt",
-        "val_rgb.txt"]
+        "test_ir.txt",
+        "test_rgb.txt",
+        "train_ir.txt",
+        "train_rgb.txt",
+        "val_ir.txt",
+        "val_rgb.txt",
+    ]
     for split in ("train", "val", "test"):
         for m in ("rgb", "ir"):
             path = tmp_path / f"{split}_{m}.txt"
@@ -79,18 +106,17 @@ def test_list_files_absolute_paths(data, tmp_path, fmt):
 
 
 def test_relative_paths_join_back_onto_the_prefix(data, tmp_path):
-    export_split(data, fmt="mmaction", split="subjects", out=tmp_path,
-                 data_prefix=data.root)
+    export_split(data, fmt="mmaction", split="subjects", out=tmp_path, data_prefix=data.root)
     rows = mmaction_load(tmp_path / "train_rgb.txt")
     assert rows[0][0] == "clips/rgb/S01__dark__000000.mp4"
     joined = mmaction_load(tmp_path / "train_rgb.txt", str(data.root))
     assert [(Path(p).resolve().as_posix(), lb) for p, lb in joined] == expected(
-        data, "train", "rgb")
+        data, "train", "rgb"
+    )
 
 
 def test_csv_has_every_manifest_column(data, tmp_path):
-    res = export_split(data, fmt="csv", split="subjects", modalities=["rgb", "ir"],
-                       out=tmp_path)
+    res = export_split(data, fmt="csv", split="subjects", modalities=["rgb", "ir"], out=tmp_path)
     assert [p.name for p in res.files] == ["train.csv", "val.csv", "test.csv"]
     train = pd.read_csv(tmp_path / "train.csv")
     assert train["clip_id"].tolist() == ["S01__dark__000000", "S02__dark__000002"]
@@ -98,7 +124,8 @@ def test_csv_has_every_manifest_column(data, tmp_path):
     assert train["note"].tolist() == ["n0", "n2"]
     assert {"num_frames", "start_frame", "depth_path", "ir_sha256", "label"} <= set(train)
     assert list(zip(train["rgb_path"], train["label"], strict=True)) == [
-        r for r in expected(data, "train", "rgb") if "000001" not in r[0]]
+        r for r in expected(data, "train", "rgb") if "000001" not in r[0]
+    ]
 
 
 def test_errors_and_cli(data, tmp_path):
@@ -112,12 +139,26 @@ def test_errors_and_cli(data, tmp_path):
     export_split(spaced, fmt="pytorchvideo", split="subjects", out=tmp_path / "b")
     assert read_list(tmp_path / "b" / "test_rgb.txt") == expected(spaced, "test", "rgb")
     runner = CliRunner()
-    r = runner.invoke(cli, ["export", "-d", str(data.root), "--format", "pytorchvideo",
-                            "--split", "subjects", "--modality", "rgb,ir", "-q"])
+    r = runner.invoke(
+        cli,
+        [
+            "export",
+            "-d",
+            str(data.root),
+            "--format",
+            "pytorchvideo",
+            "--split",
+            "subjects",
+            "--modality",
+            "rgb,ir",
+            "-q",
+        ],
+    )
     assert r.exit_code == 0, r.output
     out = data.root / "exports" / "subjects" / "pytorchvideo"
     assert read_list(out / "val_ir.txt") == expected(data, "val", "ir")
     assert "train_rgb.txt  (3 clips)" in r.output
-    r = runner.invoke(cli, ["export", "-d", str(data.root), "--format", "mmaction",
-                            "--split", "nope"])
+    r = runner.invoke(
+        cli, ["export", "-d", str(data.root), "--format", "mmaction", "--split", "nope"]
+    )
     assert r.exit_code == 1 and "run `mgrdata split` first" in r.output

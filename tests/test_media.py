@@ -13,9 +13,16 @@ from mgrdark_data.media.probe import count_packets
 
 
 def _writer(path, verify: str, expected: int) -> ClipWriter:
-    return ClipWriter(path, modality="rgb", width=32, height=24, fps=Fraction(25),
-                      settings=EncoderSettings(verify=verify), expected_frames=expected,
-                      tag="mgrdark:test:5")
+    return ClipWriter(
+        path,
+        modality="rgb",
+        width=32,
+        height=24,
+        fps=Fraction(25),
+        settings=EncoderSettings(verify=verify),
+        expected_frames=expected,
+        tag="mgrdark:test:5",
+    )
 
 
 @pytest.mark.parametrize("verify", ["decode", "packets"])

@@ -105,9 +105,12 @@ def test_weights_of_another_network_version_give_a_clear_error(tmp_path):
 
     net = create_translator("gan", base_channels=4, depth=2)
     old = {**net.state_dict(), "encoder.1.1.running_mean": torch.zeros(8)}  # a BatchNorm buffer
-    with pytest.raises(MgrdarkError, match=r"stage: the translator saved there does not fit "
-                       r"this version's network \(Error\(s\) in loading state_dict for "
-                       r"UNetTranslator\); delete that folder \(in an MTCD run also the "
-                       r"assistant and student folders trained on it\) to train it again"):
+    with pytest.raises(
+        MgrdarkError,
+        match=r"stage: the translator saved there does not fit "
+        r"this version's network \(Error\(s\) in loading state_dict for "
+        r"UNetTranslator\); delete that folder \(in an MTCD run also the "
+        r"assistant and student folders trained on it\) to train it again",
+    ):
         load_weights(net, old, tmp_path / "stage")
     load_weights(net, net.state_dict(), tmp_path / "stage")  # the matching weights load

@@ -42,18 +42,34 @@ def test_vocabulary_rejects_unpaired_mirror(tmp_path):
         load_vocabulary(f)
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("S01/dark/hall", "S01/dark/hall"), ("./S01//dark/", "S01/dark"),
-    ("S01\\dark\\hall", "S01/dark/hall"), ("../x", None), ("a/../../x", None),
-    ("/abs/x", None), ("C:/x", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("S01/dark/hall", "S01/dark/hall"),
+        ("./S01//dark/", "S01/dark"),
+        ("S01\\dark\\hall", "S01/dark/hall"),
+        ("../x", None),
+        ("a/../../x", None),
+        ("/abs/x", None),
+        ("C:/x", None),
+        ("", None),
+    ],
+)
 def test_normalise_recording(text, expected):
     assert normalise_recording(text) == expected
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("12", 12), (" 7 ", 7), ("12.0", 12), ("12.5", None), ("x", None), ("", None),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("12", 12),
+        (" 7 ", 7),
+        ("12.0", 12),
+        ("12.5", None),
+        ("x", None),
+        ("", None),
+    ],
+)
 def test_frame_numbers(text, expected):
     assert _frame(text) == expected
 
@@ -67,10 +83,25 @@ def test_ir_index_rounds_exactly_at_half_frames():
 
 
 def _clip(**kw) -> ClipRecord:
-    base = dict(clip_id="a", recording="r", subject="S", light=None, scene=None, gesture="stop",
-                label=2, start_frame=0, end_frame=9, num_frames=10, fps=25.0, source_row=2,
-                rgb_path="clips/rgb/a.mp4", rgb_width=4, rgb_height=4, rgb_bytes=1,
-                rgb_sha256="0" * 64)
+    base = dict(
+        clip_id="a",
+        recording="r",
+        subject="S",
+        light=None,
+        scene=None,
+        gesture="stop",
+        label=2,
+        start_frame=0,
+        end_frame=9,
+        num_frames=10,
+        fps=25.0,
+        source_row=2,
+        rgb_path="clips/rgb/a.mp4",
+        rgb_width=4,
+        rgb_height=4,
+        rgb_bytes=1,
+        rgb_sha256="0" * 64,
+    )
     return ClipRecord(**{**base, **kw})
 
 
@@ -91,8 +122,9 @@ def test_manifest_checks_on_read(tmp_path):
     pq.write_table(table.drop(["label"]), tmp_path / "missing.parquet")
     with pytest.raises(ManifestError, match="missing column 'label'"):
         read_records(tmp_path / "missing.parquet", ClipRecord)
-    pq.write_table(table.replace_schema_metadata({b"mgrdark.schema": b"clips/0"}),
-                   tmp_path / "old.parquet")
+    pq.write_table(
+        table.replace_schema_metadata({b"mgrdark.schema": b"clips/0"}), tmp_path / "old.parquet"
+    )
     with pytest.raises(ManifestError, match="schema clips/0 but this mgrdark reads clips/1"):
         read_records(tmp_path / "old.parquet", ClipRecord)
     pq.write_table(pa.table({"x": [1]}), tmp_path / "foreign.parquet")

@@ -23,8 +23,22 @@ def _finished(data: Path) -> list[Path]:
 
 
 def _segment_cmd(raw: Path, ann: Path, data: Path) -> list[str]:
-    return [sys.executable, "-m", "mgrdark_data", "segment", str(raw), "--ann", str(ann),
-            "-d", str(data), "--align", "none", "--workers", "1", "-q"]
+    return [
+        sys.executable,
+        "-m",
+        "mgrdark_data",
+        "segment",
+        str(raw),
+        "--ann",
+        str(ann),
+        "-d",
+        str(data),
+        "--align",
+        "none",
+        "--workers",
+        "1",
+        "-q",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +47,16 @@ def workload(tmp_path_factory):
     rows = []
     for r in range(2):
         rec = f"S0{r}/dark/hall"
-        make_recording(raw, rec, rgb_frames=240, rgb_size=(320, 240), depth="video",
-                       ir_fps=30, ir_frames=300, ir_size=(160, 120))
+        make_recording(
+            raw,
+            rec,
+            rgb_frames=240,
+            rgb_size=(320, 240),
+            depth="video",
+            ir_fps=30,
+            ir_frames=300,
+            ir_size=(160, 120),
+        )
         rows += [(rec, f"S0{r}", "stop", s, s + 19) for s in range(0, 240, 24)]
     ann = write_annotations(raw / "labels.csv", rows)
     reference = tmp_path_factory.mktemp("reference")
@@ -45,8 +67,9 @@ def workload(tmp_path_factory):
 def test_kill_then_rerun_matches_an_uninterrupted_run(workload, tmp_path):
     raw, ann, reference = workload
     data = tmp_path / "data"
-    proc = subprocess.Popen(_segment_cmd(raw, ann, data), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _segment_cmd(raw, ann, data), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
         if (data / "clips").exists() and len(_finished(data)) >= 3:
@@ -63,8 +86,7 @@ def test_kill_then_rerun_matches_an_uninterrupted_run(workload, tmp_path):
         tag = read_clip_tag(path)
         assert tag is not None and count_decoded_frames(path) == int(tag.rsplit(":", 1)[1])
 
-    done = subprocess.run(_segment_cmd(raw, ann, data), check=True, capture_output=True,
-                          text=True)
+    done = subprocess.run(_segment_cmd(raw, ann, data), check=True, capture_output=True, text=True)
     resumed = read_frame(data / "manifest/clips.parquet", ClipRecord)
     diff = [c for c in reference.columns if not resumed[c].equals(reference[c])]
     assert diff == []

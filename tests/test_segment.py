@@ -24,8 +24,15 @@ IR_OFFSET = 0.1
 def raw(tmp_path_factory) -> Path:
     """Two recordings: IR at 30 fps with a 0.1 s offset and PNG depth; IR/depth at 25 fps."""
     raw = tmp_path_factory.mktemp("raw")
-    make_recording(raw, "S01/dark/hall", rgb_frames=80, ir_fps=IR_FPS, ir_frames=100,
-                   depth="png", sync={"ir_offset_s": IR_OFFSET})
+    make_recording(
+        raw,
+        "S01/dark/hall",
+        rgb_frames=80,
+        ir_fps=IR_FPS,
+        ir_frames=100,
+        depth="png",
+        sync={"ir_offset_s": IR_OFFSET},
+    )
     make_recording(raw, "S02/daylight/lab", rgb_frames=60, depth="video", rgb_ext=".avi")
     return raw
 
@@ -36,11 +43,15 @@ def _decoded(data: Path, rel: str, fmt: str = "rgb24") -> list[int]:
 
 @pytest.fixture(scope="session")
 def good_run(raw, tmp_path_factory):
-    ann = write_annotations(tmp_path_factory.mktemp("ann") / "labels.csv", [
-        ("S01/dark/hall", "S01", "forward", 5, 20, "take 1"),
-        ("S01/dark/hall", "S01", "turn left", 30, 79, ""),
-        ("S02/daylight/lab", "S02", "3", 0, 59, "x"),
-    ], extra_columns=["notes"])
+    ann = write_annotations(
+        tmp_path_factory.mktemp("ann") / "labels.csv",
+        [
+            ("S01/dark/hall", "S01", "forward", 5, 20, "take 1"),
+            ("S01/dark/hall", "S01", "turn left", 30, 79, ""),
+            ("S02/daylight/lab", "S02", "3", 0, 59, "x"),
+        ],
+        extra_columns=["notes"],
+    )
     data = tmp_path_factory.mktemp("data")
     report = segment_dataset(raw, ann, data, align="none", workers=1)
     return data, report, read_frame(data / "manifest/clips.parquet", ClipRecord)
@@ -128,8 +139,7 @@ def bad_run(raw, tmp_path_factory):
     raw2 = tmp_path_factory.mktemp("raw2")
     shutil.copytree(raw / "S02", raw2 / "S02")
     # IR 20 frames starting 0.2 s late: covers RGB frames 5..24 only
-    make_recording(raw2, "S01/short/ir", rgb_frames=40, ir_frames=20,
-                   sync={"ir_offset_s": -0.2})
+    make_recording(raw2, "S01/short/ir", rgb_frames=40, ir_frames=20, sync={"ir_offset_s": -0.2})
     make_recording(raw2, "S01/short/depth", rgb_frames=40, depth_frames=30)
     ann = write_annotations(raw2 / "labels.csv", [r for r, _ in BAD_ROWS])
     data = tmp_path_factory.mktemp("data_bad")
@@ -162,9 +172,13 @@ def test_broken_media_rejects_only_its_recording(raw, tmp_path):
     raw2 = tmp_path / "raw"
     shutil.copytree(raw, raw2)
     (raw2 / "S02/daylight/lab/rgb.avi").write_bytes(b"not a video at all" * 100)
-    ann = write_annotations(tmp_path / "labels.csv", [
-        ("S01/dark/hall", "S01", "forward", 5, 20), ("S02/daylight/lab", "S02", "stop", 0, 9),
-    ])
+    ann = write_annotations(
+        tmp_path / "labels.csv",
+        [
+            ("S01/dark/hall", "S01", "forward", 5, 20),
+            ("S02/daylight/lab", "S02", "stop", 0, 9),
+        ],
+    )
     report = segment_dataset(raw2, ann, tmp_path / "data", align="none", workers=1)
     assert (report.clips, report.rejected, report.failed_recordings) == (1, 1, 1)
     rej = read_frame(tmp_path / "data/manifest/rejects.parquet", RejectRecord).iloc[0]
@@ -178,9 +192,13 @@ def test_truncated_stream_keeps_clips_before_the_damage(tmp_path):
     rec = make_recording(raw, "S01/dark/a", rgb_frames=200, depth=None, ir_frames=0)
     data = (rec / "rgb.mp4").read_bytes()
     (rec / "rgb.mp4").write_bytes(data[: len(data) * 2 // 3])
-    ann = write_annotations(tmp_path / "l.csv", [
-        ("S01/dark/a", "S01", "stop", 0, 20), ("S01/dark/a", "S01", "stop", 190, 199),
-    ])
+    ann = write_annotations(
+        tmp_path / "l.csv",
+        [
+            ("S01/dark/a", "S01", "stop", 0, 20),
+            ("S01/dark/a", "S01", "stop", 190, 199),
+        ],
+    )
     report = segment_dataset(raw, ann, tmp_path / "data", align="none", workers=1)
     rejects = read_frame(tmp_path / "data/manifest/rejects.parquet", RejectRecord)
     # A cut mp4 loses its index, so the damage shows when probing; either way, nothing
@@ -194,11 +212,15 @@ def test_rerun_skips_verified_clips_and_yields_the_same_manifest(raw, good_run, 
     copy = tmp_path / "data"
     shutil.copytree(data, copy)
     ann = tmp_path / "labels.csv"
-    write_annotations(ann, [
-        ("S01/dark/hall", "S01", "forward", 5, 20, "take 1"),
-        ("S01/dark/hall", "S01", "turn left", 30, 79, ""),
-        ("S02/daylight/lab", "S02", "3", 0, 59, "x"),
-    ], extra_columns=["notes"])
+    write_annotations(
+        ann,
+        [
+            ("S01/dark/hall", "S01", "forward", 5, 20, "take 1"),
+            ("S01/dark/hall", "S01", "turn left", 30, 79, ""),
+            ("S02/daylight/lab", "S02", "3", 0, 59, "x"),
+        ],
+        extra_columns=["notes"],
+    )
     again = segment_dataset(raw, ann, copy, align="none", workers=1)
     assert (again.written, again.skipped) == (0, 3)
     second = read_frame(copy / "manifest/clips.parquet", ClipRecord)
@@ -212,8 +234,9 @@ def test_changed_encoder_settings_re_encode(raw, tmp_path):
 
     ann = write_annotations(tmp_path / "l.csv", [("S01/dark/hall", "S01", "stop", 0, 9)])
     segment_dataset(raw, ann, tmp_path / "d", align="none", workers=1)
-    r = segment_dataset(raw, ann, tmp_path / "d", align="none", workers=1,
-                        settings=EncoderSettings(crf=30))
+    r = segment_dataset(
+        raw, ann, tmp_path / "d", align="none", workers=1, settings=EncoderSettings(crf=30)
+    )
     assert (r.written, r.skipped) == (1, 0)
 
 
@@ -221,23 +244,37 @@ def test_packet_verification_writes_the_same_clips(raw, good_run, tmp_path):
     from mgrdark_data.media.write import EncoderSettings
 
     data, _, first = good_run
-    ann = write_annotations(tmp_path / "labels.csv", [
-        ("S01/dark/hall", "S01", "forward", 5, 20, "take 1"),
-        ("S01/dark/hall", "S01", "turn left", 30, 79, ""),
-        ("S02/daylight/lab", "S02", "3", 0, 59, "x"),
-    ], extra_columns=["notes"])
-    segment_dataset(raw, ann, tmp_path / "d", align="none", workers=1,
-                    settings=EncoderSettings(verify="packets"))
+    ann = write_annotations(
+        tmp_path / "labels.csv",
+        [
+            ("S01/dark/hall", "S01", "forward", 5, 20, "take 1"),
+            ("S01/dark/hall", "S01", "turn left", 30, 79, ""),
+            ("S02/daylight/lab", "S02", "3", 0, 59, "x"),
+        ],
+        extra_columns=["notes"],
+    )
+    segment_dataset(
+        raw,
+        ann,
+        tmp_path / "d",
+        align="none",
+        workers=1,
+        settings=EncoderSettings(verify="packets"),
+    )
     again = read_frame(tmp_path / "d/manifest/clips.parquet", ClipRecord)
     assert again.rgb_sha256.tolist() == first.rgb_sha256.tolist()
     assert again.depth_sha256.tolist() == first.depth_sha256.tolist()
 
 
 def test_index_base_one(raw, tmp_path):
-    ann = write_annotations(tmp_path / "l.csv", [
-        ("S02/daylight/lab", "S02", "stop", 1, 10), ("S02/daylight/lab", "S02", "stop", 0, 5),
-        ("S02/daylight/lab", "S02", "stop", 55, 61),
-    ])
+    ann = write_annotations(
+        tmp_path / "l.csv",
+        [
+            ("S02/daylight/lab", "S02", "stop", 1, 10),
+            ("S02/daylight/lab", "S02", "stop", 0, 5),
+            ("S02/daylight/lab", "S02", "stop", 55, 61),
+        ],
+    )
     segment_dataset(raw, ann, tmp_path / "d", align="none", workers=1, index_base=1)
     clips = read_frame(tmp_path / "d/manifest/clips.parquet", ClipRecord)
     assert (clips.start_frame.tolist(), clips.end_frame.tolist()) == ([0], [9])

@@ -22,15 +22,29 @@ def aligned(tmp_path_factory):
     """RGB 64x48, IR 40x32 at 30 fps placed at (12, 8) in the RGB view by a hand table."""
     tmp = tmp_path_factory.mktemp("aligned")
     raw = tmp / "raw"
-    make_recording(raw, "S01/dark/hall", rgb_frames=50, ir_fps=30, ir_frames=60,
-                   ir_size=(40, 32), depth=None, sync={"ir_offset_s": 0.0})
+    make_recording(
+        raw,
+        "S01/dark/hall",
+        rgb_frames=50,
+        ir_fps=30,
+        ir_frames=60,
+        ir_size=(40, 32),
+        depth=None,
+        sync={"ir_offset_s": 0.0},
+    )
     make_recording(raw, "S02/dark/hall", rgb_frames=50, depth=None)
     table = tmp / "align.csv"
-    table.write_text(f"recording,scale,shift_x,shift_y,score,ir_offset_s\n"
-                     f"S01/dark/hall,1.0,{SHIFT_X},{SHIFT_Y},0.9,0.1\n")
-    ann = write_annotations(tmp / "labels.csv", [
-        ("S01/dark/hall", "S01", "stop", 4, 20), ("S02/dark/hall", "S02", "stop", 4, 20),
-    ])
+    table.write_text(
+        f"recording,scale,shift_x,shift_y,score,ir_offset_s\n"
+        f"S01/dark/hall,1.0,{SHIFT_X},{SHIFT_Y},0.9,0.1\n"
+    )
+    ann = write_annotations(
+        tmp / "labels.csv",
+        [
+            ("S01/dark/hall", "S01", "stop", 4, 20),
+            ("S02/dark/hall", "S02", "stop", 4, 20),
+        ],
+    )
     report = segment_dataset(raw, ann, tmp / "data", align=str(table), workers=1)
     clips = read_frame(tmp / "data/manifest/clips.parquet", ClipRecord).set_index("recording")
     recs = read_frame(tmp / "data/manifest/recordings.parquet", RecordingRecord)
@@ -46,9 +60,9 @@ def test_ir_clip_is_in_the_rgb_view_with_frames_by_the_table_offset(aligned):
     got = []
     for _, frame in iter_frames(data / clip.ir_path):
         img = frame.to_ndarray(format="gray")
-        outside = np.concatenate([img[:SHIFT_Y - 1].ravel(), img[:, :SHIFT_X - 1].ravel()])
+        outside = np.concatenate([img[: SHIFT_Y - 1].ravel(), img[:, : SHIFT_X - 1].ravel()])
         assert outside.max() < 20  # black where the IR camera sees nothing
-        got.append(decode_index(img[SHIFT_Y:SHIFT_Y + 32, SHIFT_X:SHIFT_X + 40]))
+        got.append(decode_index(img[SHIFT_Y : SHIFT_Y + 32, SHIFT_X : SHIFT_X + 40]))
     assert got == expected
     assert probe_stream(data / clip.ir_path).fps == Fraction(25)
 
@@ -57,7 +71,11 @@ def test_alignment_and_offsets_are_recorded(aligned):
     _, report, clips, recs = aligned
     s01, s02 = recs.loc["S01/dark/hall"], recs.loc["S02/dark/hall"]
     assert (s01.align_mode, s01.align_scale, s01.align_shift_x, s01.align_shift_y) == (
-        "file", 1.0, SHIFT_X, SHIFT_Y)
+        "file",
+        1.0,
+        SHIFT_X,
+        SHIFT_Y,
+    )
     assert (s01.ir_offset_s, s01.sync_source) == (0.1, "alignment table")
     # not in the table: native IR geometry, and the summary says so
     assert np.isnan(s02.align_scale) and not clips.loc["S02/dark/hall"].ir_aligned

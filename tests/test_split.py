@@ -18,17 +18,32 @@ GESTURES = [(0, "forward"), (1, "backward"), (2, "stop")]
 def clip_record(subject: str, light: str, label: int, gesture: str, n: int) -> ClipRecord:
     cid = f"{subject}__{light}__{n:03d}"
     return ClipRecord(
-        clip_id=cid, recording=f"{subject}/{light}", subject=subject, light=light, scene=None,
-        gesture=gesture, label=label, start_frame=10 * n, end_frame=10 * n + 4, num_frames=5,
-        fps=25.0, source_row=n + 2, rgb_path=f"clips/rgb/{cid}.mp4", rgb_width=64,
-        rgb_height=48, rgb_bytes=1, rgb_sha256="0" * 64,
+        clip_id=cid,
+        recording=f"{subject}/{light}",
+        subject=subject,
+        light=light,
+        scene=None,
+        gesture=gesture,
+        label=label,
+        start_frame=10 * n,
+        end_frame=10 * n + 4,
+        num_frames=5,
+        fps=25.0,
+        source_row=n + 2,
+        rgb_path=f"clips/rgb/{cid}.mp4",
+        rgb_width=64,
+        rgb_height=48,
+        rgb_bytes=1,
+        rgb_sha256="0" * 64,
     )
 
 
 def make_root(root, subjects=SUBJECTS, lights=("dark", "daylight"), gestures=GESTURES):
     records = [
         clip_record(s, light, label, g, n)
-        for s in subjects for light in lights for n, (label, g) in enumerate(gestures)
+        for s in subjects
+        for light in lights
+        for n, (label, g) in enumerate(gestures)
     ]
     write_records(records, ClipRecord, DataRoot(root).clips_manifest)
     return DataRoot(root)
@@ -47,7 +62,8 @@ def test_same_seed_same_split_whatever_the_input_order():
     parts = {p: {s for s, v in a.items() if v == p} for p in ("train", "val", "test")}
     assert [len(parts[p]) for p in ("train", "val", "test")] == [5, 2, 3]
     assert random_split(SUBJECTS, test_subjects=3, seed=8) != random_split(
-        SUBJECTS, test_subjects=3, seed=7)
+        SUBJECTS, test_subjects=3, seed=7
+    )
 
 
 def test_folds_test_each_subject_exactly_once():
@@ -101,16 +117,19 @@ def test_missing_class_in_training_warns_and_strict_fails(tmp_path):
 
 def test_cli_folds_and_official_split(data):
     runner = CliRunner()
-    r = runner.invoke(cli, ["split", "-d", str(data.root), "--name", "cv", "--folds", "5",
-                            "--seed", "1", "-q"])
+    r = runner.invoke(
+        cli, ["split", "-d", str(data.root), "--name", "cv", "--folds", "5", "--seed", "1", "-q"]
+    )
     assert r.exit_code == 0, r.output
     tested = []
     for k in range(5):
         df = read_split(data.split_path(f"cv_fold{k}"))
         tested += df.loc[df["split"] == "test", "subject"].tolist()
     assert sorted(tested) == SUBJECTS
-    r = runner.invoke(cli, ["split", "-d", str(data.root), "--name", "official",
-                            "--test", "S03,S07", "--val", "S01"])
+    r = runner.invoke(
+        cli,
+        ["split", "-d", str(data.root), "--name", "official", "--test", "S03,S07", "--val", "S01"],
+    )
     assert r.exit_code == 0, r.output
     assert "test    2 subject(s): S03, S07" in r.output
     assert "train/dark" in r.output and "total" in r.output

@@ -72,24 +72,45 @@ def numpy_moments(frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 def media(tmp_path_factory):
     """Two external 'datasets' of lossless videos and a dataset root of lossless RGB clips."""
     tmp = tmp_path_factory.mktemp("stats")
-    ext = {"bright": [random_frames(1, 5, 100, 256), random_frames(2, 3, 120, 200)],
-           "dark": [random_frames(3, 4, 0, 40)]}
+    ext = {
+        "bright": [random_frames(1, 5, 100, 256), random_frames(2, 3, 120, 200)],
+        "dark": [random_frames(3, 4, 0, 40)],
+    }
     for name, videos in ext.items():
         for i, frames in enumerate(videos):
             write_rgb_video(tmp / name / "sub" / f"v{i}.mkv", frames)
     data = DataRoot(tmp / "data")
-    clips = {("S01", "dark"): random_frames(4, 3, 0, 30), ("S02", "dark"): random_frames(5, 2),
-             ("S01", "daylight"): random_frames(6, 4, 80, 256)}
+    clips = {
+        ("S01", "dark"): random_frames(4, 3, 0, 30),
+        ("S02", "dark"): random_frames(5, 2),
+        ("S01", "daylight"): random_frames(6, 4, 80, 256),
+    }
     records = []
     for n, ((subject, light), frames) in enumerate(clips.items()):
         cid = f"{subject}__{light}__{n}"
         rel = f"clips/rgb/{cid}.mkv"
         write_rgb_video(data.root / rel, frames)
-        records.append(ClipRecord(
-            clip_id=cid, recording=f"{subject}/{light}", subject=subject, light=light,
-            scene=None, gesture="stop", label=2, start_frame=0, end_frame=len(frames) - 1,
-            num_frames=len(frames), fps=25.0, source_row=n + 2, rgb_path=rel, rgb_width=32,
-            rgb_height=24, rgb_bytes=0, rgb_sha256="0" * 64))
+        records.append(
+            ClipRecord(
+                clip_id=cid,
+                recording=f"{subject}/{light}",
+                subject=subject,
+                light=light,
+                scene=None,
+                gesture="stop",
+                label=2,
+                start_frame=0,
+                end_frame=len(frames) - 1,
+                num_frames=len(frames),
+                fps=25.0,
+                source_row=n + 2,
+                rgb_path=rel,
+                rgb_width=32,
+                rgb_height=24,
+                rgb_bytes=0,
+                rgb_sha256="0" * 64,
+            )
+        )
     write_records(records, ClipRecord, data.clips_manifest)
     return {"tmp": tmp, "ext": ext, "data": data, "clips": clips}
 
@@ -130,8 +151,11 @@ def test_external_datasets_exact_mean_std_against_numpy(media):
 def test_histogram_matches_ffmpeg_rgb24(tmp_path):
     """Our planar-RGB conversion gives exactly the values of `ffmpeg -pix_fmt rgb24`."""
     path = write_h264(tmp_path / "noise.mp4", random_frames(7, 12))
-    raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "rawvideo",
-                          "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+    raw = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
     pixels = np.frombuffer(raw, np.uint8).reshape(-1, 3)
     expected = np.stack([np.bincount(pixels[:, c], minlength=256) for c in range(3)])
     vh = video_histogram(path)
@@ -157,6 +181,7 @@ def test_sequential_fallback_counts_the_same_frames(tmp_path, monkeypatch):
 
     def no_index(*args):
         raise sample_module.SeekUnreliable("test")
+
     monkeypatch.setattr(sample_module._FrameIndex, "build", no_index)
     sequential = video_histogram(path, 4)
     assert sequential.frames == seeking.frames == 4
@@ -169,8 +194,13 @@ def test_merge_replaces_same_name_and_plots_every_dataset(media, tmp_path):
         compute_brightness_stats([media["tmp"] / "bright"], out=out)
         compute_brightness_stats([media["tmp"] / "dark"], out=out, name="night")
         # the same name again, from other videos: its rows are replaced in place
-        res = compute_brightness_stats([media["tmp"] / "dark"], out=out, name="bright",
-                                       frames_per_video=1, plot=tmp_path / f"fig{suffix}.png")
+        res = compute_brightness_stats(
+            [media["tmp"] / "dark"],
+            out=out,
+            name="bright",
+            frames_per_video=1,
+            plot=tmp_path / f"fig{suffix}.png",
+        )
         table = read_stats_table(out)
         assert table["dataset"].tolist() == ["bright"] * 3 + ["night"] * 3
         assert table["channel"].tolist() == ["R", "G", "B"] * 2
@@ -196,22 +226,39 @@ def test_dataset_root_groups_by_light_and_cli(media, tmp_path):
         assert rows["std"].to_numpy() == pytest.approx(std, rel=1e-12)
 
     png = tmp_path / "fig4.png"
-    r = CliRunner().invoke(cli, ["stats", str(media["tmp"] / "dark"), "-d", str(data.root),
-                                 "--name", "ExDark-like", "--frames-per-video", "2",
-                                 "--plot", str(png), "-q"])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "stats",
+            str(media["tmp"] / "dark"),
+            "-d",
+            str(data.root),
+            "--name",
+            "ExDark-like",
+            "--frames-per-video",
+            "2",
+            "--plot",
+            str(png),
+            "-q",
+        ],
+    )
     assert r.exit_code == 0, r.output
     for name in ("MGR-Dark (dark)", "MGR-Dark (daylight)", "ExDark-like"):
         assert name in r.output
     assert png.exists() and (tmp_path / "fig4_hist.png").exists()
     table = read_stats_table(data.stats_dir / "brightness.parquet")
     assert list(dict.fromkeys(table["dataset"])) == [
-        "MGR-Dark (dark)", "MGR-Dark (daylight)", "ExDark-like"]
+        "MGR-Dark (dark)",
+        "MGR-Dark (daylight)",
+        "ExDark-like",
+    ]
     assert set(table.loc[table["dataset"] == "ExDark-like", "frames"]) == {2}
 
 
 def test_cli_errors_are_one_line(tmp_path):
     (tmp_path / "empty").mkdir()
-    r = CliRunner().invoke(cli, ["stats", str(tmp_path / "empty"), "--out",
-                                 str(tmp_path / "x.parquet")])
+    r = CliRunner().invoke(
+        cli, ["stats", str(tmp_path / "empty"), "--out", str(tmp_path / "x.parquet")]
+    )
     assert r.exit_code == 1
     assert "no videos" in r.output

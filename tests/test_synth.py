@@ -79,7 +79,8 @@ def test_layout_streams_and_sizes(raw, truth):
         folder = raw / rid
         depth_kind = "depth" if (folder / "depth").is_dir() else "depth.mkv"
         assert sorted(p.name for p in folder.iterdir()) == sorted(
-            ["rgb.mp4", "ir.mp4", "sync.json", depth_kind])
+            ["rgb.mp4", "ir.mp4", "sync.json", depth_kind]
+        )
         png_per_subject[rid[:3]] = png_per_subject.get(rid[:3], 0) + (depth_kind == "depth")
         rgb = probe_stream(folder / "rgb.mp4")
         ir = probe_stream(folder / "ir.mp4")
@@ -93,11 +94,14 @@ def test_layout_streams_and_sizes(raw, truth):
     assert sorted(p.name for p in raw.iterdir()) == ["S01", "S02", "labels.csv", "truth.json"]
 
 
-@pytest.mark.parametrize("scale, rgb, depth, ir", [
-    (1.0, (1920, 1080), (512, 424), (1408, 1068)),
-    (0.5, (960, 540), (256, 212), (704, 534)),
-    (0.1, (192, 108), (52, 42), (140, 106)),
-])
+@pytest.mark.parametrize(
+    "scale, rgb, depth, ir",
+    [
+        (1.0, (1920, 1080), (512, 424), (1408, 1068)),
+        (0.5, (960, 540), (256, 212), (704, 534)),
+        (0.1, (192, 108), (52, 42), (140, 106)),
+    ],
+)
 def test_resolutions_follow_scale(scale, rgb, depth, ir):
     rig = make_rig(scale, 0.9, (300.0, 20.0))
     assert (rig.rgb.width, rig.rgb.height) == rgb
@@ -135,8 +139,17 @@ def test_labels_are_valid_and_separated_by_rests(raw, labels, truth):
 
 def test_truth_format_matches_sync(raw, truth):
     assert set(truth) == {"version", "recordings"} and truth["version"] == 1
-    keys = {"subject", "light", "scene", "ir_scale", "ir_shift_x", "ir_shift_y", "ir_offset_s",
-            "ir_fps", "rgb_fps"}
+    keys = {
+        "subject",
+        "light",
+        "scene",
+        "ir_scale",
+        "ir_shift_x",
+        "ir_shift_y",
+        "ir_offset_s",
+        "ir_fps",
+        "rgb_fps",
+    }
     for rid, t in truth["recordings"].items():
         if t["light"] == "dark":
             assert t.pop("dark_noise") == 7.5  # the default sensor noise, recorded
@@ -207,9 +220,17 @@ def test_dark_noise_sets_the_sensor_noise_of_dark_rgb_only(dark_noise):
     from mgrdark_data.synth.scene import make_scene
 
     def noise_std(light: str) -> float:
-        plan = plan_recording("S01/x/hall", subject=make_subject("S01", 2), light=light,
-                              scene=make_scene("hall", 2), seed=2, rgb_size=(192, 108),
-                              repeats=0, min_gestures=1, dark_noise=dark_noise)
+        plan = plan_recording(
+            "S01/x/hall",
+            subject=make_subject("S01", 2),
+            light=light,
+            scene=make_scene("hall", 2),
+            seed=2,
+            rgb_size=(192, 108),
+            repeats=0,
+            min_gestures=1,
+            dark_noise=dark_noise,
+        )
         rgb, _, _ = build_composers(plan, np.random.default_rng(list(plan.seed_words)))
         return float(rgb.noise.frames.astype(np.float32).std())
 
@@ -222,16 +243,33 @@ def test_dark_noise_sets_the_sensor_noise_of_dark_rgb_only(dark_noise):
 
 def test_ir_shows_the_person_where_truth_maps_it(tmp_path):
     raw = tmp_path / "RAW"
-    res = synthesize_recording(raw, "S01/daylight/hall", width=192, height=108,
-                               light="daylight", seed=5, gestures=4,
-                               gesture_frames=(20, 30), rest_frames=(4, 6))
+    res = synthesize_recording(
+        raw,
+        "S01/daylight/hall",
+        width=192,
+        height=108,
+        light="daylight",
+        seed=5,
+        gestures=4,
+        gesture_frames=(20, 30),
+        rest_frames=(4, 6),
+    )
     t = res.truth
     from mgrdark_data.synth.plan import plan_recording
     from mgrdark_data.synth.scene import make_scene
 
-    plan = plan_recording("S01/daylight/hall", subject=make_subject("S01", 5), light="daylight",
-                          scene=make_scene("hall", 5), seed=5, rgb_size=(192, 108), repeats=0,
-                          min_gestures=4, gesture_frames=(20, 30), rest_frames=(4, 6))
+    plan = plan_recording(
+        "S01/daylight/hall",
+        subject=make_subject("S01", 5),
+        light="daylight",
+        scene=make_scene("hall", 5),
+        seed=5,
+        rgb_size=(192, 108),
+        repeats=0,
+        min_gestures=4,
+        gesture_frames=(20, 30),
+        rest_frames=(4, 6),
+    )
     assert plan.truth() == t
     rgb_c, _, ir_c = build_composers(plan, np.random.default_rng(list(plan.seed_words)))
     empty_rgb = np.clip(rgb_c.background * rgb_c.gain, 0, 255)
@@ -247,8 +285,9 @@ def test_ir_shows_the_person_where_truth_maps_it(tmp_path):
         # checks IR-inside-RGB rather than equality). A map 80 full-res pixels off does not.
         inside = {}
         for dx in (0, -8, 8):
-            m = np.float32([[t["ir_scale"], 0, t["ir_shift_x"] + dx],
-                            [0, t["ir_scale"], t["ir_shift_y"]]])
+            m = np.float32(
+                [[t["ir_scale"], 0, t["ir_shift_x"] + dx], [0, t["ir_scale"], t["ir_shift_y"]]]
+            )
             seen = cv2.warpAffine(ir_mask.astype(np.uint8), m, (192, 108)) > 0
             inside[dx] = _inside(seen, rgb_mask)
         assert inside[0] > 0.85 and max(inside[-8], inside[8]) < inside[0] - 0.2, inside
@@ -285,10 +324,12 @@ def test_every_class_is_a_distinct_motion():
     vocab = load_vocabulary()
     body = make_subject("S01", 0).body
     phases = np.linspace(0, 1, 25)
-    tracks = np.stack([
-        np.stack([gesture_pose(c.id, float(p), body, GestureStyle()).joints for p in phases])
-        for c in vocab.classes
-    ])
+    tracks = np.stack(
+        [
+            np.stack([gesture_pose(c.id, float(p), body, GestureStyle()).joints for p in phases])
+            for c in vocab.classes
+        ]
+    )
     for a in range(len(vocab)):
         for b in range(a + 1, len(vocab)):
             gap = np.abs(tracks[a] - tracks[b]).max(axis=(1, 2)).mean()
@@ -317,9 +358,17 @@ def test_same_seed_same_output_other_seed_differs(tmp_path):
 
 
 def test_single_long_recording_for_benchmarks(tmp_path):
-    res = synthesize_recording(tmp_path / "RAW", "bench/dark/hall", width=96, height=54,
-                               seconds=12, gestures=12, gesture_frames=(8, 12),
-                               rest_frames=(3, 5), depth_kind="png")
+    res = synthesize_recording(
+        tmp_path / "RAW",
+        "bench/dark/hall",
+        width=96,
+        height=54,
+        seconds=12,
+        gestures=12,
+        gesture_frames=(8, 12),
+        rest_frames=(3, 5),
+        depth_kind="png",
+    )
     assert len(res.labels) >= 12 and res.rgb_frames >= 12 * 25
     assert len({r["gesture"] for r in res.labels}) == 10  # all classes before any repeats
     folder = tmp_path / "RAW/bench/dark/hall"
@@ -333,10 +382,29 @@ def test_single_long_recording_for_benchmarks(tmp_path):
 
 def test_cli_synth_without_sync(tmp_path):
     raw = tmp_path / "RAW"
-    result = CliRunner().invoke(cli, [
-        "synth", str(raw), "--subjects", "1", "--scale", "0.05", "--seed", "2", "--scenes", "1",
-        "--gesture-frames", "8", "10", "--rest-frames", "3", "4", "--no-sync", "-q",
-    ])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "synth",
+            str(raw),
+            "--subjects",
+            "1",
+            "--scale",
+            "0.05",
+            "--seed",
+            "2",
+            "--scenes",
+            "1",
+            "--gesture-frames",
+            "8",
+            "10",
+            "--rest-frames",
+            "3",
+            "4",
+            "--no-sync",
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert str(raw / "labels.csv") in result.output and str(raw / "truth.json") in result.output
     assert "2 recordings" in result.output and "20 gestures" in result.output

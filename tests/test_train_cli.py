@@ -15,15 +15,29 @@ from mgrdark_train.cli import cli
 from mgrdark_train.testing import write_pattern_dataset
 
 DEVICE = os.environ.get("MGRDARK_TEST_DEVICE", "cpu")
-SMALL = ["--set", "data.num_frames=4", "--set", "data.resize=32", "--set", "data.crop=28",
-         "--batch-size", "4", "--set", "run.tensorboard=false"]
+SMALL = [
+    "--set",
+    "data.num_frames=4",
+    "--set",
+    "data.resize=32",
+    "--set",
+    "data.crop=28",
+    "--batch-size",
+    "4",
+    "--set",
+    "run.tensorboard=false",
+]
 
 
 @pytest.fixture(scope="module")
 def pattern_root(tmp_path_factory):
     return write_pattern_dataset(
-        tmp_path_factory.mktemp("cli_pattern"), train_subjects=2, test_subjects=1,
-        clips_per_class=2, num_frames=(10, 14), size=32,
+        tmp_path_factory.mktemp("cli_pattern"),
+        train_subjects=2,
+        test_subjects=1,
+        clips_per_class=2,
+        num_frames=(10, 14),
+        size=32,
     )
 
 
@@ -34,8 +48,21 @@ def _run(args):
 
 def test_baseline_resume_and_eval(tmp_path, pattern_root):
     run = tmp_path / "run"
-    base = ["baseline", "-d", str(pattern_root.root), "--modality", "rgb", "--preset", "tiny",
-            "--out", str(run), "--device", DEVICE, "-q", *SMALL]
+    base = [
+        "baseline",
+        "-d",
+        str(pattern_root.root),
+        "--modality",
+        "rgb",
+        "--preset",
+        "tiny",
+        "--out",
+        str(run),
+        "--device",
+        DEVICE,
+        "-q",
+        *SMALL,
+    ]
     r = _run([*base, "--epochs", "1"])
     assert r.exit_code == 0, r.output
     cfg = yaml.safe_load((run / "config.yaml").read_text())
@@ -86,9 +113,28 @@ def test_tiny_baseline_learns_stripe_classes(tmp_path):
     # 3 classes (chance 1/3), 48 training clips, 24 test clips of unseen subjects.
     root = write_pattern_dataset(tmp_path / "data", seed=1)
     run = tmp_path / "run"
-    r = _run(["baseline", "-d", str(root.root), "--modality", "rgb", "--preset", "tiny",
-              "--epochs", "5", "--out", str(run), "--device", DEVICE, "-q",
-              "--set", "run.tensorboard=false", "--set", "data.eval_subset=null"])
+    r = _run(
+        [
+            "baseline",
+            "-d",
+            str(root.root),
+            "--modality",
+            "rgb",
+            "--preset",
+            "tiny",
+            "--epochs",
+            "5",
+            "--out",
+            str(run),
+            "--device",
+            DEVICE,
+            "-q",
+            "--set",
+            "run.tensorboard=false",
+            "--set",
+            "data.eval_subset=null",
+        ]
+    )
     assert r.exit_code == 0, r.output
     r = _run(["eval", str(run), "-q"])
     m = json.loads((run / "eval" / "metrics.json").read_text())
@@ -102,8 +148,25 @@ def test_end_to_end_from_synthetic_raw_recordings(tmp_path):
 
     raw, data, run = tmp_path / "raw", tmp_path / "data", tmp_path / "run"
     steps = [
-        ["synth", str(raw), "--subjects", "3", "--scale", "0.05", "--scenes", "1",
-         "--gesture-frames", "20", "30", "--rest-frames", "5", "10", "--workers", "1", "-q"],
+        [
+            "synth",
+            str(raw),
+            "--subjects",
+            "3",
+            "--scale",
+            "0.05",
+            "--scenes",
+            "1",
+            "--gesture-frames",
+            "20",
+            "30",
+            "--rest-frames",
+            "5",
+            "10",
+            "--workers",
+            "1",
+            "-q",
+        ],
         ["segment", str(raw), "--ann", str(raw / "labels.csv"), "-d", str(data), "-q"],
         ["split", "-d", str(data), "--test-subjects", "1", "-q"],
     ]
@@ -112,9 +175,26 @@ def test_end_to_end_from_synthetic_raw_recordings(tmp_path):
         assert r.exit_code == 0, (args[0], r.output)
     for modality in ("rgb", "ir", "depth"):
         out = run / modality
-        r = _run(["baseline", "-d", str(data), "--modality", modality, "--preset", "tiny",
-                  "--epochs", "1", "--out", str(out), "--device", DEVICE, "-q",
-                  "--set", "run.tensorboard=false"])
+        r = _run(
+            [
+                "baseline",
+                "-d",
+                str(data),
+                "--modality",
+                modality,
+                "--preset",
+                "tiny",
+                "--epochs",
+                "1",
+                "--out",
+                str(out),
+                "--device",
+                DEVICE,
+                "-q",
+                "--set",
+                "run.tensorboard=false",
+            ]
+        )
         assert r.exit_code == 0, r.output
         r = _run(["eval", str(out), "-q"])
         assert r.exit_code == 0, r.output
@@ -136,17 +216,49 @@ def test_tiny_ir_baseline_learns_gestures_of_synthetic_recordings(tmp_path):
 
     raw, data, run = tmp_path / "raw", tmp_path / "data", tmp_path / "run"
     steps = [
-        ["synth", str(raw), "--subjects", "8", "--repeats", "2", "--scale", "0.125",
-         "--gesture-frames", "40", "80", "--rest-frames", "8", "16", "-q"],
+        [
+            "synth",
+            str(raw),
+            "--subjects",
+            "8",
+            "--repeats",
+            "2",
+            "--scale",
+            "0.125",
+            "--gesture-frames",
+            "40",
+            "80",
+            "--rest-frames",
+            "8",
+            "16",
+            "-q",
+        ],
         ["segment", str(raw), "--ann", str(raw / "labels.csv"), "-d", str(data), "-q"],
         ["split", "-d", str(data), "--test-subjects", "2", "--seed", "0", "-q"],
     ]
     for args in steps:
         r = CliRunner().invoke(mgrdata, args, catch_exceptions=False)
         assert r.exit_code == 0, (args[0], r.output)
-    r = _run(["baseline", "-d", str(data), "--modality", "ir", "--preset", "tiny",
-              "--out", str(run), "--device", DEVICE, "-q", "--set", "run.tensorboard=false",
-              "--set", "data.eval_subset=null"])
+    r = _run(
+        [
+            "baseline",
+            "-d",
+            str(data),
+            "--modality",
+            "ir",
+            "--preset",
+            "tiny",
+            "--out",
+            str(run),
+            "--device",
+            DEVICE,
+            "-q",
+            "--set",
+            "run.tensorboard=false",
+            "--set",
+            "data.eval_subset=null",
+        ]
+    )
     assert r.exit_code == 0, r.output
     r = _run(["eval", str(run), "-q"])
     m = json.loads((run / "eval" / "metrics.json").read_text())

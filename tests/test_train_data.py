@@ -61,8 +61,14 @@ def test_subset_light_and_modality_filters(index_root):
 def test_every_modality_holds_the_sampled_source_frames(index_root, train):
     # resize == crop: nothing is cut away, so each frame's 4x4 index grid stays readable.
     ds = ClipDataset(
-        index_root, split="subjects", subset="train", modalities=ALL, num_frames=8,
-        resize=64, crop=64, train=train,
+        index_root,
+        split="subjects",
+        subset="train",
+        modalities=ALL,
+        num_frames=8,
+        resize=64,
+        crop=64,
+        train=train,
     )
     for epoch in range(3 if train else 1):
         for i in range(len(ds)):
@@ -80,8 +86,13 @@ def test_every_modality_holds_the_sampled_source_frames(index_root, train):
 
 def test_same_indices_and_crop_for_every_modality(index_root):
     ds = ClipDataset(
-        index_root, split="subjects", subset="train", modalities=ALL, num_frames=6,
-        resize=48, crop=30,
+        index_root,
+        split="subjects",
+        subset="train",
+        modalities=ALL,
+        num_frames=6,
+        resize=48,
+        crop=30,
     )
     crops = set()
     for epoch in range(4):
@@ -100,12 +111,24 @@ def test_flip_mirrors_pixels_and_labels(index_root):
     mirror = load_vocabulary().mirror_labels()
     assert mirror[TURN_LEFT] == TURN_RIGHT and mirror[TURN_RIGHT] == TURN_LEFT
     ds = ClipDataset(
-        index_root, split="subjects", subset="train", modalities=ALL, num_frames=4,
-        resize=32, crop=24, flip=True,
+        index_root,
+        split="subjects",
+        subset="train",
+        modalities=ALL,
+        num_frames=4,
+        resize=32,
+        crop=24,
+        flip=True,
     )
     no_flip = ClipDataset(
-        index_root, split="subjects", subset="train", modalities=ALL, num_frames=4,
-        resize=32, crop=24, flip=False,
+        index_root,
+        split="subjects",
+        subset="train",
+        modalities=ALL,
+        num_frames=4,
+        resize=32,
+        crop=24,
+        flip=False,
     )
     row = ds.clips.index[ds.clips["label"] == TURN_LEFT][0]
     seen = set()
@@ -122,8 +145,16 @@ def test_flip_mirrors_pixels_and_labels(index_root):
     other = ds.clips.index[ds.clips["label"] == 0][0]
     assert {ds[(other, e)]["label"] for e in range(8)} == {0}
     # Flip never happens at test time.
-    test = ClipDataset(index_root, split="subjects", subset="test", modalities=ALL, flip=True,
-                       num_frames=4, resize=32, crop=24)
+    test = ClipDataset(
+        index_root,
+        split="subjects",
+        subset="test",
+        modalities=ALL,
+        flip=True,
+        num_frames=4,
+        resize=32,
+        crop=24,
+    )
     assert not test[0]["flipped"]
 
 
@@ -133,8 +164,16 @@ def test_hflip_frames_is_a_mirror():
 
 
 def test_loader_workers_do_not_change_samples(index_root):
-    ds = ClipDataset(index_root, split="subjects", subset="train", modalities=("rgb", "depth"),
-                     num_frames=4, resize=32, crop=24, flip=True)
+    ds = ClipDataset(
+        index_root,
+        split="subjects",
+        subset="train",
+        modalities=("rgb", "depth"),
+        num_frames=4,
+        resize=32,
+        crop=24,
+        flip=True,
+    )
 
     def run(workers):
         sampler = ClipSampler(len(ds), shuffle=True, seed=3)
@@ -166,8 +205,17 @@ def test_prepare_cache_resizes_once_and_skips_on_rerun(index_root, tmp_path):
     assert report.written == 5 * 3 + 1 and not report.failed
     again = prepare_cache(index_root, size=64, modalities=ALL)
     assert again.written == 0 and again.skipped == report.written
-    cached = ClipDataset(index_root, split="subjects", subset="train", modalities=ALL,
-                         num_frames=8, resize=64, crop=64, train=False, cache=True)
+    cached = ClipDataset(
+        index_root,
+        split="subjects",
+        subset="train",
+        modalities=ALL,
+        num_frames=8,
+        resize=64,
+        crop=64,
+        train=False,
+        cache=True,
+    )
     path, size = cached.clip_file(0, "rgb")
     assert "cache/s64/rgb" in path.as_posix() and size is None
     s = cached[0]

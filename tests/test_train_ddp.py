@@ -27,17 +27,30 @@ def _free_port() -> int:
 
 
 def _cfg(root: str, run_dir: str):
-    return resolve_config(preset="tiny", overrides={
-        "data.root": root, "data.num_frames": 4, "data.resize": 32, "data.crop": 28,
-        "optim.batch_size": 4, "optim.epochs": 1, "run.tensorboard": False,
-    })
+    return resolve_config(
+        preset="tiny",
+        overrides={
+            "data.root": root,
+            "data.num_frames": 4,
+            "data.resize": 32,
+            "data.crop": 28,
+            "optim.batch_size": 4,
+            "optim.epochs": 1,
+            "run.tensorboard": False,
+        },
+    )
 
 
 def _worker(rank: int, root: str, run_dir: str, port: int, out: str) -> None:
-    os.environ.update({
-        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(rank),
-        "LOCAL_RANK": str(rank), "WORLD_SIZE": str(WORLD),
-    })
+    os.environ.update(
+        {
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(port),
+            "RANK": str(rank),
+            "LOCAL_RANK": str(rank),
+            "WORLD_SIZE": str(WORLD),
+        }
+    )
     torch.set_num_threads(1)
     init_distributed("cpu")
     cfg = _cfg(root, run_dir)
@@ -45,23 +58,36 @@ def _worker(rank: int, root: str, run_dir: str, port: int, out: str) -> None:
     seed_everything(cfg.run.seed + rank)
     train = build_dataset(cfg, "train", stage.modalities(cfg))
     evals = build_dataset(cfg, "test", stage.modalities(cfg))
-    trainer = Trainer(stage.build_step(cfg, train.num_classes), train, cfg=cfg,
-                      run_dir=run_dir, eval_set=evals)
+    trainer = Trainer(
+        stage.build_step(cfg, train.num_classes), train, cfg=cfg, run_dir=run_dir, eval_set=evals
+    )
     if rank == 0:
         write_config(cfg, f"{run_dir}/config.yaml")
     rows = trainer.fit()
-    torch.save({"state": trainer.step.state_dict(), "rows": rows,
-                "batches": len(trainer.train_loader)}, f"{out}/rank{rank}.pt")
+    torch.save(
+        {"state": trainer.step.state_dict(), "rows": rows, "batches": len(trainer.train_loader)},
+        f"{out}/rank{rank}.pt",
+    )
     cleanup()
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_ddp_two_cpu_processes(tmp_path):
-    root = write_pattern_dataset(tmp_path / "data", train_subjects=2, test_subjects=1,
-                                 clips_per_class=2, num_frames=(10, 14), size=32)
+    root = write_pattern_dataset(
+        tmp_path / "data",
+        train_subjects=2,
+        test_subjects=1,
+        clips_per_class=2,
+        num_frames=(10, 14),
+        size=32,
+    )
     run_dir = tmp_path / "run"
-    mp.spawn(_worker, args=(str(root.root), str(run_dir), _free_port(), str(tmp_path)),
-             nprocs=WORLD, join=True)
+    mp.spawn(
+        _worker,
+        args=(str(root.root), str(run_dir), _free_port(), str(tmp_path)),
+        nprocs=WORLD,
+        join=True,
+    )
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(WORLD))
     # Gradients are averaged across ranks, so both replicas hold identical weights.
     for k, v in r0["state"].items():
@@ -69,9 +95,15 @@ def test_ddp_two_cpu_processes(tmp_path):
     # 12 training clips, global batch 4 -> 2 per rank -> 3 batches on each rank.
     assert r0["batches"] == r1["batches"] == 3
     # Metrics are all-reduced: every rank reports the same, whole-dataset numbers...
-    assert r0["rows"] == [{**r, "epoch_s": r0["rows"][0]["epoch_s"],
-                           "clips_per_s": r0["rows"][0]["clips_per_s"],
-                           "data_wait": r0["rows"][0]["data_wait"]} for r in r1["rows"]]
+    assert r0["rows"] == [
+        {
+            **r,
+            "epoch_s": r0["rows"][0]["epoch_s"],
+            "clips_per_s": r0["rows"][0]["clips_per_s"],
+            "data_wait": r0["rows"][0]["data_wait"],
+        }
+        for r in r1["rows"]
+    ]
     # ...and the sharded evaluation equals a single-process evaluation of the same weights.
     single = evaluate_run(run_dir, subset="test", device="cpu", workers=0)
     assert single["clips"] == 6

@@ -29,15 +29,24 @@ from mgrdark_train.testing import write_pattern_dataset
 @pytest.fixture(scope="session")
 def small_root(tmp_path_factory):
     return write_pattern_dataset(
-        tmp_path_factory.mktemp("pattern_small"), train_subjects=2, test_subjects=1,
-        clips_per_class=2, num_frames=(10, 14), size=32,
+        tmp_path_factory.mktemp("pattern_small"),
+        train_subjects=2,
+        test_subjects=1,
+        clips_per_class=2,
+        num_frames=(10, 14),
+        size=32,
     )
 
 
 def _cfg(root, **sets):
     base = {
-        "data.root": str(root.root), "data.num_frames": 4, "data.resize": 32,
-        "data.crop": 28, "optim.batch_size": 4, "optim.epochs": 2, "run.tensorboard": False,
+        "data.root": str(root.root),
+        "data.num_frames": 4,
+        "data.resize": 32,
+        "data.crop": 28,
+        "optim.batch_size": 4,
+        "optim.epochs": 2,
+        "run.tensorboard": False,
     }
     return resolve_config(preset="tiny", overrides=base, sets=sets)
 
@@ -61,7 +70,9 @@ def test_config_layers_in_order(tmp_path):
     y = tmp_path / "c.yaml"
     y.write_text(yaml.safe_dump({"optim": {"lr": 0.5, "epochs": 9}, "model": {"depth": 18}}))
     cfg = resolve_config(
-        preset="tiny", yaml_path=y, overrides={"optim.epochs": 3, "optim.batch_size": None},
+        preset="tiny",
+        yaml_path=y,
+        overrides={"optim.epochs": 3, "optim.batch_size": None},
         sets=parse_set(["model.width=0.5", "data.light=null"]),
     )
     assert cfg.model.stem_temporal_kernel == 3  # preset over default
@@ -69,8 +80,14 @@ def test_config_layers_in_order(tmp_path):
     assert cfg.optim.epochs == 3 and cfg.optim.batch_size == 8  # flag over YAML; None = unset
     assert cfg.model.width == 0.5 and cfg.data.light is None  # --set last, null kept
     paper = resolve_config(preset="paper")
-    assert (paper.optim.batch_size, paper.optim.lr, paper.optim.lr_step, paper.optim.epochs,
-            paper.data.num_frames, paper.data.crop) == (32, 1e-4, 20, 80, 32, 224)
+    assert (
+        paper.optim.batch_size,
+        paper.optim.lr,
+        paper.optim.lr_step,
+        paper.optim.epochs,
+        paper.data.num_frames,
+        paper.data.crop,
+    ) == (32, 1e-4, 20, 80, 32, 224)
     write_config(cfg, tmp_path / "config.yaml")
     assert load_config(tmp_path / "config.yaml") == cfg
 
@@ -128,11 +145,11 @@ class _TwoTermStep(nn.Module):
 def test_trainer_accepts_any_step_module(tmp_path, small_root):
     cfg = _cfg(small_root, **{"optim.lr": 0.5, "optim.epochs": 3, "data.eval_subset": None})
     seed_everything(0)
-    rows = Trainer(_TwoTermStep(), _ToyData(), cfg=cfg, run_dir=tmp_path,
-                   eval_set=_ToyData()).fit()
+    rows = Trainer(_TwoTermStep(), _ToyData(), cfg=cfg, run_dir=tmp_path, eval_set=_ToyData()).fit()
     assert [r["epoch"] for r in rows] == [1, 2, 3]
     assert {"train_loss", "train_ce", "train_aux", "train_top1", "val_top1", "data_wait"} <= set(
-        rows[-1])
+        rows[-1]
+    )
     assert rows[-1]["val_top1"] == 1.0  # trivially separable
     with open(tmp_path / "metrics.csv") as f:
         assert len(list(csv.DictReader(f))) == 3
@@ -167,8 +184,7 @@ def _trainer(cfg, run_dir, wrap=None):
     train = build_dataset(cfg, "train", stage.modalities(cfg))
     step = stage.build_step(cfg, train.num_classes)
     evals = build_dataset(cfg, "test", stage.modalities(cfg))
-    return Trainer(step, wrap(train) if wrap else train, cfg=cfg, run_dir=run_dir,
-                   eval_set=evals)
+    return Trainer(step, wrap(train) if wrap else train, cfg=cfg, run_dir=run_dir, eval_set=evals)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adamw"])

@@ -58,8 +58,14 @@ class _ResNet50_2d(nn.Module):
         r3 = self.layer2(r2)
         r4 = self.layer3(r3)
         r5 = self.layer4(r4)
-        return {"stem": stem, "res2": r2, "res3": r3, "res4": r4, "res5": r5,
-                "logits": self.fc(r5.mean(dim=(2, 3)))}
+        return {
+            "stem": stem,
+            "res2": r2,
+            "res3": r3,
+            "res4": r4,
+            "res5": r5,
+            "logits": self.fc(r5.mean(dim=(2, 3))),
+        }
 
 
 @pytest.mark.parametrize(("depth", "channels"), [(10, 1), (18, 3), (50, 3)])

@@ -25,8 +25,12 @@ from mgrdark_data.records import ClipRecord, RecordingRecord, RejectRecord
 from mgrdark_data.testing import write_index_video
 from mgrdark_data.validate import validate_dataset
 
-CLIPS = [("S01", "dark", 0, 6), ("S01", "daylight", 1, 5), ("S02", "dark", 2, 7),
-         ("S03", "daylight", 0, 4)]
+CLIPS = [
+    ("S01", "dark", 0, 6),
+    ("S01", "daylight", 1, 5),
+    ("S02", "dark", 2, 7),
+    ("S03", "daylight", 0, 4),
+]
 
 
 def build_root(root) -> DataRoot:
@@ -43,13 +47,30 @@ def build_root(root) -> DataRoot:
             write_index_video(paths[m], frames, size=(32, 24), kind=kind)
         cols = {}
         for m, p in paths.items():
-            cols |= {f"{m}_path": data.clip_relpath(m, cid), f"{m}_bytes": p.stat().st_size,
-                     f"{m}_sha256": sha256_file(p)}
-        records.append(ClipRecord(
-            clip_id=cid, recording=f"{subject}/{light}", subject=subject, light=light,
-            scene=None, gesture="g", label=label, start_frame=n, end_frame=n + frames - 1,
-            num_frames=frames, fps=25.0, source_row=n + 2, rgb_width=32, rgb_height=24,
-            **cols))
+            cols |= {
+                f"{m}_path": data.clip_relpath(m, cid),
+                f"{m}_bytes": p.stat().st_size,
+                f"{m}_sha256": sha256_file(p),
+            }
+        records.append(
+            ClipRecord(
+                clip_id=cid,
+                recording=f"{subject}/{light}",
+                subject=subject,
+                light=light,
+                scene=None,
+                gesture="g",
+                label=label,
+                start_frame=n,
+                end_frame=n + frames - 1,
+                num_frames=frames,
+                fps=25.0,
+                source_row=n + 2,
+                rgb_width=32,
+                rgb_height=24,
+                **cols,
+            )
+        )
     write_records(records, ClipRecord, data.clips_manifest)
     write_records([], RecordingRecord, data.recordings_manifest)
     write_records([], RejectRecord, data.rejects_manifest)
@@ -74,8 +95,7 @@ def kinds(report) -> set[str]:
 
 def rewrite_records(data: DataRoot, change) -> None:
     records = read_records(data.clips_manifest, ClipRecord)
-    write_records([change(i, r) for i, r in enumerate(records)], ClipRecord,
-                  data.clips_manifest)
+    write_records([change(i, r) for i, r in enumerate(records)], ClipRecord, data.clips_manifest)
 
 
 @pytest.mark.parametrize("quick", [False, True])
@@ -113,8 +133,12 @@ def test_short_clip_is_a_frame_count_problem(copy):
     path = write_index_video(copy.root / rel, 3, size=(32, 24))
 
     def fix(i, r):
-        return dataclasses.replace(r, rgb_bytes=path.stat().st_size,
-                                   rgb_sha256=sha256_file(path)) if i == 1 else r
+        return (
+            dataclasses.replace(r, rgb_bytes=path.stat().st_size, rgb_sha256=sha256_file(path))
+            if i == 1
+            else r
+        )
+
     rewrite_records(copy, fix)
     for quick in (False, True):
         report = validate_dataset(copy, quick=quick)
@@ -134,22 +158,27 @@ def test_truncated_file(copy):
 def test_row_problems(copy):
     def corrupt(i, r):
         if i == 1:
-            return dataclasses.replace(r, clip_id=read_records(
-                copy.clips_manifest, ClipRecord)[0].clip_id)
+            return dataclasses.replace(
+                r, clip_id=read_records(copy.clips_manifest, ClipRecord)[0].clip_id
+            )
         if i == 2:
             return dataclasses.replace(r, end_frame=r.end_frame + 1)
         return r
+
     rewrite_records(copy, corrupt)
     report = validate_dataset(copy, quick=True)
     assert kinds(report) == {"duplicate_clip_id", "frame_span"}
 
 
 def test_leaked_and_unknown_subjects(copy):
-    leak = pa.table({"subject": ["S01", "S01", "S02", "S03"],
-                     "split": ["train", "test", "train", "test"]}, schema=SPLIT_SCHEMA)
+    leak = pa.table(
+        {"subject": ["S01", "S01", "S02", "S03"], "split": ["train", "test", "train", "test"]},
+        schema=SPLIT_SCHEMA,
+    )
     pq.write_table(leak, copy.split_path("leaky"))
-    write_split({"S01": "train", "S02": "val", "S03": "test", "S99": "test"},
-                copy.split_path("ghost"))
+    write_split(
+        {"S01": "train", "S02": "val", "S03": "test", "S99": "test"}, copy.split_path("ghost")
+    )
     report = validate_dataset(copy, quick=True)
     by = report.by_kind()
     assert set(by) == {"leakage", "unknown_subject"}
@@ -161,8 +190,11 @@ def test_leaked_and_unknown_subjects(copy):
 
 def test_schema_violation(copy):
     table = read_table(copy.clips_manifest, ClipRecord)
-    bad = table.set_column(table.schema.get_field_index("label"), "label",
-                           pa.array([str(v) for v in table.column("label").to_pylist()]))
+    bad = table.set_column(
+        table.schema.get_field_index("label"),
+        "label",
+        pa.array([str(v) for v in table.column("label").to_pylist()]),
+    )
     pq.write_table(bad, copy.clips_manifest)
     report = validate_dataset(copy)
     assert kinds(report) == {"schema"}

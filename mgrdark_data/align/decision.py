@@ -41,10 +41,17 @@ class AlignmentDecision:
     def to_row(self, recording: str) -> dict:
         """A row of the alignment table (`table.COLUMNS` plus mode)."""
         return {
-            "recording": recording, "scale": self.scale, "shift_x": self.shift_x,
-            "shift_y": self.shift_y, "score": self.score, "frames_used": self.frames_used,
-            "method": self.method, "ir_offset_s": self.ir_offset_s,
-            "sync_score": self.sync_score, "note": self.note, "mode": self.mode,
+            "recording": recording,
+            "scale": self.scale,
+            "shift_x": self.shift_x,
+            "shift_y": self.shift_y,
+            "score": self.score,
+            "frames_used": self.frames_used,
+            "method": self.method,
+            "ir_offset_s": self.ir_offset_s,
+            "sync_score": self.sync_score,
+            "note": self.note,
+            "mode": self.mode,
         }
 
 

@@ -72,8 +72,7 @@ def metadata_from_annotations(path: str | os.PathLike) -> RecordingMeta:
     if "recording" not in df.columns:
         raise AnnotationError(f"{path}: no 'recording' column; see DESIGN section 3")
     meta = RecordingMeta()
-    for column, target in (("light", meta.light), ("scene", meta.scene),
-                           ("subject", meta.subject)):
+    for column, target in (("light", meta.light), ("scene", meta.scene), ("subject", meta.subject)):
         if column not in df.columns:
             continue
         for rid, value in zip(df["recording"], df[column], strict=True):

@@ -119,8 +119,9 @@ def estimate_alignment(
     candidates, psr = _coarse_search(rgb, ir, a0, lo, hi)
     best = None
     for s, tx, ty in candidates:
-        p, value = _refine(rgb, ir, (s, tx, ty), min(1.0, MID_WIDTH / rgb_w), start_px=2.0,
-                           iterations=5)
+        p, value = _refine(
+            rgb, ir, (s, tx, ty), min(1.0, MID_WIDTH / rgb_w), start_px=2.0, iterations=5
+        )
         log.debug("candidate scale %.4f -> %.4f (mid ncc %.3f)", s, p[0], value)
         if best is None or value > best[1]:
             best = (p, value)
@@ -133,9 +134,14 @@ def estimate_alignment(
 
     motion = len(rgb) >= MIN_FRAMES_FOR_MOTION
     result = Alignment(
-        scale=float(p[0]), shift_x=float(p[1]), shift_y=float(p[2]), score=_score(psr, value),
-        method="ncc-edges+motion" if motion else "ncc-edges", frames_used=len(rgb),
-        ncc=float(value), psr=float(psr),
+        scale=float(p[0]),
+        shift_x=float(p[1]),
+        shift_y=float(p[2]),
+        score=_score(psr, value),
+        method="ncc-edges+motion" if motion else "ncc-edges",
+        frames_used=len(rgb),
+        ncc=float(value),
+        psr=float(psr),
     )
     log.debug("alignment %s", result)
     return result
@@ -145,8 +151,9 @@ def _coarse_search(
     rgb: list[np.ndarray], ir: list[np.ndarray], a0: float, lo: float, hi: float
 ) -> tuple[list[tuple[float, float, float]], float]:
     """Best few (scale, shift_x, shift_y) in full-resolution pixels, and the peak's PSR."""
-    fixed_maps = feature_stack([resize_exact(f, a0) for f in rgb], sigma=1.0,
-                               motion_groups=COARSE_MOTION_GROUPS).maps
+    fixed_maps = feature_stack(
+        [resize_exact(f, a0) for f in rgb], sigma=1.0, motion_groups=COARSE_MOTION_GROUPS
+    ).maps
     ir_h, ir_w = ir[0].shape
     b_base = min(1.0, a0 * hi)
     ir_base = [resize_exact(f, b_base) for f in ir]
@@ -162,9 +169,13 @@ def _coarse_search(
         b = a0 * s
         r = b / b_base
         # Area averaging over 1/r^2 pixels divides the noise by about 1/r.
-        moving = feature_stack([resize_exact(f, r) for f in ir_base], sigma=1.0,
-                               bg=resize_exact(bg_base, r), noise=noise_base * min(1.0, r),
-                               motion_groups=COARSE_MOTION_GROUPS).maps
+        moving = feature_stack(
+            [resize_exact(f, r) for f in ir_base],
+            sigma=1.0,
+            bg=resize_exact(bg_base, r),
+            noise=noise_base * min(1.0, r),
+            motion_groups=COARSE_MOTION_GROUPS,
+        ).maps
         if moving.shape[1] < 4 or moving.shape[2] < 4:
             continue
         ncc, dy0, dx0 = ncc_map(fixed, moving)
@@ -195,16 +206,18 @@ def _coarse_search(
     return [from_level(1.0, dx + sx, dy + sy, a0, b) for _, _, dy, dx, sy, sx, b in chosen], psr
 
 
-def _level_features(
-    rgb: list[np.ndarray], ir: list[np.ndarray], a: float, scale: float
-) -> _Level:
+def _level_features(rgb: list[np.ndarray], ir: list[np.ndarray], a: float, scale: float) -> _Level:
     b = min(1.0, a * scale)
     # H x W x C so that one warpAffine call moves every channel.
     return _Level(
-        a, np.ascontiguousarray(
-            feature_stack([resize_exact(f, a) for f in rgb], sigma=1.0).maps.transpose(1, 2, 0)),
-        b, np.ascontiguousarray(
-            feature_stack([resize_exact(f, b) for f in ir], sigma=1.0).maps.transpose(1, 2, 0)),
+        a,
+        np.ascontiguousarray(
+            feature_stack([resize_exact(f, a) for f in rgb], sigma=1.0).maps.transpose(1, 2, 0)
+        ),
+        b,
+        np.ascontiguousarray(
+            feature_stack([resize_exact(f, b) for f in ir], sigma=1.0).maps.transpose(1, 2, 0)
+        ),
     )
 
 
@@ -226,7 +239,9 @@ def _evaluate(level: _Level, p: np.ndarray, ir_size: tuple[int, int]) -> float:
         return -1.0
     m = np.array([[s, 0, lx - x0], [0, s, ly - y0]], np.float64)
     warped = cv2.warpAffine(
-        level.ir_maps, cv2.invertAffineTransform(m), (x1 - x0, y1 - y0),
+        level.ir_maps,
+        cv2.invertAffineTransform(m),
+        (x1 - x0, y1 - y0),
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
     )
     if warped.ndim == 2:
@@ -235,8 +250,13 @@ def _evaluate(level: _Level, p: np.ndarray, ir_size: tuple[int, int]) -> float:
 
 
 def _refine(
-    rgb: list[np.ndarray], ir: list[np.ndarray], start: tuple[float, float, float],
-    a: float, *, start_px: float, iterations: int,
+    rgb: list[np.ndarray],
+    ir: list[np.ndarray],
+    start: tuple[float, float, float],
+    a: float,
+    *,
+    start_px: float,
+    iterations: int,
 ) -> tuple[tuple[float, float, float], float]:
     """Maximise the pooled NCC around `start` by parabolic steps along each parameter.
 
@@ -269,4 +289,3 @@ def _refine(
         value = _evaluate(level, p, size)
     scale = math.exp(p[0])
     return (scale, p[1] - scale * (w_ir - 1) / 2, p[2] - scale * (h_ir - 1) / 2), value
-

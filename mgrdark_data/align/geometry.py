@@ -25,9 +25,7 @@ def map_points(alignment, points: np.ndarray) -> np.ndarray:
     return pts * alignment.scale + np.array([alignment.shift_x, alignment.shift_y])
 
 
-def warp_ir_to_rgb(
-    ir_frame: np.ndarray, alignment, rgb_size: tuple[int, int]
-) -> np.ndarray:
+def warp_ir_to_rgb(ir_frame: np.ndarray, alignment, rgb_size: tuple[int, int]) -> np.ndarray:
     """Resample an IR frame into the RGB view.
 
     Args:
@@ -48,12 +46,17 @@ def warp_ir_to_rgb(
         src = cv2.resize(
             ir_frame, None, fx=alignment.scale, fy=alignment.scale, interpolation=cv2.INTER_AREA
         )
-        m = to_level_matrix(alignment.scale, alignment.shift_x, alignment.shift_y, 1.0,
-                            alignment.scale)
+        m = to_level_matrix(
+            alignment.scale, alignment.shift_x, alignment.shift_y, 1.0, alignment.scale
+        )
     else:
         src = ir_frame
     return cv2.warpAffine(
-        src, m, (int(w), int(h)), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+        src,
+        m,
+        (int(w), int(h)),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
         borderValue=0,
     )
 
@@ -96,7 +99,10 @@ def resize_exact(img: np.ndarray, factor: float) -> np.ndarray:
 
 
 def alignment_error(
-    estimate, truth, ir_size: tuple[int, int], grid: int = 9,
+    estimate,
+    truth,
+    ir_size: tuple[int, int],
+    grid: int = 9,
     rgb_size: tuple[int, int] | None = None,
 ) -> float:
     """Mean distance in RGB pixels between where two transforms put a grid of IR points.
@@ -114,8 +120,10 @@ def alignment_error(
     ref = map_points(truth, pts)
     if rgb_size is not None:
         inside = (
-            (ref[:, 0] >= 0) & (ref[:, 0] <= rgb_size[0] - 1)
-            & (ref[:, 1] >= 0) & (ref[:, 1] <= rgb_size[1] - 1)
+            (ref[:, 0] >= 0)
+            & (ref[:, 0] <= rgb_size[0] - 1)
+            & (ref[:, 1] >= 0)
+            & (ref[:, 1] <= rgb_size[1] - 1)
         )
         if inside.any():
             pts, ref = pts[inside], ref[inside]

@@ -44,8 +44,9 @@ def overlay_image(rgb: np.ndarray, ir: np.ndarray, alignment) -> np.ndarray:
     warped = warp_ir_to_rgb(gray, alignment, (w, h))
     inside = warp_ir_to_rgb(np.full_like(gray, 255), alignment, (w, h)) > 0
     lo, hi = np.percentile(warped[inside], (5, 95)) if inside.any() else (0, 255)
-    edges = cv2.Canny(cv2.GaussianBlur(warped, (0, 0), 1.5), 0.2 * (hi - lo) + 5,
-                      0.5 * (hi - lo) + 10)
+    edges = cv2.Canny(
+        cv2.GaussianBlur(warped, (0, 0), 1.5), 0.2 * (hi - lo) + 5, 0.5 * (hi - lo) + 10
+    )
     edges[~cv2.erode(inside.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)] = 0
     out = brighten(rgb).copy()
     out[edges > 0] = EDGE_COLOUR

@@ -103,8 +103,17 @@ def resolve_alignments(
         return {r: native("none", None, mode="none") for r in recordings}
     if mode != "auto":
         return _from_table(Path(mode), recordings)
-    return _Resolver(Path(raw), recordings, min_score, light_of or {}, scene_of or {},
-                     subject_of or {}, frames, estimate_sync, progress).run()
+    return _Resolver(
+        Path(raw),
+        recordings,
+        min_score,
+        light_of or {},
+        scene_of or {},
+        subject_of or {},
+        frames,
+        estimate_sync,
+        progress,
+    ).run()
 
 
 def _from_table(path: Path, recordings: list[str]) -> dict[str, AlignmentDecision]:
@@ -122,8 +131,18 @@ def _from_table(path: Path, recordings: list[str]) -> dict[str, AlignmentDecisio
 class _Resolver:
     """Estimates lazily (a sibling is estimated only when a fallback needs it), then decides."""
 
-    def __init__(self, raw, recordings, min_score, light_of, scene_of, subject_of, frames,
-                 estimate_sync, progress):
+    def __init__(
+        self,
+        raw,
+        recordings,
+        min_score,
+        light_of,
+        scene_of,
+        subject_of,
+        frames,
+        estimate_sync,
+        progress,
+    ):
         self.raw, self.recordings, self.min_score = raw, list(recordings), min_score
         self.light_of, self.scene_of, self.subject_of = light_of, scene_of, subject_of
         self.frames, self.estimate_sync, self.progress = frames, estimate_sync, progress
@@ -150,8 +169,14 @@ class _Resolver:
                         files, frames=self.frames, estimate_sync=self.estimate_sync
                     )
                     self.cache[rid] = _Estimate(a, off, sync)
-                    log.info("%s: scale %.4f shift (%.1f, %.1f) score %.2f", rid, a.scale,
-                             a.shift_x, a.shift_y, a.score)
+                    log.info(
+                        "%s: scale %.4f shift (%.1f, %.1f) score %.2f",
+                        rid,
+                        a.scale,
+                        a.shift_x,
+                        a.shift_y,
+                        a.score,
+                    )
             except MgrdarkError as e:
                 log.warning("%s: alignment not estimated: %s", rid, e)
                 self.cache[rid] = _Estimate(None, None, None, str(e))
@@ -172,8 +197,11 @@ class _Resolver:
         known = set(self.recordings) | set(self.light_of) | set(self.scene_of)
         if self.group(rid)[0] == "path":
             known |= _daylight_by_path(self.raw, rid)
-        return sorted(o for o in known if o != rid and self.group(o) == self.group(rid)
-                      and self.light(o) == "daylight")
+        return sorted(
+            o
+            for o in known
+            if o != rid and self.group(o) == self.group(rid) and self.light(o) == "daylight"
+        )
 
     def decide(self, rid: str) -> AlignmentDecision:
         est = self.estimate(rid)
@@ -188,13 +216,18 @@ class _Resolver:
             for sib in self._siblings(rid):
                 good = self.good(sib)
                 if good is not None:
-                    return _decision(good, "fallback:daylight",
-                                     f"{why}; used daylight take {sib} (score {good.score:.2f})",
-                                     a.frames_used, sync)
+                    return _decision(
+                        good,
+                        "fallback:daylight",
+                        f"{why}; used daylight take {sib} (score {good.score:.2f})",
+                        a.frames_used,
+                        sync,
+                    )
         scene = self.scene_of.get(rid)
         if scene:
-            peers = [self.good(o) for o in self.recordings
-                     if o != rid and self.scene_of.get(o) == scene]
+            peers = [
+                self.good(o) for o in self.recordings if o != rid and self.scene_of.get(o) == scene
+            ]
             peers = [p for p in peers if p is not None]
             if peers:
                 med = Alignment(
@@ -203,18 +236,36 @@ class _Resolver:
                     shift_y=float(np.median([p.shift_y for p in peers])),
                     score=float(np.median([p.score for p in peers])),
                 )
-                return _decision(med, "fallback:scene",
-                                 f"{why}; used the median of {len(peers)} recording(s) of "
-                                 f"scene {scene}", a.frames_used, sync)
+                return _decision(
+                    med,
+                    "fallback:scene",
+                    f"{why}; used the median of {len(peers)} recording(s) of scene {scene}",
+                    a.frames_used,
+                    sync,
+                )
         log.warning("%s: %s and no fallback; IR keeps native geometry", rid, why)
-        return native("native", f"{why}; no daylight take or scene consensus to fall back on; "
-                      "IR keeps native geometry", frames_used=a.frames_used, **sync)
+        return native(
+            "native",
+            f"{why}; no daylight take or scene consensus to fall back on; IR keeps native geometry",
+            frames_used=a.frames_used,
+            **sync,
+        )
 
 
-def _decision(a: Alignment, method: str, note: str | None, frames_used: int,
-              sync: dict) -> AlignmentDecision:
-    return AlignmentDecision(a.scale, a.shift_x, a.shift_y, a.score, method, note, "auto",
-                             frames_used=frames_used, **sync)
+def _decision(
+    a: Alignment, method: str, note: str | None, frames_used: int, sync: dict
+) -> AlignmentDecision:
+    return AlignmentDecision(
+        a.scale,
+        a.shift_x,
+        a.shift_y,
+        a.score,
+        method,
+        note,
+        "auto",
+        frames_used=frames_used,
+        **sync,
+    )
 
 
 def _daylight_by_path(raw: Path, rid: str) -> set[str]:
@@ -223,7 +274,7 @@ def _daylight_by_path(raw: Path, rid: str) -> set[str]:
     out = set()
     for k, p in enumerate(parts):
         if p.lower() == "dark":
-            other = "/".join(parts[:k] + ["daylight"] + parts[k + 1:])
+            other = "/".join(parts[:k] + ["daylight"] + parts[k + 1 :])
             if (raw / other).is_dir():
                 out.add(other)
     return out

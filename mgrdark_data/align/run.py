@@ -47,9 +47,16 @@ def align_raw(
         raise MgrdarkError(f"no recordings under {raw}: expected folders holding rgb.<ext>")
     meta = metadata_from_annotations(annotations) if annotations else RecordingMeta()
     decisions = resolve_alignments(
-        raw, list(files), mode="auto", min_score=min_score, light_of=meta.light,
-        scene_of=meta.scene, subject_of=meta.subject, frames=frames,
-        estimate_sync=estimate_sync, progress=progress,
+        raw,
+        list(files),
+        mode="auto",
+        min_score=min_score,
+        light_of=meta.light,
+        scene_of=meta.scene,
+        subject_of=meta.subject,
+        frames=frames,
+        estimate_sync=estimate_sync,
+        progress=progress,
     )
     write_alignment_table(decisions, out)
     if overlay_dir is not None:
@@ -58,23 +65,39 @@ def align_raw(
             if not d.aligned or rec.ir is None:
                 continue
             try:
-                write_overlay_for(rec.rgb, rec.ir, d, rec.ir_offset_s,
-                                  Path(overlay_dir) / f"{rid.replace('/', '__')}.png")
+                write_overlay_for(
+                    rec.rgb,
+                    rec.ir,
+                    d,
+                    rec.ir_offset_s,
+                    Path(overlay_dir) / f"{rid.replace('/', '__')}.png",
+                )
             except (MgrdarkError, OSError) as e:
                 log.warning("%s: no overlay written: %s", rid, e)
     return decisions
 
 
 def write_overlay_for(
-    rgb_path: Path, ir_path: Path, decision: AlignmentDecision, sync_offset: float | None,
+    rgb_path: Path,
+    ir_path: Path,
+    decision: AlignmentDecision,
+    sync_offset: float | None,
     path: Path,
 ) -> Path:
     """Overlay of the middle frame pair of a recording, at source resolution."""
     fps_rgb = float(probe_stream(rgb_path).fps)
     fps_ir = float(probe_stream(ir_path).fps)
     offset = decision.ir_offset_s if decision.ir_offset_s is not None else (sync_offset or 0.0)
-    pairs = sample_frame_pairs(rgb_path, ir_path, fps_rgb=fps_rgb, fps_ir=fps_ir,
-                               ir_offset_s=offset, count=1, max_side=None, ir_max_side=None)
+    pairs = sample_frame_pairs(
+        rgb_path,
+        ir_path,
+        fps_rgb=fps_rgb,
+        fps_ir=fps_ir,
+        ir_offset_s=offset,
+        count=1,
+        max_side=None,
+        ir_max_side=None,
+    )
     if not pairs.rgb:
         raise MgrdarkError("no frame pair to draw")
     return write_overlay(path, pairs.rgb[0], pairs.ir[0], decision)

@@ -98,8 +98,14 @@ def sample_frame_pairs(
     rgb, _ = _read(Path(rgb_path), [i for i, _ in pairs], "rgb24", fr)
     ir, _ = _read(Path(ir_path), [j for _, j in pairs], "gray", fi)
     return FramePairs(
-        [rgb[i] for i, _ in pairs], [ir[j] for _, j in pairs],
-        [i for i, _ in pairs], [j for _, j in pairs], fr, fi, rgb_size, ir_size,
+        [rgb[i] for i, _ in pairs],
+        [ir[j] for _, j in pairs],
+        [i for i, _ in pairs],
+        [j for _, j in pairs],
+        fr,
+        fi,
+        rgb_size,
+        ir_size,
     )
 
 
@@ -151,9 +157,16 @@ def sample_recording(
         (pairs, ir_offset_s used, sync score or None when the offset was given).
     """
     if ir_offset_s is not None:
-        pairs = sample_frame_pairs(rgb_path, ir_path, fps_rgb=fps_rgb, fps_ir=fps_ir,
-                                   ir_offset_s=ir_offset_s, count=count, max_side=max_side,
-                                   ir_max_side=ir_max_side)
+        pairs = sample_frame_pairs(
+            rgb_path,
+            ir_path,
+            fps_rgb=fps_rgb,
+            fps_ir=fps_ir,
+            ir_offset_s=ir_offset_s,
+            count=count,
+            max_side=max_side,
+            ir_max_side=ir_max_side,
+        )
         return pairs, ir_offset_s, None
     rgb_info, ir_info = probe_stream(rgb_path), probe_stream(ir_path)
     wanted = _spread(rgb_info.frames, count)
@@ -164,8 +177,17 @@ def sample_recording(
     pairs = [(i, j) for i, j in pairs if 0 <= j < ir_info.frames]
     fi = _factor((ir_info.width, ir_info.height), ir_max_side)
     ir, _ = _read(Path(ir_path), [j for _, j in pairs], "gray", fi)
-    return FramePairs(
-        [rgb[i] for i, _ in pairs], [ir[j] for _, j in pairs], [i for i, _ in pairs],
-        [j for _, j in pairs], fr, fi, (rgb_info.width, rgb_info.height),
-        (ir_info.width, ir_info.height),
-    ), offset, score
+    return (
+        FramePairs(
+            [rgb[i] for i, _ in pairs],
+            [ir[j] for _, j in pairs],
+            [i for i, _ in pairs],
+            [j for _, j in pairs],
+            fr,
+            fi,
+            (rgb_info.width, rgb_info.height),
+            (ir_info.width, ir_info.height),
+        ),
+        offset,
+        score,
+    )

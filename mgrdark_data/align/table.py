@@ -20,24 +20,36 @@ from ..errors import MgrdarkError
 from ..paths import atomic_path
 from .decision import AlignmentDecision
 
-COLUMNS = ("recording", "scale", "shift_x", "shift_y", "score", "frames_used", "method",
-           "ir_offset_s", "sync_score", "note")
+COLUMNS = (
+    "recording",
+    "scale",
+    "shift_x",
+    "shift_y",
+    "score",
+    "frames_used",
+    "method",
+    "ir_offset_s",
+    "sync_score",
+    "note",
+)
 REQUIRED = ("recording", "scale", "shift_x", "shift_y")
 """Columns a hand-written table must have; the others default to null."""
 OPTIONAL = tuple(c for c in COLUMNS if c not in REQUIRED)
-SCHEMA = pa.schema([
-    pa.field("recording", pa.string(), nullable=False),
-    pa.field("scale", pa.float64()),
-    pa.field("shift_x", pa.float64()),
-    pa.field("shift_y", pa.float64()),
-    pa.field("score", pa.float64()),
-    pa.field("frames_used", pa.int64()),
-    pa.field("method", pa.string()),
-    pa.field("ir_offset_s", pa.float64()),
-    pa.field("sync_score", pa.float64()),
-    pa.field("note", pa.string()),
-    pa.field("mode", pa.string()),
-])
+SCHEMA = pa.schema(
+    [
+        pa.field("recording", pa.string(), nullable=False),
+        pa.field("scale", pa.float64()),
+        pa.field("shift_x", pa.float64()),
+        pa.field("shift_y", pa.float64()),
+        pa.field("score", pa.float64()),
+        pa.field("frames_used", pa.int64()),
+        pa.field("method", pa.string()),
+        pa.field("ir_offset_s", pa.float64()),
+        pa.field("sync_score", pa.float64()),
+        pa.field("note", pa.string()),
+        pa.field("mode", pa.string()),
+    ]
+)
 """`mode` says where the row came from ('auto', 'file', 'none'); it is informative only."""
 
 
@@ -56,9 +68,7 @@ def _kind(path: Path) -> str:
     )
 
 
-def write_alignment_table(
-    decisions: dict[str, AlignmentDecision], path: str | os.PathLike
-) -> Path:
+def write_alignment_table(decisions: dict[str, AlignmentDecision], path: str | os.PathLike) -> Path:
     """Write one row per recording, atomically, as Parquet or CSV by extension."""
     path = Path(path)
     kind = _kind(path)
@@ -112,8 +122,9 @@ def read_alignment_table(path: str | os.PathLike) -> dict[str, AlignmentDecision
     path = Path(path)
     kind = _kind(path)
     if not path.is_file():
-        raise AlignmentTableError(f"alignment table {path} does not exist; write one with "
-                                  "`mgrdata align RAW --out FILE`")
+        raise AlignmentTableError(
+            f"alignment table {path} does not exist; write one with `mgrdata align RAW --out FILE`"
+        )
     try:
         if kind == "parquet":
             df = pq.read_table(path).to_pandas()
@@ -145,7 +156,9 @@ def read_alignment_table(path: str | os.PathLike) -> dict[str, AlignmentDecision
         if geometry[0] is not None and geometry[0] <= 0:
             raise AlignmentTableError(f"{path}: row {n} ({rid}): scale must be positive")
         out[rid] = AlignmentDecision(
-            scale=geometry[0], shift_x=geometry[1], shift_y=geometry[2],
+            scale=geometry[0],
+            shift_x=geometry[1],
+            shift_y=geometry[2],
             score=_number(rec.get("score"), "score", n, path),
             method=_text(rec.get("method")) or "file",
             note=_text(rec.get("note")),

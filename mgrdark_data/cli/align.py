@@ -16,19 +16,46 @@ def _fmt(value: float | None, spec: str) -> str:
 
 @click.command()
 @click.argument("raw", type=click.Path(exists=True, file_okay=False))
-@click.option("--ann", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Annotation CSV: light, scene and subject per recording (for fallbacks).")
-@click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="Alignment table to write (.parquet or .csv).")
-@click.option("--overlay", "overlay_dir", type=click.Path(file_okay=False), default=None,
-              help="Write a PNG per recording: IR edges over the RGB frame, to check by eye.")
-@click.option("--sync", "estimate_sync", is_flag=True,
-              help="Estimate ir_offset_s from motion for recordings without sync.json.")
-@click.option("--frames", type=click.IntRange(1), default=DEFAULT_PAIRS, show_default=True,
-              help="Frame pairs read per recording.")
-@click.option("--min-score", type=click.FloatRange(0, 1), default=MIN_SCORE, show_default=True,
-              help="Estimates below this score fall back to the daylight take, the scene "
-                   "consensus, or native IR geometry.")
+@click.option(
+    "--ann",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Annotation CSV: light, scene and subject per recording (for fallbacks).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Alignment table to write (.parquet or .csv).",
+)
+@click.option(
+    "--overlay",
+    "overlay_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write a PNG per recording: IR edges over the RGB frame, to check by eye.",
+)
+@click.option(
+    "--sync",
+    "estimate_sync",
+    is_flag=True,
+    help="Estimate ir_offset_s from motion for recordings without sync.json.",
+)
+@click.option(
+    "--frames",
+    type=click.IntRange(1),
+    default=DEFAULT_PAIRS,
+    show_default=True,
+    help="Frame pairs read per recording.",
+)
+@click.option(
+    "--min-score",
+    type=click.FloatRange(0, 1),
+    default=MIN_SCORE,
+    show_default=True,
+    help="Estimates below this score fall back to the daylight take, the scene "
+    "consensus, or native IR geometry.",
+)
 @quiet_option
 def align(raw, ann, out, overlay_dir, estimate_sync, frames, min_score, quiet) -> None:
     """IR->RGB alignment per recording of RAW, written to --out."""
@@ -40,17 +67,28 @@ def align(raw, ann, out, overlay_dir, estimate_sync, frames, min_score, quiet) -
         if not quiet:
             click.echo(f"[{len(done)}] estimated {rid}", err=True)
 
-    decisions = align_raw(raw, out, annotations=ann, overlay_dir=overlay_dir,
-                          estimate_sync=estimate_sync, frames=frames, min_score=min_score,
-                          progress=progress)
+    decisions = align_raw(
+        raw,
+        out,
+        annotations=ann,
+        overlay_dir=overlay_dir,
+        estimate_sync=estimate_sync,
+        frames=frames,
+        min_score=min_score,
+        progress=progress,
+    )
     width = max([9] + [len(r) for r in decisions])
-    click.echo(f"{'recording':<{width}}  {'scale':>7}  {'shift_x':>8}  {'shift_y':>8}  "
-               f"{'score':>5}  method / note")
+    click.echo(
+        f"{'recording':<{width}}  {'scale':>7}  {'shift_x':>8}  {'shift_y':>8}  "
+        f"{'score':>5}  method / note"
+    )
     for rid, d in decisions.items():
         extra = f"  ({d.note})" if d.note else ""
         if d.sync_score is not None:
             extra += f"  ir_offset_s={d.ir_offset_s:.3f} (sync score {d.sync_score:.2f})"
-        click.echo(f"{rid:<{width}}  {_fmt(d.scale, '7.4f')}  {_fmt(d.shift_x, '8.1f')}  "
-                   f"{_fmt(d.shift_y, '8.1f')}  {_fmt(d.score, '5.2f')}  {d.method}{extra}")
+        click.echo(
+            f"{rid:<{width}}  {_fmt(d.scale, '7.4f')}  {_fmt(d.shift_x, '8.1f')}  "
+            f"{_fmt(d.shift_y, '8.1f')}  {_fmt(d.score, '5.2f')}  {d.method}{extra}"
+        )
     aligned = sum(d.aligned for d in decisions.values())
     click.echo(f"{aligned} of {len(decisions)} recording(s) aligned; table written to {out}")

@@ -14,45 +14,104 @@ from .common import data_option, quiet_option, setup_logging
 
 @click.command()
 @click.argument("raw", type=click.Path(exists=True, file_okay=False))
-@click.option("--ann", "annotations", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="Annotation CSV (see annotations/README.md).")
+@click.option(
+    "--ann",
+    "annotations",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Annotation CSV (see annotations/README.md).",
+)
 @data_option
-@click.option("--align", default="auto", show_default=True, metavar="auto|none|FILE",
-              help="IR geometry: estimate per recording, keep native, or a `mgrdata align` table.")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Parallel decode processes (default: CPU count).")
-@click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True,
-              help="H.264 quality of rgb/ir clips (lower is better).")
+@click.option(
+    "--align",
+    default="auto",
+    show_default=True,
+    metavar="auto|none|FILE",
+    help="IR geometry: estimate per recording, keep native, or a `mgrdata align` table.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Parallel decode processes (default: CPU count).",
+)
+@click.option(
+    "--crf",
+    type=click.IntRange(0, 51),
+    default=18,
+    show_default=True,
+    help="H.264 quality of rgb/ir clips (lower is better).",
+)
 @click.option("--preset", default="veryfast", show_default=True, help="x264 preset.")
-@click.option("--gop", type=click.IntRange(min=1), default=25, show_default=True,
-              help="Keyframe at least every N frames.")
-@click.option("--verify", type=click.Choice(["decode", "packets"]), default="decode",
-              show_default=True,
-              help="Check each written clip by decoding every frame, or by counting packets.")
-@click.option("--index-base", type=click.Choice(["0", "1"]), default="0", show_default=True,
-              help="1 when the CSV counts frames from 1.")
-@click.option("--classes", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="classes.csv replacing the packaged vocabulary.")
+@click.option(
+    "--gop",
+    type=click.IntRange(min=1),
+    default=25,
+    show_default=True,
+    help="Keyframe at least every N frames.",
+)
+@click.option(
+    "--verify",
+    type=click.Choice(["decode", "packets"]),
+    default="decode",
+    show_default=True,
+    help="Check each written clip by decoding every frame, or by counting packets.",
+)
+@click.option(
+    "--index-base",
+    type=click.Choice(["0", "1"]),
+    default="0",
+    show_default=True,
+    help="1 when the CSV counts frames from 1.",
+)
+@click.option(
+    "--classes",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="classes.csv replacing the packaged vocabulary.",
+)
 @click.option("--strict", is_flag=True, help="Exit non-zero when any row is rejected.")
 @click.option("--force", is_flag=True, help="Re-encode clips that are already written.")
 @quiet_option
-def segment(raw, annotations, data, align, workers, crf, preset, gop, verify, index_base,
-            classes, strict, force, quiet) -> None:
+def segment(
+    raw,
+    annotations,
+    data,
+    align,
+    workers,
+    crf,
+    preset,
+    gop,
+    verify,
+    index_base,
+    classes,
+    strict,
+    force,
+    quiet,
+) -> None:
     """Cut every annotated gesture from every stream of RAW into DATA/clips."""
     setup_logging(quiet)
     bars: list[tqdm] = []
 
     def progress(total: int):
-        bar = tqdm(total=total, unit="clip", desc="segment", disable=quiet or total == 0,
-                   file=sys.stderr)
+        bar = tqdm(
+            total=total, unit="clip", desc="segment", disable=quiet or total == 0, file=sys.stderr
+        )
         bars.append(bar)
         return bar.update
 
     try:
         report = segment_dataset(
-            raw, annotations, data, align=align, workers=workers,
+            raw,
+            annotations,
+            data,
+            align=align,
+            workers=workers,
             settings=EncoderSettings(crf=crf, preset=preset, gop=gop, verify=verify),
-            index_base=int(index_base), force=force, classes=classes, progress=progress,
+            index_base=int(index_base),
+            force=force,
+            classes=classes,
+            progress=progress,
         )
     finally:
         for bar in bars:

@@ -15,29 +15,58 @@ def _subject_list(value: str | None) -> list[str]:
 @click.command()
 @data_option
 @click.option("--name", default="subjects", show_default=True, help="Split file stem.")
-@click.option("--test-subjects", type=click.IntRange(min=0), default=5, show_default=True,
-              help="Test subjects drawn at random.")
-@click.option("--val-subjects", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Val subjects drawn at random (per fold with --folds).")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed of the permutation of the sorted subjects.")
-@click.option("--folds", type=click.IntRange(min=0), default=0,
-              help="Write K cross-subject folds <name>_fold<k>.parquet (k = 0..K-1).")
+@click.option(
+    "--test-subjects",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Test subjects drawn at random.",
+)
+@click.option(
+    "--val-subjects",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Val subjects drawn at random (per fold with --folds).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed of the permutation of the sorted subjects.",
+)
+@click.option(
+    "--folds",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Write K cross-subject folds <name>_fold<k>.parquet (k = 0..K-1).",
+)
 @click.option("--test", "test", help="Comma-separated test subjects (an official split).")
 @click.option("--val", "val", help="Comma-separated val subjects.")
-@click.option("--strict", is_flag=True,
-              help="Fail when a class or light condition is missing from a training split.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Fail when a class or light condition is missing from a training split.",
+)
 @quiet_option
-def split(data, name, test_subjects, val_subjects, seed, folds, test, val, strict,
-          quiet) -> None:
+def split(data, name, test_subjects, val_subjects, seed, folds, test, val, strict, quiet) -> None:
     """Write DATA/splits/<name>.parquet: every subject in exactly one of train/val/test."""
     setup_logging(quiet)
     result = split_dataset(
-        data_root(data), name=name, test_subjects=test_subjects, val_subjects=val_subjects,
-        seed=seed, folds=folds, test=_subject_list(test), val=_subject_list(val), strict=strict,
+        data_root(data),
+        name=name,
+        test_subjects=test_subjects,
+        val_subjects=val_subjects,
+        seed=seed,
+        folds=folds,
+        test=_subject_list(test),
+        val=_subject_list(val),
+        strict=strict,
     )
-    for path, assignment, counts in zip(result.paths, result.assignments, result.counts,
-                                        strict=True):
+    for path, assignment, counts in zip(
+        result.paths, result.assignments, result.counts, strict=True
+    ):
         click.echo(f"{path}")
         for part in ("train", "val", "test"):
             members = sorted(s for s, p in assignment.items() if p == part)

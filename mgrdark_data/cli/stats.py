@@ -12,18 +12,38 @@ from .common import data_option, data_root, quiet_option, setup_logging
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 @data_option
-@click.option("--name", help="Dataset name for PATHs (default: each folder/file name); "
-              "for DATA's clips it replaces the 'MGR-Dark' prefix.")
-@click.option("--frames-per-video", "frames_per_video", type=click.IntRange(min=0), default=0,
-              show_default=True, help="Frames counted per video (uniform); 0 = every frame.")
-@click.option("--out", type=click.Path(dir_okay=False),
-              help="Output table, .parquet or .csv (default DATA/stats/brightness.parquet); "
-              "rows of the same dataset name are replaced, others kept.")
-@click.option("--plot", type=click.Path(dir_okay=False),
-              help="PNG of the Fig. 4 bar charts for every dataset in the table; histograms go "
-              "to <stem>_hist.png.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Videos decoded in parallel processes.")
+@click.option(
+    "--name",
+    help="Dataset name for PATHs (default: each folder/file name); "
+    "for DATA's clips it replaces the 'MGR-Dark' prefix.",
+)
+@click.option(
+    "--frames-per-video",
+    "frames_per_video",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Frames counted per video (uniform); 0 = every frame.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Output table, .parquet or .csv (default DATA/stats/brightness.parquet); "
+    "rows of the same dataset name are replaced, others kept.",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    help="PNG of the Fig. 4 bar charts for every dataset in the table; histograms go "
+    "to <stem>_hist.png.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Videos decoded in parallel processes.",
+)
 @quiet_option
 def stats(paths, data, name, frames_per_video, out, plot, workers, quiet) -> None:
     """Pixel-pooled mean and std of R, G, B (in [0, 1]) per dataset.
@@ -33,13 +53,18 @@ def stats(paths, data, name, frames_per_video, out, plot, workers, quiet) -> Non
     """
     setup_logging(quiet)
     result = compute_brightness_stats(
-        paths, data=data_root(data), name=name, frames_per_video=frames_per_video, out=out,
-        plot=plot, workers=workers, progress=not quiet,
+        paths,
+        data=data_root(data),
+        name=name,
+        frames_per_video=frames_per_video,
+        out=out,
+        plot=plot,
+        workers=workers,
+        progress=not quiet,
     )
     click.echo(format_stats_table(result.table))
     click.echo(f"computed {', '.join(result.computed)}; table: {result.out}")
     for p in result.plots:
         click.echo(f"figure: {p}")
     if result.errors:
-        click.echo(f"{len(result.errors)} video(s) could not be decoded and were skipped",
-                   err=True)
+        click.echo(f"{len(result.errors)} video(s) could not be decoded and were skipped", err=True)

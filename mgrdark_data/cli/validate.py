@@ -12,12 +12,25 @@ from .common import data_option, data_root, quiet_option, setup_logging
 
 @click.command()
 @data_option
-@click.option("--quick", is_flag=True,
-              help="Metadata only: no hashing or decoding (container frame counts instead).")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Clip files checked in parallel processes.")
-@click.option("--examples", type=click.IntRange(min=0), default=3, show_default=True,
-              help="Examples shown per kind of problem.")
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="Metadata only: no hashing or decoding (container frame counts instead).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Clip files checked in parallel processes.",
+)
+@click.option(
+    "--examples",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Examples shown per kind of problem.",
+)
 @quiet_option
 def validate(data, quick, workers, examples, quiet) -> None:
     """Report every inconsistency; exit code 1 when anything other than a warning is found."""

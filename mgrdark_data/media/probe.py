@@ -53,8 +53,14 @@ def probe_stream(path: str | os.PathLike) -> StreamInfo:
             frames = _count(container, stream)
             ctx = stream.codec_context
             info = StreamInfo(
-                path, "video", Fraction(fps), frames, ctx.width, ctx.height,
-                ctx.format.name if ctx.format else "unknown", path.stat().st_size,
+                path,
+                "video",
+                Fraction(fps),
+                frames,
+                ctx.width,
+                ctx.height,
+                ctx.format.name if ctx.format else "unknown",
+                path.stat().st_size,
             )
     except av.FFmpegError as e:
         raise MediaError(f"{path}: {e}") from e

@@ -105,8 +105,9 @@ class Optics:
         """Distance Z of the floor seen at scene row y (inf at and above the horizon)."""
         below = np.asarray(scene_y, dtype=float) - self.cy
         with np.errstate(divide="ignore"):
-            return np.where(below > 0, self.focal * self.height_mm / np.maximum(below, 1e-9),
-                            np.inf)
+            return np.where(
+                below > 0, self.focal * self.height_mm / np.maximum(below, 1e-9), np.inf
+            )
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,9 @@ class Rig:
 
 
 def make_rig(
-    scale: float, ir_scale_full: float, ir_shift_full: tuple[float, float],
+    scale: float,
+    ir_scale_full: float,
+    ir_shift_full: tuple[float, float],
     rgb_size: tuple[int, int] | None = None,
 ) -> Rig:
     """Build a rig at `scale`; IR geometry is given as at full resolution (1920 x 1080 RGB,
@@ -141,6 +144,7 @@ def make_rig(
     ir_scale = ir_scale_full * (rw / FULL_RGB[0]) / (iw / FULL_IR[0])
     ir = Camera(iw, ih, float(ir_scale), float(ir_shift_full[0] * k), float(ir_shift_full[1] * k))
     d_scale = DEPTH_COVERAGE * rw / dw
-    depth = Camera(dw, dh, d_scale, (rw - 1 - d_scale * (dw - 1)) / 2,
-                   (rh - 1 - d_scale * (dh - 1)) / 2)
+    depth = Camera(
+        dw, dh, d_scale, (rw - 1 - d_scale * (dw - 1)) / 2, (rh - 1 - d_scale * (dh - 1)) / 2
+    )
     return Rig(Camera(rw, rh), depth, ir, Optics.for_rgb(rw, rh))

@@ -77,11 +77,21 @@ def plan_dataset(
         png = ids[int(rng.integers(len(ids)))]
         for rid in ids:
             _, light, name = rid.split("/")
-            plans.append(plan_recording(
-                rid, subject=subject, light=light, scene=rooms[name], seed=seed, scale=scale,
-                repeats=repeats, gesture_frames=gesture_frames, rest_frames=rest_frames,
-                depth_kind="png" if rid == png else "video", dark_noise=dark_noise,
-            ))
+            plans.append(
+                plan_recording(
+                    rid,
+                    subject=subject,
+                    light=light,
+                    scene=rooms[name],
+                    seed=seed,
+                    scale=scale,
+                    repeats=repeats,
+                    gesture_frames=gesture_frames,
+                    rest_frames=rest_frames,
+                    depth_kind="png" if rid == png else "video",
+                    dark_noise=dark_noise,
+                )
+            )
     return sorted(plans, key=lambda p: p.recording)
 
 
@@ -102,8 +112,10 @@ def write_truth(path: str | os.PathLike, results: Iterable[RecordingResult]) -> 
     recordings = {r.recording: r.truth for r in sorted(results, key=lambda r: r.recording)}
     path = Path(path)
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps({"version": TRUTH_VERSION, "recordings": recordings},
-                                  indent=2) + "\n", encoding="utf-8")
+        tmp.write_text(
+            json.dumps({"version": TRUTH_VERSION, "recordings": recordings}, indent=2) + "\n",
+            encoding="utf-8",
+        )
     return path
 
 
@@ -147,9 +159,16 @@ def synthesize(
             dark RGB is (the person stands out from the room by a few levels).
     """
     raw = Path(raw)
-    plans = plan_dataset(subjects=subjects, scenes=scenes, scale=scale, seed=seed,
-                         repeats=repeats, gesture_frames=gesture_frames, rest_frames=rest_frames,
-                         dark_noise=dark_noise)
+    plans = plan_dataset(
+        subjects=subjects,
+        scenes=scenes,
+        scale=scale,
+        seed=seed,
+        repeats=repeats,
+        gesture_frames=gesture_frames,
+        rest_frames=rest_frames,
+        dark_noise=dark_noise,
+    )
     encoding = encoding or SynthEncoding()
     jobs = [(plan, str(raw), encoding, write_sync) for plan in plans]
     results: list[RecordingResult] = []
@@ -166,8 +185,14 @@ def synthesize(
                 on_recording(results[-1])
     labels = write_labels(raw / "labels.csv", (row for r in results for row in r.labels))
     truth = write_truth(raw / "truth.json", results)
-    return SynthResult(raw, labels, truth, [r.recording for r in results],
-                       sum(len(r.labels) for r in results), sum(r.rgb_frames for r in results))
+    return SynthResult(
+        raw,
+        labels,
+        truth,
+        [r.recording for r in results],
+        sum(len(r.labels) for r in results),
+        sum(r.rgb_frames for r in results),
+    )
 
 
 def synthesize_recording(
@@ -216,9 +241,17 @@ def synthesize_recording(
         raise ValueError(f"depth_kind must be 'video' or 'png', got {depth_kind!r}")
     subject_id = subject or (recording_id.split("/")[0] if "/" in recording_id else "S01")
     plan = plan_recording(
-        recording_id, subject=make_subject(subject_id, seed), light=light,
-        scene=make_scene(scene, seed), seed=seed, rgb_size=(width, height), repeats=0,
-        min_gestures=gestures, min_seconds=seconds, gesture_frames=gesture_frames,
-        rest_frames=rest_frames, depth_kind=depth_kind,
+        recording_id,
+        subject=make_subject(subject_id, seed),
+        light=light,
+        scene=make_scene(scene, seed),
+        seed=seed,
+        rgb_size=(width, height),
+        repeats=0,
+        min_gestures=gestures,
+        min_seconds=seconds,
+        gesture_frames=gesture_frames,
+        rest_frames=rest_frames,
+        depth_kind=depth_kind,
     )
     return render_recording(plan, raw, encoding=encoding, write_sync=write_sync)

@@ -65,8 +65,9 @@ class Figure:
         return np.repeat(self.sizes, counts)
 
 
-def _world(pose: Pose, body: BodyShape, optics: Optics, x0_mm: float, dist_mm: float,
-           local: np.ndarray) -> np.ndarray:
+def _world(
+    pose: Pose, body: BodyShape, optics: Optics, x0_mm: float, dist_mm: float, local: np.ndarray
+) -> np.ndarray:
     """Body-local points (..., 3) -> world millimetres."""
     h = body.height_mm
     x = x0_mm + local[..., 0] * h
@@ -94,8 +95,12 @@ def person_figure(
     # Torso corners, a little wider than the joints so the arms overlap the body outline.
     sr, sl = joints[J["shoulder_r"]], joints[J["shoulder_l"]]
     hr, hl = joints[J["hip_r"]], joints[J["hip_l"]]
-    extra += [sr + (-0.015, -0.01, 0), sl + (0.015, -0.01, 0),
-              hl + (0.035, 0.03, 0), hr + (-0.035, 0.03, 0)]
+    extra += [
+        sr + (-0.015, -0.01, 0),
+        sl + (0.015, -0.01, 0),
+        hl + (0.035, 0.03, 0),
+        hr + (-0.035, 0.03, 0),
+    ]
     head = joints[J["head"]]
     extra += [head + (0, -0.012, 0)]
     for sign in (-1, 1):
@@ -113,11 +118,19 @@ def person_figure(
     z = world[:, 2]
     scale = optics.focal * h / z  # scene pixels per unit of body height at each point
 
-    shapes: list[tuple[float, int, str, list[int], float, float, tuple[int, int, int],
-                       int | None]] = []
+    shapes: list[
+        tuple[float, int, str, list[int], float, float, tuple[int, int, int], int | None]
+    ] = []
 
-    def add(kind: str, idx: list[int], size: float, depth: float, rgb: tuple[int, int, int],
-            ir: int | None, bias: float = 0.0) -> None:
+    def add(
+        kind: str,
+        idx: list[int],
+        size: float,
+        depth: float,
+        rgb: tuple[int, int, int],
+        ir: int | None,
+        bias: float = 0.0,
+    ) -> None:
         # `bias` (mm) moves a shape earlier or later in the drawing order without changing its
         # depth value: arms are drawn over the torso unless they are clearly behind it.
         shapes.append((depth + bias, len(shapes), kind, idx, float(size), float(depth), rgb, ir))
@@ -140,15 +153,21 @@ def person_figure(
         sleeve = look.shirt if look.long_sleeves else look.skin
         sleeve_heat = look.heat_shirt + 6 if look.long_sleeves else look.heat_skin - 6
         bias = -0.12 * h
-        add("line", [s, e], 0.05 * scale[s], (z[s] + z[e]) / 2, look.shirt, look.heat_shirt + 4,
-            bias)
+        add(
+            "line",
+            [s, e],
+            0.05 * scale[s],
+            (z[s] + z[e]) / 2,
+            look.shirt,
+            look.heat_shirt + 4,
+            bias,
+        )
         add("line", [e, w], 0.042 * scale[e], (z[e] + z[w]) / 2 - 1, sleeve, sleeve_heat, bias)
         add("circle", [w], 0.03 * scale[w], z[w] - 2, look.skin, look.heat_skin - 3, bias)
         shape = pose.hands[i]
         count = 4 if shape == "open" else 1 if shape == "point" else 0
         for f in range(count):
-            add("line", [w, k + f], 0.013 * scale[w], z[w] - 3, look.skin, look.heat_skin - 5,
-                bias)
+            add("line", [w, k + f], 0.013 * scale[w], z[w] - 3, look.skin, look.heat_skin - 5, bias)
         k += count
     shapes.sort(key=lambda t: (-t[0], t[1]))
     order = [i for shape in shapes for i in shape[3]]
@@ -157,7 +176,11 @@ def person_figure(
         spans.append((start, start + len(shape[3])))
         start += len(shape[3])
     return Figure(
-        kinds=tuple(t[2] for t in shapes), spans=tuple(spans), points=px[order],
-        sizes=np.array([t[4] for t in shapes]), depth_mm=np.array([t[5] for t in shapes]),
-        rgb=tuple(t[6] for t in shapes), ir=tuple(t[7] for t in shapes),
+        kinds=tuple(t[2] for t in shapes),
+        spans=tuple(spans),
+        points=px[order],
+        sizes=np.array([t[4] for t in shapes]),
+        depth_mm=np.array([t[5] for t in shapes]),
+        rgb=tuple(t[6] for t in shapes),
+        ir=tuple(t[7] for t in shapes),
     )

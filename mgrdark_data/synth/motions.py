@@ -20,15 +20,22 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 JOINTS = (
-    "head", "neck", "pelvis",
-    "shoulder_r", "elbow_r", "hand_r",
-    "shoulder_l", "elbow_l", "hand_l",
-    "hip_r", "foot_r", "hip_l", "foot_l",
+    "head",
+    "neck",
+    "pelvis",
+    "shoulder_r",
+    "elbow_r",
+    "hand_r",
+    "shoulder_l",
+    "elbow_l",
+    "hand_l",
+    "hip_r",
+    "foot_r",
+    "hip_l",
+    "foot_l",
 )
 J = {name: i for i, name in enumerate(JOINTS)}
-_MIRROR_PERM = [
-    J[n.replace("_r", "_L").replace("_l", "_r").replace("_L", "_l")] for n in JOINTS
-]
+_MIRROR_PERM = [J[n.replace("_r", "_L").replace("_l", "_r").replace("_L", "_l")] for n in JOINTS]
 _UPPER = [J[n] for n in JOINTS if not n.startswith(("foot", "hip", "pelvis"))]
 """Joints that sway while standing (the feet stay on the floor)."""
 ARM_SIDE = {"r": -1.0, "l": 1.0}
@@ -190,9 +197,7 @@ def _forward(q: float, b: BodyShape, s: GestureStyle) -> _Targets:
 def _backward(q: float, b: BodyShape, s: GestureStyle) -> _Targets:
     # Both palms shoo away from the body at waist height: two hands, low, unlike `forward`.
     push = _pulse(q, s.cycles) * s.amplitude
-    hands = {
-        arm: _rel(b, arm, -0.02, 0.21 + s.lift, 0.08 + 0.16 * push + s.reach) for arm in "rl"
-    }
+    hands = {arm: _rel(b, arm, -0.02, 0.21 + s.lift, 0.08 + 0.16 * push + s.reach) for arm in "rl"}
     return _Targets(hands, dict.fromkeys("rl", "open"), dict.fromkeys("rl", UP))
 
 
@@ -212,8 +217,7 @@ def _turn_right(q: float, b: BodyShape, s: GestureStyle) -> _Targets:
     # The subject's right arm sweeps from pointing at the camera to pointing sideways.
     theta = 0.5 * math.pi * min(1.0, 0.85 + 0.15 * s.amplitude) * _pulse(q, s.cycles)
     reach = 0.30
-    hand = _rel(b, "r", reach * math.sin(theta), -0.01 + s.lift,
-                reach * math.cos(theta) + s.reach)
+    hand = _rel(b, "r", reach * math.sin(theta), -0.01 + s.lift, reach * math.cos(theta) + s.reach)
     return _Targets({"r": hand}, {"r": "point"}, {"r": _outward("r")})
 
 
@@ -283,7 +287,7 @@ def gesture_pose(gesture: int, p: float, body: BodyShape, style: GestureStyle) -
         raise ValueError(f"class id {gesture} has no motion")
     p = min(max(p, 0.0), 1.0)
     env = envelope(p)
-    targets = motion(p ** style.gamma, body, style)
+    targets = motion(p**style.gamma, body, style)
     rest = rest_pose(body)
     j = rest.joints.copy()
     hands, fingers = list(rest.hands), list(rest.fingers)
@@ -296,8 +300,9 @@ def gesture_pose(gesture: int, p: float, body: BodyShape, style: GestureStyle) -
         fingers[i] = targets.fingers[arm]
     j[J["head"], 0] += env * targets.head_dx
     _solve_elbows(j, body)
-    return Pose(j, hands=(hands[0], hands[1]), fingers=(fingers[0], fingers[1]),
-                yaw=env * targets.yaw)
+    return Pose(
+        j, hands=(hands[0], hands[1]), fingers=(fingers[0], fingers[1]), yaw=env * targets.yaw
+    )
 
 
 def with_idle(pose: Pose, t: float, phase: float) -> Pose:

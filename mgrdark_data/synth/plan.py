@@ -72,8 +72,12 @@ def make_subject(subject_id: str, seed: int) -> Subject:
     )
     hue, sat, val = rng.uniform(0, 1), rng.uniform(0.2, 0.9), rng.uniform(0.25, 0.95)
     shirt = tuple(int(255 * c) for c in colorsys.hsv_to_rgb(hue, sat, val))
-    pants = (_jitter(rng, (35, 45, 80), 15), _jitter(rng, (30, 30, 32), 10),
-             _jitter(rng, (110, 110, 115), 20), _jitter(rng, (170, 150, 110), 20))
+    pants = (
+        _jitter(rng, (35, 45, 80), 15),
+        _jitter(rng, (30, 30, 32), 10),
+        _jitter(rng, (110, 110, 115), 20),
+        _jitter(rng, (170, 150, 110), 20),
+    )
     look = Look(
         skin=_jitter(rng, _SKINS[int(rng.integers(len(_SKINS)))], 12),
         hair=_jitter(rng, _HAIRS[int(rng.integers(len(_HAIRS)))], 10),
@@ -184,9 +188,14 @@ class RecordingPlan:
         """This recording's entry of `truth.json`."""
         ir = self.rig.ir
         return {
-            "subject": self.subject.id, "light": self.light, "scene": self.scene.name,
-            "ir_scale": ir.scale, "ir_shift_x": ir.shift_x, "ir_shift_y": ir.shift_y,
-            "ir_offset_s": self.ir_offset_s, "ir_fps": float(self.ir_fps),
+            "subject": self.subject.id,
+            "light": self.light,
+            "scene": self.scene.name,
+            "ir_scale": ir.scale,
+            "ir_shift_x": ir.shift_x,
+            "ir_shift_y": ir.shift_y,
+            "ir_offset_s": self.ir_offset_s,
+            "ir_fps": float(self.ir_fps),
             "rgb_fps": float(self.rgb_fps),
             **({"dark_noise": self.dark_noise} if self.light == "dark" else {}),
         }
@@ -194,9 +203,15 @@ class RecordingPlan:
     def label_rows(self) -> list[dict[str, str | int]]:
         """Annotation rows (DESIGN section 3 columns plus light and scene)."""
         return [
-            {"recording": self.recording, "subject": self.subject.id, "gesture": inst.name,
-             "start_frame": inst.start, "end_frame": inst.end, "light": self.light,
-             "scene": self.scene.name}
+            {
+                "recording": self.recording,
+                "subject": self.subject.id,
+                "gesture": inst.name,
+                "start_frame": inst.start,
+                "end_frame": inst.end,
+                "light": self.light,
+                "scene": self.scene.name,
+            }
             for inst in self.instances
         ]
 
@@ -209,9 +224,13 @@ def _style(rng: np.random.Generator, gesture: int, frames: int) -> GestureStyle:
     # Longer instances repeat their motion more often rather than only moving slower.
     cycles = int(rng.integers(1, 3)) if frames < 100 else int(rng.integers(2, 4))
     return GestureStyle(
-        amplitude=float(rng.uniform(0.8, 1.2)), cycles=cycles, arm=arm,
-        gamma=float(rng.uniform(0.8, 1.25)), lift=float(rng.uniform(-0.025, 0.025)),
-        reach=float(rng.uniform(-0.02, 0.03)), direction=1 if rng.random() < 0.5 else -1,
+        amplitude=float(rng.uniform(0.8, 1.2)),
+        cycles=cycles,
+        arm=arm,
+        gamma=float(rng.uniform(0.8, 1.25)),
+        lift=float(rng.uniform(-0.025, 0.025)),
+        reach=float(rng.uniform(-0.02, 0.03)),
+        direction=1 if rng.random() < 0.5 else -1,
     )
 
 
@@ -251,19 +270,24 @@ def plan_recording(
     gmin, gmax = gesture_frames
     rmin, rmax = rest_frames
     if not (1 <= gmin <= gmax) or not (1 <= rmin <= rmax):
-        raise ValueError(f"need 1 <= min <= max for gesture_frames {gesture_frames} and "
-                         f"rest_frames {rest_frames}")
+        raise ValueError(
+            f"need 1 <= min <= max for gesture_frames {gesture_frames} and "
+            f"rest_frames {rest_frames}"
+        )
     vocab = load_vocabulary()
     if len(vocab) != len(MOTIONS):
-        raise ValueError(f"the synthesizer knows {len(MOTIONS)} motions, the vocabulary has "
-                         f"{len(vocab)} classes")
+        raise ValueError(
+            f"the synthesizer knows {len(MOTIONS)} motions, the vocabulary has {len(vocab)} classes"
+        )
     rng = np.random.default_rng([seed, stable_hash("recording:" + recording)])
     jitter = rng.uniform(-1, 1, 3)
     rig = make_rig(
         scale,
         round(scene.ir_scale_full + 0.005 * jitter[0], 4),
-        (round(scene.ir_shift_full[0] + 4 * jitter[1], 1),
-         round(scene.ir_shift_full[1] + 4 * jitter[2], 1)),
+        (
+            round(scene.ir_shift_full[0] + 4 * jitter[1], 1),
+            round(scene.ir_shift_full[1] + 4 * jitter[2], 1),
+        ),
         rgb_size,
     )
     ir_offset = round(float(rng.uniform(-MAX_IR_OFFSET_S, MAX_IR_OFFSET_S)), 3)
@@ -283,12 +307,29 @@ def plan_recording(
         dist = float(rng.uniform(*DIST_RANGE_MM))
         height_px = rig.optics.focal * subject.body.height_mm / dist
         x = float(rng.uniform(*_x_range(rig, 0.45 * height_px)))
-        instances.append(Instance(gesture, vocab.classes[gesture].name, frame,
-                                  frame + length - 1, _style(rng, gesture, length), x, dist))
+        instances.append(
+            Instance(
+                gesture,
+                vocab.classes[gesture].name,
+                frame,
+                frame + length - 1,
+                _style(rng, gesture, length),
+                x,
+                dist,
+            )
+        )
         frame += length + int(rng.integers(rmin, rmax + 1))
     return RecordingPlan(
-        recording=recording, subject=subject, light=light, scene=scene, rig=rig,
-        instances=tuple(instances), rgb_frames=frame, ir_offset_s=ir_offset,
-        exposure=exposure, depth_kind=depth_kind, dark_noise=float(dark_noise),
+        recording=recording,
+        subject=subject,
+        light=light,
+        scene=scene,
+        rig=rig,
+        instances=tuple(instances),
+        rgb_frames=frame,
+        ir_offset_s=ir_offset,
+        exposure=exposure,
+        depth_kind=depth_kind,
+        dark_noise=float(dark_noise),
         seed_words=(seed, stable_hash("noise:" + recording)),
     )

@@ -90,8 +90,13 @@ class NoiseBank:
 
 
 def make_noise_bank(
-    rng: np.random.Generator, shape: tuple[int, ...], sigma: float, count: int, frames: int,
-    grain: float = 0.0, dtype: type = np.int8,
+    rng: np.random.Generator,
+    shape: tuple[int, ...],
+    sigma: float,
+    count: int,
+    frames: int,
+    grain: float = 0.0,
+    dtype: type = np.int8,
 ) -> NoiseBank:
     """`count` noise frames: blotchy noise of `sigma` (generated at half resolution, like a
     demosaiced, denoised sensor) plus per-pixel `grain`, used in turn by `frames` frames.
@@ -116,13 +121,16 @@ def make_noise_bank(
 class RgbComposer:
     """RGB frames: daylight reflectance -> exposure, vignetting, offset and sensor noise."""
 
-    def __init__(self, cam: Camera, background: np.ndarray, gain: np.ndarray, offset: float,
-                 noise: NoiseBank) -> None:
+    def __init__(
+        self, cam: Camera, background: np.ndarray, gain: np.ndarray, offset: float, noise: NoiseBank
+    ) -> None:
         self.cam, self.background, self.noise = cam, background, noise
         self.gain = gain.astype(np.float32)
         self.offset = float(offset)
-        self.base = [self._expose(background, k, (slice(None), slice(None)))
-                     for k in range(len(noise.frames))]
+        self.base = [
+            self._expose(background, k, (slice(None), slice(None)))
+            for k in range(len(noise.frames))
+        ]
 
     def _expose(self, img: np.ndarray, k: int, roi: tuple[slice, slice]) -> np.ndarray:
         out = img.astype(np.float32) * self.gain[roi]
@@ -150,8 +158,9 @@ class IrComposer:
         self.background = background.astype(np.float32)
         self.sigma = max(0.5, 1.2 * cam.width / 1408)
         self.margin = int(3 * self.sigma) + 2
-        self.base = [np.clip(self.background + f + 0.5, 0, 255).astype(np.uint8)
-                     for f in noise.frames]
+        self.base = [
+            np.clip(self.background + f + 0.5, 0, 255).astype(np.uint8) for f in noise.frames
+        ]
 
     def frame(self, index: int, fig: Figure) -> np.ndarray:
         k = int(self.noise.order[index])
@@ -177,8 +186,10 @@ class DepthComposer:
 
     def __init__(self, cam: Camera, background: np.ndarray, noise: NoiseBank) -> None:
         self.cam, self.background, self.noise = cam, background, noise
-        self.base = [self._measure(background, k, (slice(None), slice(None)))
-                     for k in range(len(noise.frames))]
+        self.base = [
+            self._measure(background, k, (slice(None), slice(None)))
+            for k in range(len(noise.frames))
+        ]
 
     def _measure(self, img: np.ndarray, k: int, roi: tuple[slice, slice]) -> np.ndarray:
         out = img.astype(np.int32) + self.noise.frames[k][roi]

@@ -89,14 +89,31 @@ def make_scene(name: str, seed: int) -> Scene:
         x = float(rng.uniform(-half, half - 1000))
         top = float(rng.uniform(800, 1300))
         dist = wall - float(rng.uniform(350, 800))
-        boxes.append(Box(x, x + float(rng.uniform(700, 1500)), 0, top, dist,
-                         _colour(rng, 40, 180), wall_ir + int(rng.integers(-3, 4))))
+        boxes.append(
+            Box(
+                x,
+                x + float(rng.uniform(700, 1500)),
+                0,
+                top,
+                dist,
+                _colour(rng, 40, 180),
+                wall_ir + int(rng.integers(-3, 4)),
+            )
+        )
     for _ in range(int(rng.integers(1, 4))):
         x = float(rng.uniform(-half, half - 600))
         bottom = float(rng.uniform(1000, 1500))
-        boxes.append(Box(x, x + float(rng.uniform(400, 800)), bottom,
-                         bottom + float(rng.uniform(400, 800)), wall - 10,
-                         _colour(rng, 20, 250), wall_ir + 1))
+        boxes.append(
+            Box(
+                x,
+                x + float(rng.uniform(400, 800)),
+                bottom,
+                bottom + float(rng.uniform(400, 800)),
+                wall - 10,
+                _colour(rng, 20, 250),
+                wall_ir + 1,
+            )
+        )
     x = float(rng.uniform(-half, half - 500))
     boxes.append(Box(x, x + 450, 900, 1250, wall - 600, (30, 30, 35), 128))  # a warm monitor
     boxes.sort(key=lambda b: -b.dist_mm)
@@ -105,8 +122,15 @@ def make_scene(name: str, seed: int) -> Scene:
     shift_x = float(rng.uniform(180, max(200, 1920 - span_x - 120)))
     shift_y = float(rng.uniform(0, max(10, 1080 - span_y)))
     return Scene(
-        name, wall, _colour(rng, 150, 225), _colour(rng, 70, 140), wall_ir,
-        wall_ir - int(rng.integers(2, 8)), tuple(boxes), scale, (shift_x, shift_y),
+        name,
+        wall,
+        _colour(rng, 150, 225),
+        _colour(rng, 70, 140),
+        wall_ir,
+        wall_ir - int(rng.integers(2, 8)),
+        tuple(boxes),
+        scale,
+        (shift_x, shift_y),
         int(rng.integers(0, 2**31)),
     )
 
@@ -135,8 +159,9 @@ def _floor_rows(scene: Scene, optics: Optics, cam: Camera) -> tuple[np.ndarray, 
     return dist < scene.wall_mm, dist
 
 
-def rgb_background(scene: Scene, optics: Optics, cam: Camera, light: str,
-                   mean: float) -> np.ndarray:
+def rgb_background(
+    scene: Scene, optics: Optics, cam: Camera, light: str, mean: float
+) -> np.ndarray:
     """Reflectance image (uint8 RGB) of the empty room, scaled to a mean of `mean` (0-255)."""
     img = np.empty((cam.height, cam.width, 3), np.float32)
     img[:] = scene.wall_rgb

@@ -47,8 +47,16 @@ _LUMA = _limited_range_lut()
 class VideoStream:
     """Encode frames of one modality into `path`, atomically (renamed on `close`)."""
 
-    def __init__(self, path: str | os.PathLike, kind: str, width: int, height: int,
-                 fps: float, encoding: SynthEncoding, refs: int | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        kind: str,
+        width: int,
+        height: int,
+        fps: float,
+        encoding: SynthEncoding,
+        refs: int | None = None,
+    ) -> None:
         """
         Args:
             path: the final file (.mp4 for 'rgb'/'ir', .mkv for 'depth').
@@ -73,8 +81,11 @@ class VideoStream:
         else:
             stream = self._container.add_stream("libx264", rate=rate)
             stream.pix_fmt = "yuv420p"
-            stream.options = {"crf": str(encoding.crf), "preset": encoding.preset,
-                              "threads": str(encoding.threads)}
+            stream.options = {
+                "crf": str(encoding.crf),
+                "preset": encoding.preset,
+                "threads": str(encoding.threads),
+            }
             if refs is not None:
                 stream.options = {**stream.options, "refs": str(refs)}
             ctx = stream.codec_context

@@ -77,20 +77,36 @@ def build_composers(
         balance = rng.uniform(0.97, 1.03, 3).astype(np.float32)
         shade = _vignette(cam.height, cam.width, 0.1)[..., None] * balance
         shade /= float(shade.mean())
-        noise = make_noise_bank(rng, shape, DAYLIGHT_NOISE[0], NOISE_FRAMES, n,
-                                grain=DAYLIGHT_NOISE[1])
+        noise = make_noise_bank(
+            rng, shape, DAYLIGHT_NOISE[0], NOISE_FRAMES, n, grain=DAYLIGHT_NOISE[1]
+        )
         rgb = RgbComposer(cam, bg, shade, 0.0, noise)
     d = rig.depth
     depth = DepthComposer(
-        d, depth_background(scene, rig.optics, d),
-        make_noise_bank(rng, (d.height, d.width), DEPTH_NOISE[0], NOISE_FRAMES, n,
-                        grain=DEPTH_NOISE[1], dtype=np.int16),
+        d,
+        depth_background(scene, rig.optics, d),
+        make_noise_bank(
+            rng,
+            (d.height, d.width),
+            DEPTH_NOISE[0],
+            NOISE_FRAMES,
+            n,
+            grain=DEPTH_NOISE[1],
+            dtype=np.int16,
+        ),
     )
     ir_cam = rig.ir
     ir = IrComposer(
-        ir_cam, ir_background(scene, rig.optics, ir_cam),
-        make_noise_bank(rng, (ir_cam.height, ir_cam.width), IR_NOISE[0], NOISE_FRAMES,
-                        plan.ir_frames, grain=IR_NOISE[1]),
+        ir_cam,
+        ir_background(scene, rig.optics, ir_cam),
+        make_noise_bank(
+            rng,
+            (ir_cam.height, ir_cam.width),
+            IR_NOISE[0],
+            NOISE_FRAMES,
+            plan.ir_frames,
+            grain=IR_NOISE[1],
+        ),
     )
     return rgb, depth, ir
 
@@ -98,12 +114,14 @@ def build_composers(
 def _figure(plan: RecordingPlan, t: float) -> Figure:
     pose, x_px, dist = plan.pose_at(t)
     subject = plan.subject
-    return person_figure(pose, subject.body, subject.look, plan.rig.optics,
-                             plan.x0_mm(x_px, dist), dist)
+    return person_figure(
+        pose, subject.body, subject.look, plan.rig.optics, plan.x0_mm(x_px, dist), dist
+    )
 
 
-def _write_ir(plan: RecordingPlan, composer: IrComposer, stream: VideoStream,
-              stop: threading.Event) -> None:
+def _write_ir(
+    plan: RecordingPlan, composer: IrComposer, stream: VideoStream, stop: threading.Event
+) -> None:
     """Render and encode every IR frame: frame j shows scene time j / ir_fps - ir_offset_s."""
     for j in range(plan.ir_frames):
         if stop.is_set():
@@ -146,18 +164,32 @@ def render_recording(
     streams: list[VideoStream | PngStream] = []
     stop = threading.Event()
     try:
-        rgb_s = VideoStream(folder / "rgb.mp4", "rgb", rig.rgb.width, rig.rgb.height,
-                            plan.rgb_fps, encoding, refs=NOISE_FRAMES)
+        rgb_s = VideoStream(
+            folder / "rgb.mp4",
+            "rgb",
+            rig.rgb.width,
+            rig.rgb.height,
+            plan.rgb_fps,
+            encoding,
+            refs=NOISE_FRAMES,
+        )
         streams.append(rgb_s)
         depth_s: VideoStream | PngStream
         if plan.depth_kind == "png":
             depth_s = PngStream(folder / "depth", encoding)
         else:
-            depth_s = VideoStream(folder / "depth.mkv", "depth", rig.depth.width,
-                                  rig.depth.height, plan.rgb_fps, encoding)
+            depth_s = VideoStream(
+                folder / "depth.mkv",
+                "depth",
+                rig.depth.width,
+                rig.depth.height,
+                plan.rgb_fps,
+                encoding,
+            )
         streams.append(depth_s)
-        ir_s = VideoStream(folder / "ir.mp4", "ir", rig.ir.width, rig.ir.height, plan.ir_fps,
-                           encoding)
+        ir_s = VideoStream(
+            folder / "ir.mp4", "ir", rig.ir.width, rig.ir.height, plan.ir_fps, encoding
+        )
         streams.append(ir_s)
         # IR has its own clock, so it is rendered by its own thread: encoding and cv2 release
         # the GIL, and each stream's content depends only on the plan, never on the interleaving.
@@ -182,7 +214,19 @@ def render_recording(
     if write_sync:
         sync = {"ir_offset_s": plan.ir_offset_s, "depth_offset_frames": 0}
         (folder / "sync.json").write_text(json.dumps(sync) + "\n")
-    logger.info("wrote %s: %d RGB frames, %d IR frames, %d gestures", plan.recording,
-                plan.rgb_frames, plan.ir_frames, len(plan.instances))
-    return RecordingResult(plan.recording, folder, plan.rgb_frames, plan.ir_frames,
-                           plan.depth_kind, plan.label_rows(), plan.truth())
+    logger.info(
+        "wrote %s: %d RGB frames, %d IR frames, %d gestures",
+        plan.recording,
+        plan.rgb_frames,
+        plan.ir_frames,
+        len(plan.instances),
+    )
+    return RecordingResult(
+        plan.recording,
+        folder,
+        plan.rgb_frames,
+        plan.ir_frames,
+        plan.depth_kind,
+        plan.label_rows(),
+        plan.truth(),
+    )

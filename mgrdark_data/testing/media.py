@@ -140,9 +140,7 @@ def make_recording(
         write_depth_pngs(folder / "depth", n_depth, size=depth_size)
     n_ir = rgb_frames if ir_frames is None else ir_frames
     if n_ir:
-        write_index_video(
-            folder / "ir.mp4", n_ir, fps=ir_fps or fps, size=ir_size, kind="ir"
-        )
+        write_index_video(folder / "ir.mp4", n_ir, fps=ir_fps or fps, size=ir_size, kind="ir")
     if sync is not None:
         (folder / "sync.json").write_text(json.dumps(sync))
     return folder

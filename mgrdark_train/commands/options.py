@@ -11,9 +11,7 @@ workers_option = click.option(
     "--workers", type=int, default=None, help="DataLoader workers per process."
 )
 seed_option = click.option("--seed", type=int, default=None)
-device_option = click.option(
-    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None
-)
+device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None)
 cache_option = click.option(
     "--cache/--no-cache", default=None, help="Read clips pre-resized by `mgrtrain prepare`."
 )

@@ -9,10 +9,20 @@ from mgrdark_data.cli.common import data_option, data_root, quiet_option, setup_
 
 @click.command()
 @data_option
-@click.option("--size", type=int, default=256, show_default=True,
-              help="Side of the cached frames (the training resize).")
-@click.option("--modality", "modalities", multiple=True,
-              type=click.Choice(["rgb", "ir", "depth"]), help="Streams to cache (default: all).")
+@click.option(
+    "--size",
+    type=int,
+    default=256,
+    show_default=True,
+    help="Side of the cached frames (the training resize).",
+)
+@click.option(
+    "--modality",
+    "modalities",
+    multiple=True,
+    type=click.Choice(["rgb", "ir", "depth"]),
+    help="Streams to cache (default: all).",
+)
 @click.option("--workers", type=int, default=1, show_default=True)
 @click.option("--force", is_flag=True, help="Re-encode clips already cached.")
 @quiet_option
@@ -26,8 +36,12 @@ def prepare(data, size, modalities, workers, force, quiet) -> None:
     root = data_root(data)
     with tqdm(desc="cache", unit="clip", disable=quiet) as bar:
         report = prepare_cache(
-            root, size=size, modalities=modalities or ("rgb", "ir", "depth"),
-            workers=workers, force=force, progress=bar.update,
+            root,
+            size=size,
+            modalities=modalities or ("rgb", "ir", "depth"),
+            workers=workers,
+            force=force,
+            progress=bar.update,
         )
     click.echo(
         f"cache s{size}: {report.written} written, {report.skipped} already cached, "

@@ -67,7 +67,10 @@ def load_clips(
         if missing.any():
             log.warning(
                 "%d %s clip(s) of split %s have no %s stream; they are left out",
-                int(missing.sum()), subset, split, m,
+                int(missing.sum()),
+                subset,
+                split,
+                m,
             )
             rows = rows[~missing]
     unknown = sorted(set(clips["subject"]) - set(assignment["subject"]))

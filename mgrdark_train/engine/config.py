@@ -135,8 +135,13 @@ PRESETS: dict[str, dict[str, Any]] = {
         "data": {"num_frames": 32, "resize": 256, "crop": 224},
         "model": {"depth": 50, "width": 1.0},
         "optim": {
-            "batch_size": 32, "lr": 1e-4, "momentum": 0.9, "weight_decay": 1e-4,
-            "lr_step": 20, "lr_gamma": 0.1, "epochs": 80,
+            "batch_size": 32,
+            "lr": 1e-4,
+            "momentum": 0.9,
+            "weight_decay": 1e-4,
+            "lr_step": 20,
+            "lr_gamma": 0.1,
+            "epochs": 80,
         },
     },
     # The whole pipeline on a CPU in minutes (synthetic data): a narrow ResNet-10, 8 frames of
@@ -144,11 +149,23 @@ PRESETS: dict[str, dict[str, Any]] = {
     # clips SGD at lr 0.01 is near chance for 25 epochs where AdamW at 2e-3 reaches ~60% test
     # top-1; 60 epochs with one decay at 50 reach ~90% (bench/RESULTS.md, "tiny").
     "tiny": {
-        "data": {"num_frames": 8, "resize": 64, "crop": 56, "workers": 0, "eval_subset": "test",
-                 "in_memory": True},
+        "data": {
+            "num_frames": 8,
+            "resize": 64,
+            "crop": 56,
+            "workers": 0,
+            "eval_subset": "test",
+            "in_memory": True,
+        },
         "model": {"depth": 10, "width": 0.25, "dropout": 0.2, "stem_temporal_kernel": 3},
-        "optim": {"name": "adamw", "batch_size": 8, "lr": 2e-3, "weight_decay": 1e-4,
-                  "lr_step": 50, "epochs": 60},
+        "optim": {
+            "name": "adamw",
+            "batch_size": 8,
+            "lr": 2e-3,
+            "weight_decay": 1e-4,
+            "lr_step": 50,
+            "epochs": 60,
+        },
         "run": {"device": "cpu", "eval_every": 10},
     },
 }
@@ -159,9 +176,7 @@ def merge(base: dict[str, Any], layer: Mapping[str, Any], where: str) -> dict[st
     out = dict(base)
     for key, value in layer.items():
         if key not in out:
-            raise ConfigError(
-                f"{where}: unknown setting {key!r}; expected one of {sorted(out)}"
-            )
+            raise ConfigError(f"{where}: unknown setting {key!r}; expected one of {sorted(out)}")
         if isinstance(out[key], dict):
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{where}: {key!r} must be a mapping of settings")

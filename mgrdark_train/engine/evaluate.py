@@ -57,7 +57,10 @@ def predict(
     """Run a step in eval mode over every item of `dataset` (in order)."""
     step.eval().to(device)
     loader = DataLoader(
-        dataset, batch_size=batch_size, shuffle=False, num_workers=workers,
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=workers,
         pin_memory=device.type == "cuda",
     )
     bar = progress(len(loader), "eval") if progress else None
@@ -114,19 +117,19 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "metrics.json") as tmp:
         tmp.write_text(json.dumps({**(extra or {}), **summary}, indent=2))
-    rows = [
-        {"label": i, "class": n, **summary["per_class"][n]} for i, n in enumerate(class_names)
-    ]
+    rows = [{"label": i, "class": n, **summary["per_class"][n]} for i, n in enumerate(class_names)]
     with atomic_path(out / "per_class.csv") as tmp:
         pd.DataFrame(rows).to_csv(tmp, index=False)
     top5 = np.argsort(-pred.probs, axis=1)[:, :5] if len(pred.clip_ids) else np.zeros((0, 5))
-    table = pa.table({
-        "clip_id": pa.array(pred.clip_ids, pa.string()),
-        "label": pa.array(pred.labels, pa.int64()),
-        "pred": pa.array(pred.preds if len(pred.clip_ids) else [], pa.int64()),
-        "prob": pa.array([p.tolist() for p in pred.probs], pa.list_(pa.float32())),
-        "top5": pa.array([t.tolist() for t in top5], pa.list_(pa.int64())),
-    })
+    table = pa.table(
+        {
+            "clip_id": pa.array(pred.clip_ids, pa.string()),
+            "label": pa.array(pred.labels, pa.int64()),
+            "pred": pa.array(pred.preds if len(pred.clip_ids) else [], pa.int64()),
+            "prob": pa.array([p.tolist() for p in pred.probs], pa.list_(pa.float32())),
+            "top5": pa.array([t.tolist() for t in top5], pa.list_(pa.int64())),
+        }
+    )
     with atomic_path(out / "predictions.parquet") as tmp:
         pq.write_table(table, tmp)
     plot_confusion(np.asarray(summary["confusion"]), class_names, out / "confusion.png")

@@ -46,10 +46,14 @@ class MeanTracker:
     def compute(self, device: torch.device) -> dict[str, float]:
         """Means over every sample of every rank (top-k as fractions)."""
         names = sorted(self.sums)
-        vec = torch.stack(
-            [self.sums[n].to(device) for n in names]
-            + [torch.tensor(float(self.count), device=device)]
-        ) if names else torch.tensor([float(self.count)], device=device)
+        vec = (
+            torch.stack(
+                [self.sums[n].to(device) for n in names]
+                + [torch.tensor(float(self.count), device=device)]
+            )
+            if names
+            else torch.tensor([float(self.count)], device=device)
+        )
         vec = all_reduce_sum(vec)
         total = float(vec[-1])
         if total == 0:

@@ -22,8 +22,10 @@ _BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 def trainable_batchnorms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
     """BatchNorm layers with running statistics whose parameters are being trained."""
     return [
-        m for m in module.modules()
-        if isinstance(m, _BN) and m.track_running_stats
+        m
+        for m in module.modules()
+        if isinstance(m, _BN)
+        and m.track_running_stats
         and any(p.requires_grad for p in m.parameters())
     ]
 

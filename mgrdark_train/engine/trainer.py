@@ -144,8 +144,11 @@ class Trainer:
                 find_unused_parameters=cfg.run.find_unused_parameters,
             )
         self.train_sampler = ClipSampler(
-            len(train_set), shuffle=True, seed=cfg.run.seed,
-            rank=self.dist.rank, world_size=self.dist.world_size,
+            len(train_set),
+            shuffle=True,
+            seed=cfg.run.seed,
+            rank=self.dist.rank,
+            world_size=self.dist.world_size,
         )
         self.train_loader = self._loader(train_set, self.train_sampler)
         self.eval_loader = None
@@ -163,8 +166,12 @@ class Trainer:
     def _loader(self, dataset: Dataset, sampler: ClipSampler) -> DataLoader:
         workers = self.cfg.data.workers
         return DataLoader(
-            dataset, batch_size=self.batch_size, sampler=sampler, num_workers=workers,
-            pin_memory=self.device.type == "cuda", persistent_workers=workers > 0,
+            dataset,
+            batch_size=self.batch_size,
+            sampler=sampler,
+            num_workers=workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=workers > 0,
             prefetch_factor=4 if workers > 0 else None,
         )
 
@@ -205,7 +212,9 @@ class Trainer:
         if len(rng) != self.dist.world_size:
             log.warning(
                 "checkpoint was written by %d ranks, now %d: RNG streams restart, the data "
-                "order and augmentation stay exact", len(rng), self.dist.world_size,
+                "order and augmentation stay exact",
+                len(rng),
+                self.dist.world_size,
             )
         restore_rng(rng[self.dist.rank % len(rng)])
         self.start_epoch = int(state["epoch"]) + 1
@@ -291,8 +300,10 @@ class Trainer:
                 self._postfix(loss, clips * self.dist.world_size / elapsed, wait / elapsed)
         elapsed = time.perf_counter() - start
         if self.cfg.run.precise_bn_batches:
-            with contextlib.closing(self._batches(self.train_loader, "precise BN")) as it, \
-                    self._autocast():
+            with (
+                contextlib.closing(self._batches(self.train_loader, "precise BN")) as it,
+                self._autocast(),
+            ):
                 update_bn_stats(
                     self.step, (b for b, _ in it), self.step, self.cfg.run.precise_bn_batches
                 )
@@ -344,7 +355,8 @@ class Trainer:
 def _terms(out: Mapping[str, Any]) -> dict[str, torch.Tensor]:
     """The scalar loss terms of a step's output (everything but `output`)."""
     return {
-        k: v for k, v in out.items()
+        k: v
+        for k, v in out.items()
         if k != "output" and isinstance(v, torch.Tensor) and v.dim() == 0
     }
 

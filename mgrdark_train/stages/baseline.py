@@ -71,7 +71,9 @@ def build_dataset(
     if in_memory:
         log.info(
             "%s %s: %.2f GiB of decoded frames kept in memory (data.in_memory) per process",
-            subset, "+".join(modalities), ds.memory_bytes() / 2**30,
+            subset,
+            "+".join(modalities),
+            ds.memory_bytes() / 2**30,
         )
     return ds
 

@@ -53,8 +53,9 @@ def train_run(
         raise MgrdarkError(
             f"{run_dir} already holds a run; pass --resume to continue it or --out for a new one"
         )
-    device_type = "cuda" if cfg.run.device in ("cuda", "auto") and torch.cuda.is_available() \
-        else "cpu"
+    device_type = (
+        "cuda" if cfg.run.device in ("cuda", "auto") and torch.cuda.is_available() else "cpu"
+    )
     dist = init_distributed(device_type)
     seed_everything(cfg.run.seed + dist.rank)
     stage = get_stage(cfg.stage)
@@ -117,14 +118,23 @@ def evaluate_run(
     step = stage.build_step(cfg, len(vocab))
     step.load_state_dict(state["step"])
     pred = predict(
-        step, dataset, device=dev, batch_size=batch_size or cfg.optim.batch_size,
-        workers=cfg.data.workers, amp=autocast_dtype(cfg.run.amp, dev), progress=progress,
+        step,
+        dataset,
+        device=dev,
+        batch_size=batch_size or cfg.optim.batch_size,
+        workers=cfg.data.workers,
+        amp=autocast_dtype(cfg.run.amp, dev),
+        progress=progress,
     )
     if not pred.clip_ids:
         raise MgrdarkError(f"subset {subset!r} of split {cfg.data.split!r} has no clips")
     summary = summarize(pred, vocab.names)
-    extra = {"run": str(run_dir), "subset": subset, "checkpoint": checkpoint,
-             "epoch": int(state["epoch"]) + 1}
+    extra = {
+        "run": str(run_dir),
+        "subset": subset,
+        "checkpoint": checkpoint,
+        "epoch": int(state["epoch"]) + 1,
+    }
     out = Path(out_dir) if out_dir else run_dir / ("eval" if subset == "test" else f"eval_{subset}")
     write_report(out, pred, summary, vocab.names, extra)
     return {**extra, **summary}

@@ -45,11 +45,18 @@ def _record(root: DataRoot, n: int, spec: ClipSpec, sizes: dict[str, tuple[int, 
     vocab = load_vocabulary()
     clip_id = f"{spec.subject}__{spec.light}__take__{n:06d}_{n + spec.num_frames - 1:06d}"
     rec: dict = {
-        "clip_id": clip_id, "recording": f"{spec.subject}/{spec.light}/take",
-        "subject": spec.subject, "light": spec.light, "scene": "lab",
-        "gesture": vocab.classes[spec.label].name, "label": spec.label,
-        "start_frame": n, "end_frame": n + spec.num_frames - 1,
-        "num_frames": spec.num_frames, "fps": float(FPS), "source_row": n + 2,
+        "clip_id": clip_id,
+        "recording": f"{spec.subject}/{spec.light}/take",
+        "subject": spec.subject,
+        "light": spec.light,
+        "scene": "lab",
+        "gesture": vocab.classes[spec.label].name,
+        "label": spec.label,
+        "start_frame": n,
+        "end_frame": n + spec.num_frames - 1,
+        "num_frames": spec.num_frames,
+        "fps": float(FPS),
+        "source_row": n + 2,
     }
     for m in spec.modalities:
         rel = root.clip_relpath(m, clip_id)
@@ -167,6 +174,4 @@ def write_pattern_dataset(
         clip_rng = np.random.default_rng(int(seeds[k]))
         write_lossless_rgb(path, pattern_frames(spec.label, spec.num_frames, size, clip_rng))
 
-    return write_dataset_root(
-        root, specs, split, sizes={"rgb": (size, size)}, writer=writer
-    )
+    return write_dataset_root(root, specs, split, sizes={"rgb": (size, size)}, writer=writer)

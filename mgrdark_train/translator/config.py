@@ -35,6 +35,12 @@ TRANSLATOR_PRESETS: dict[str, dict[str, Any]] = {
     # On the demo's synth data the validation L1 stops improving after about 8 epochs, and a
     # network this small reproduces the people only with the warm pixels weighted up (probe:
     # L1 on person pixels 1.8 plain, 0.6 with hot_weight 9; bench/RESULTS.md, "translator").
-    "tiny": {"base_channels": 8, "depth": 3, "epochs": 8, "frames_per_batch": 32, "lr": 2e-3,
-             "hot_weight": 9.0},
+    "tiny": {
+        "base_channels": 8,
+        "depth": 3,
+        "epochs": 8,
+        "frames_per_batch": 32,
+        "lr": 2e-3,
+        "hot_weight": 9.0,
+    },
 }

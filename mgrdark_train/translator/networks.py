@@ -77,8 +77,9 @@ class UNetTranslator(nn.Module):
         self.in_channels, self.out_channels = in_channels, out_channels
         widths = [base_channels * min(2**i, 8) for i in range(depth)]
         self.encoder = nn.ModuleList(
-            _down(in_channels if i == 0 else widths[i - 1], w, norm=i > 0,
-                  norm_layer=_instance_norm)
+            _down(
+                in_channels if i == 0 else widths[i - 1], w, norm=i > 0, norm_layer=_instance_norm
+            )
             for i, w in enumerate(widths)
         )
         # Decoder stage i takes the previous decoder output concatenated with encoder skip i.

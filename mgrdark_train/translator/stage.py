@@ -154,7 +154,9 @@ def load_translator(stage_dir: str | Path) -> nn.Module:
     summary = json.loads(done.read_text())
     translator = build_translator(TranslatorConfig(**summary["settings"]))
     if summary["name"] == "gan":
-        load_weights(translator, torch.load(stage_dir / WEIGHTS, map_location="cpu",
-                                            weights_only=True), stage_dir)
+        load_weights(
+            translator,
+            torch.load(stage_dir / WEIGHTS, map_location="cpu", weights_only=True),
+            stage_dir,
+        )
     return translator.eval()
-
