@@ -25,8 +25,9 @@ demo: install
 test: dev
 	$(PYTHON) -m pytest -q $(PYTEST_ARGS)
 
-lint:
+lint: dev
 	ruff check .
+	ruff format --check .
 
 bench: dev
 	$(PYTHON) bench/segment.py
