@@ -20,7 +20,6 @@ from mgrdark_data.align import (
     alignment_error,
     estimate_alignment,
     estimate_ir_offset,
-    ir_index,
     motion_energy,
     read_alignment_table,
     resolve_alignments,
@@ -338,13 +337,6 @@ def test_motion_energy_of_frames():
     # Sensor noise (+-1 everywhere) stays below the floor; the moving block does not.
     e = motion_energy(noisy)
     assert e[1] < 0.3 and e[2] > 1.5
-
-
-def test_ir_index_time_mapping():
-    assert ir_index(0, 25, 30, 0.0) == 0
-    assert ir_index(10, 25, 30, 0.0) == 12
-    assert ir_index(10, 25, 30, 0.1) == 15
-    assert ir_index(10, 25, 9, -0.2) == 2
 
 
 # --- (f) alignment table ----------------------------------------------------------------

@@ -11,7 +11,7 @@ from .estimate import Alignment, estimate_alignment
 from .geometry import affine_matrix, alignment_error, warp_ir_to_rgb
 from .overlay import overlay_image, write_overlay
 from .resolve import MIN_SCORE, estimate_recording, resolve_alignments
-from .sample import FramePairs, ir_index, sample_frame_pairs, stream_motion
+from .sample import FramePairs, sample_frame_pairs, stream_motion
 from .sync import estimate_ir_offset, motion_energy
 from .table import AlignmentTableError, read_alignment_table, write_alignment_table
 
@@ -28,7 +28,6 @@ __all__ = [
     "estimate_alignment",
     "estimate_ir_offset",
     "estimate_recording",
-    "ir_index",
     "metadata_from_annotations",
     "motion_energy",
     "overlay_image",

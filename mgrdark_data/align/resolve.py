@@ -50,8 +50,8 @@ def estimate_recording(
     """
     if files.ir is None:
         raise MgrdarkError(f"recording {files.recording} has no ir.* file")
-    fps_rgb = float(probe_stream(files.rgb).fps)
-    fps_ir = float(probe_stream(files.ir).fps)
+    fps_rgb = probe_stream(files.rgb).fps
+    fps_ir = probe_stream(files.ir).fps
     given = files.ir_offset_s
     if given is None and not estimate_sync:
         given = 0.0

@@ -85,8 +85,8 @@ def write_overlay_for(
     path: Path,
 ) -> Path:
     """Overlay of the middle frame pair of a recording, at source resolution."""
-    fps_rgb = float(probe_stream(rgb_path).fps)
-    fps_ir = float(probe_stream(ir_path).fps)
+    fps_rgb = probe_stream(rgb_path).fps
+    fps_ir = probe_stream(ir_path).fps
     offset = decision.ir_offset_s if decision.ir_offset_s is not None else (sync_offset or 0.0)
     pairs = sample_frame_pairs(
         rgb_path,

@@ -16,6 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
+from ..timemap import ir_index
 from ..vocabulary import load_vocabulary
 from .cameras import Rig, make_rig
 from .figure import Look
@@ -142,8 +143,8 @@ class RecordingPlan:
         return rest_pose(self.subject.body)
 
     def ir_frame_for(self, rgb_index: int) -> int:
-        """IR frame shown with RGB frame `rgb_index` (DESIGN section 2 time mapping)."""
-        return math.floor((rgb_index / self.rgb_fps + self.ir_offset_s) * self.ir_fps + 0.5)
+        """IR frame shown with RGB frame `rgb_index`, by the time mapping segmentation uses."""
+        return ir_index(rgb_index, self.rgb_fps, self.ir_fps, self.ir_offset_s)
 
     @property
     def ir_frames(self) -> int:
