@@ -8,6 +8,8 @@ from fractions import Fraction
 
 import mgrdark_data.align as align
 from mgrdark_data.align import sample_frame_pairs
+from mgrdark_data.synth.plan import make_subject, plan_take
+from mgrdark_data.synth.scene import make_scene
 from mgrdark_data.testing import decode_index, make_recording
 from mgrdark_data.timemap import ir_index, ir_indices
 
@@ -57,3 +59,18 @@ def test_alignment_samples_the_frames_segmentation_would_cut(tmp_path):
     assert [decode_index(f) for f in pairs.rgb] == pairs.rgb_indices
     floats = [float_ir_index(i, 25, 30, 0.05) for i in pairs.rgb_indices]
     assert floats != expected
+
+
+def test_synthesizer_uses_the_same_mapping():
+    take = plan_take(
+        "S01/dark/hall",
+        subject=make_subject("S01", 0),
+        light="dark",
+        scene=make_scene("hall", 0),
+        seed=0,
+        scale=0.125,
+    )
+    fps_rgb, fps_ir = Fraction(take.rgb_fps), Fraction(take.ir_fps)
+    for i in range(take.rgb_frames):
+        assert take.ir_frame_for(i) == ir_index(i, fps_rgb, fps_ir, take.ir_offset_s)
+    assert take.ir_frames == ir_index(take.rgb_frames - 1, fps_rgb, fps_ir, take.ir_offset_s) + 1

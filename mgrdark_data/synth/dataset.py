@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..paths import atomic_path
-from .plan import DARK_NOISE_SIGMA, LIGHTS, RecordingPlan, make_subject, plan_recording
+from .plan import DARK_NOISE_SIGMA, LIGHTS, SynthTake, make_subject, plan_take
 from .scene import make_scene, scene_names, stable_hash
 from .streams import SynthEncoding
 from .writer import RecordingResult, render_recording
@@ -56,7 +56,7 @@ def plan_dataset(
     gesture_frames: tuple[int, int] = (45, 210),
     rest_frames: tuple[int, int] = (10, 40),
     dark_noise: float = DARK_NOISE_SIGMA,
-) -> list[RecordingPlan]:
+) -> list[SynthTake]:
     """Plans of every recording `synthesize` writes, in recording id order.
 
     Recording ids are `<subject>/<light>/<scene>`. One recording per subject (chosen by the
@@ -69,7 +69,7 @@ def plan_dataset(
     if dark_noise < 0:
         raise ValueError(f"dark_noise must be >= 0, got {dark_noise}")
     rooms = {name: make_scene(name, seed) for name in scene_names(scenes)}
-    plans = []
+    takes = []
     for sid in subject_ids(subjects):
         subject = make_subject(sid, seed)
         ids = [f"{sid}/{light}/{name}" for light in LIGHTS for name in rooms]
@@ -77,8 +77,8 @@ def plan_dataset(
         png = ids[int(rng.integers(len(ids)))]
         for rid in ids:
             _, light, name = rid.split("/")
-            plans.append(
-                plan_recording(
+            takes.append(
+                plan_take(
                     rid,
                     subject=subject,
                     light=light,
@@ -92,7 +92,7 @@ def plan_dataset(
                     dark_noise=dark_noise,
                 )
             )
-    return sorted(plans, key=lambda p: p.recording)
+    return sorted(takes, key=lambda p: p.recording)
 
 
 def write_labels(path: str | os.PathLike, rows: Iterable[dict]) -> Path:
@@ -119,9 +119,9 @@ def write_truth(path: str | os.PathLike, results: Iterable[RecordingResult]) -> 
     return path
 
 
-def _render(args: tuple[RecordingPlan, str, SynthEncoding, bool]) -> RecordingResult:
-    plan, raw, encoding, write_sync = args
-    return render_recording(plan, raw, encoding=encoding, write_sync=write_sync)
+def _render(args: tuple[SynthTake, str, SynthEncoding, bool]) -> RecordingResult:
+    take, raw, encoding, write_sync = args
+    return render_recording(take, raw, encoding=encoding, write_sync=write_sync)
 
 
 def synthesize(
@@ -159,7 +159,7 @@ def synthesize(
             dark RGB is (the person stands out from the room by a few levels).
     """
     raw = Path(raw)
-    plans = plan_dataset(
+    takes = plan_dataset(
         subjects=subjects,
         scenes=scenes,
         scale=scale,
@@ -170,7 +170,7 @@ def synthesize(
         dark_noise=dark_noise,
     )
     encoding = encoding or SynthEncoding()
-    jobs = [(plan, str(raw), encoding, write_sync) for plan in plans]
+    jobs = [(take, str(raw), encoding, write_sync) for take in takes]
     results: list[RecordingResult] = []
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
@@ -240,7 +240,7 @@ def synthesize_recording(
     if depth_kind not in ("video", "png"):
         raise ValueError(f"depth_kind must be 'video' or 'png', got {depth_kind!r}")
     subject_id = subject or (recording_id.split("/")[0] if "/" in recording_id else "S01")
-    plan = plan_recording(
+    take = plan_take(
         recording_id,
         subject=make_subject(subject_id, seed),
         light=light,
@@ -254,4 +254,4 @@ def synthesize_recording(
         rest_frames=rest_frames,
         depth_kind=depth_kind,
     )
-    return render_recording(plan, raw, encoding=encoding, write_sync=write_sync)
+    return render_recording(take, raw, encoding=encoding, write_sync=write_sync)
