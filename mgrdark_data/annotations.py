@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -40,6 +41,50 @@ class Instance:
     @property
     def num_frames(self) -> int:
         return self.end_frame - self.start_frame + 1
+
+
+@dataclass
+class RecordingMeta:
+    """What the annotations say about each recording; keys are recording ids.
+
+    Alignment uses it to find a dark take's daylight sibling and the takes of one scene.
+    """
+
+    light: dict[str, str | None] = field(default_factory=dict)
+    scene: dict[str, str | None] = field(default_factory=dict)
+    subject: dict[str, str | None] = field(default_factory=dict)
+
+    @classmethod
+    def of_instances(cls, instances: Iterable[Instance]) -> RecordingMeta:
+        """From accepted instances (first non-empty value per recording)."""
+        meta = cls()
+        for i in instances:
+            for target, value in ((meta.light, i.light), (meta.scene, i.scene)):
+                if value and target.get(i.recording) is None:
+                    target[i.recording] = value
+            meta.subject.setdefault(i.recording, i.subject)
+        return meta
+
+
+def recording_metadata(path: str | os.PathLike) -> RecordingMeta:
+    """Light, scene and subject per recording from an annotation CSV (first non-empty value).
+
+    Rows are read as they are, without the checks `parse_annotations` makes: a row a
+    segmentation would reject still says which subject and scene its recording shows.
+    """
+    _, rows = read_annotation_rows(path)
+    meta = RecordingMeta()
+    for _, row in rows:
+        rid = (row.get("recording") or "").strip()
+        for column, target in (
+            ("light", meta.light),
+            ("scene", meta.scene),
+            ("subject", meta.subject),
+        ):
+            value = (row.get(column) or "").strip()
+            if value and target.get(rid) is None:
+                target[rid] = value.lower() if column == "light" else value
+    return meta
 
 
 def read_annotation_rows(path: str | os.PathLike) -> tuple[list[str], list[tuple[int, dict]]]:

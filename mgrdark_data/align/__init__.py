@@ -6,7 +6,6 @@ recording; `resolve_alignments` decides per recording (with fallbacks) for `mgrd
 """
 
 from .decision import AlignmentDecision
-from .discover import RecordingFiles, discover_recordings, metadata_from_annotations
 from .estimate import Alignment, estimate_alignment
 from .geometry import affine_matrix, alignment_error, warp_ir_to_rgb
 from .overlay import overlay_image, write_overlay
@@ -21,14 +20,11 @@ __all__ = [
     "AlignmentDecision",
     "AlignmentTableError",
     "FramePairs",
-    "RecordingFiles",
     "affine_matrix",
     "alignment_error",
-    "discover_recordings",
     "estimate_alignment",
     "estimate_ir_offset",
     "estimate_recording",
-    "metadata_from_annotations",
     "motion_energy",
     "overlay_image",
     "read_alignment_table",

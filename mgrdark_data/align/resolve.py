@@ -19,8 +19,14 @@ import numpy as np
 
 from ..errors import MgrdarkError
 from ..media import probe_stream
+from ..recordings import (
+    RecordingFiles,
+    light_from_path,
+    recording_files,
+    sync_ir_offset,
+    take_key,
+)
 from .decision import AlignmentDecision, native
-from .discover import RecordingFiles, guess_light, resolve_recording, take_key
 from .estimate import Alignment, estimate_alignment
 from .sample import DEFAULT_PAIRS, sample_recording
 from .table import read_alignment_table
@@ -52,7 +58,7 @@ def estimate_recording(
         raise MgrdarkError(f"recording {files.recording} has no ir.* file")
     fps_rgb = probe_stream(files.rgb).fps
     fps_ir = probe_stream(files.ir).fps
-    given = files.ir_offset_s
+    given = sync_ir_offset(files)
     if given is None and not estimate_sync:
         given = 0.0
     pairs, offset, sync_score = sample_recording(
@@ -149,7 +155,7 @@ class _Resolver:
         self.cache: dict[str, _Estimate] = {}
 
     def light(self, rid: str) -> str | None:
-        return self.light_of.get(rid) or guess_light(rid)
+        return self.light_of.get(rid) or light_from_path(rid)
 
     def group(self, rid: str) -> tuple:
         """Takes of the same subject and scene share this key."""
@@ -161,7 +167,7 @@ class _Resolver:
     def estimate(self, rid: str) -> _Estimate:
         if rid not in self.cache:
             try:
-                files = resolve_recording(self.raw, rid)
+                files = recording_files(self.raw, rid)
                 if files.ir is None:
                     self.cache[rid] = _Estimate(None, None, None, "no ir.* file")
                 else:

@@ -7,10 +7,11 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from ..annotations import RecordingMeta, recording_metadata
 from ..errors import MgrdarkError
 from ..media import probe_stream
+from ..recordings import RecordingFiles, discover_recordings, sync_ir_offset
 from .decision import AlignmentDecision
-from .discover import RecordingMeta, discover_recordings, metadata_from_annotations
 from .overlay import write_overlay
 from .resolve import MIN_SCORE, resolve_alignments
 from .sample import DEFAULT_PAIRS, sample_frame_pairs
@@ -45,7 +46,7 @@ def align_raw(
     files = discover_recordings(raw)
     if not files:
         raise MgrdarkError(f"no recordings under {raw}: expected folders holding rgb.<ext>")
-    meta = metadata_from_annotations(annotations) if annotations else RecordingMeta()
+    meta = recording_metadata(annotations) if annotations else RecordingMeta()
     decisions = resolve_alignments(
         raw,
         list(files),
@@ -61,38 +62,29 @@ def align_raw(
     write_alignment_table(decisions, out)
     if overlay_dir is not None:
         for rid, d in decisions.items():
-            rec = files[rid]
-            if not d.aligned or rec.ir is None:
+            if not d.aligned or files[rid].ir is None:
                 continue
             try:
                 write_overlay_for(
-                    rec.rgb,
-                    rec.ir,
-                    d,
-                    rec.ir_offset_s,
-                    Path(overlay_dir) / f"{rid.replace('/', '__')}.png",
+                    files[rid], d, Path(overlay_dir) / f"{rid.replace('/', '__')}.png"
                 )
             except (MgrdarkError, OSError) as e:
                 log.warning("%s: no overlay written: %s", rid, e)
     return decisions
 
 
-def write_overlay_for(
-    rgb_path: Path,
-    ir_path: Path,
-    decision: AlignmentDecision,
-    sync_offset: float | None,
-    path: Path,
-) -> Path:
+def write_overlay_for(files: RecordingFiles, decision: AlignmentDecision, path: Path) -> Path:
     """Overlay of the middle frame pair of a recording, at source resolution."""
-    fps_rgb = probe_stream(rgb_path).fps
-    fps_ir = probe_stream(ir_path).fps
-    offset = decision.ir_offset_s if decision.ir_offset_s is not None else (sync_offset or 0.0)
+    if files.ir is None:
+        raise MgrdarkError(f"recording {files.recording} has no ir.* file")
+    offset = decision.ir_offset_s
+    if offset is None:
+        offset = sync_ir_offset(files) or 0.0
     pairs = sample_frame_pairs(
-        rgb_path,
-        ir_path,
-        fps_rgb=fps_rgb,
-        fps_ir=fps_ir,
+        files.rgb,
+        files.ir,
+        fps_rgb=probe_stream(files.rgb).fps,
+        fps_ir=probe_stream(files.ir).fps,
         ir_offset_s=offset,
         count=1,
         max_side=None,
