@@ -17,14 +17,14 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .alignment_plan import AlignmentChoice, choose_alignments
-from .annotations import Instance, parse_annotations
+from .align import AlignmentDecision, resolve_alignments
+from .annotations import Instance, RecordingMeta, parse_annotations
 from .cutting import ClipOutcome, outcome_for_existing, run_stream_task
 from .errors import MediaError, RecordingError
 from .manifest import write_records
 from .media.write import EncoderSettings
 from .paths import DataRoot
-from .planning import RecordingPlan, StreamTask, Warp, plan_recording
+from .planning import RecordingPlan, StreamTask, plan_recording
 from .recordings import RecordingInfo, discover_recordings, light_from_path, probe_recording
 from .records import ClipRecord, RecordingRecord, RejectRecord
 from .vocabulary import load_vocabulary
@@ -116,14 +116,14 @@ def segment_dataset(
                 )
             )
 
-    choices = choose_alignments(align, raw, found, instances)
+    alignments = _alignments(align, raw, found, instances)
     infos: dict[str, RecordingInfo] = {}
     rec_rows: dict[str, RecordingRecord] = {}
     for rec_id, files in found.items():
-        choice = choices.get(rec_id)
+        alignment = alignments.get(rec_id)
         try:
-            infos[rec_id] = probe_recording(files, choice.ir_offset_s if choice else None)
-            rec_rows[rec_id] = _recording_record(raw, infos[rec_id], choice)
+            infos[rec_id] = probe_recording(files, alignment.ir_offset_s if alignment else None)
+            rec_rows[rec_id] = _recording_record(raw, infos[rec_id], alignment)
         except (MediaError, RecordingError) as e:
             code = "bad_sync" if "sync.json" in str(e) else "media_error"
             report.failed_recordings += 1
@@ -137,20 +137,19 @@ def segment_dataset(
             rejects += [
                 _instance_reject(i, code, str(e), index_base) for i in by_recording.pop(rec_id, [])
             ]
-        if choice is not None and choice.note:
-            report.warnings.append(f"{rec_id}: {choice.note}")
+        if alignment is not None and alignment.note:
+            report.warnings.append(f"{rec_id}: {alignment.note}")
 
     plans: dict[str, RecordingPlan] = {}
     for rec_id, insts in by_recording.items():
-        info = infos[rec_id]
-        choice = choices.get(rec_id)
-        warp = None
-        if choice is not None and choice.aligned:
-            warp = Warp(
-                choice.scale, choice.shift_x, choice.shift_y, info.rgb.width, info.rgb.height
-            )
         plans[rec_id] = plan_recording(
-            info, insts, root, settings, warp=warp, force=force, index_base=index_base
+            infos[rec_id],
+            insts,
+            root,
+            settings,
+            warp=alignments.get(rec_id),
+            force=force,
+            index_base=index_base,
         )
         rejects += plans[rec_id].rejects
 
@@ -176,11 +175,11 @@ def segment_dataset(
                     )
                 )
                 continue
-            choice = choices.get(rec_id)
+            alignment = alignments.get(rec_id)
             report.files_written += sum(o.written for o in results.values())
             report.files_kept += sum(not o.written for o in results.values())
             clips.append(
-                _clip_record(inst, info, jobs, results, choice is not None and choice.aligned)
+                _clip_record(inst, info, jobs, results, alignment is not None and alignment.aligned)
             )
             if any(o.written for o in results.values()):
                 report.written += 1
@@ -201,6 +200,24 @@ def segment_dataset(
     report.reject_counts = dict(Counter(r.reason_code for r in rejects))
     report.wall_seconds = time.perf_counter() - started
     return report
+
+
+def _alignments(
+    mode: str, raw: Path, found: dict, instances: list[Instance]
+) -> dict[str, AlignmentDecision]:
+    """The IR alignment of every recording with IR (`--align auto | FILE`); none at all with
+    `--align none`, so those recordings keep native geometry and no alignment columns."""
+    if mode == "none":
+        return {}
+    meta = RecordingMeta.of_instances(instances)
+    return resolve_alignments(
+        raw,
+        [r for r, f in found.items() if f.ir is not None],
+        mode=mode,
+        light_of=meta.light,
+        scene_of=meta.scene,
+        subject_of=meta.subject,
+    )
 
 
 def _run_tasks(
@@ -278,7 +295,7 @@ def _clip_record(
 
 
 def _recording_record(
-    raw: Path, info: RecordingInfo, choice: AlignmentChoice | None
+    raw: Path, info: RecordingInfo, alignment: AlignmentDecision | None
 ) -> RecordingRecord:
     def rel(p: Path | None) -> str | None:
         return p.relative_to(raw).as_posix() if p is not None else None
@@ -304,10 +321,10 @@ def _recording_record(
         rec.ir_file, rec.ir_fps = rel(info.ir.path), float(info.ir.fps)
         rec.ir_frames, rec.ir_file_bytes = info.ir.frames, info.ir.bytes
         rec.ir_width, rec.ir_height = info.ir.width, info.ir.height
-    if choice is not None:
-        rec.align_mode = choice.mode
-        if choice.aligned:
-            rec.align_scale, rec.align_shift_x = choice.scale, choice.shift_x
-            rec.align_shift_y = choice.shift_y
-        rec.align_score, rec.align_method, rec.align_note = choice.score, choice.method, choice.note
+    if alignment is not None:
+        a = alignment
+        rec.align_mode = a.mode
+        if a.aligned:
+            rec.align_scale, rec.align_shift_x, rec.align_shift_y = a.scale, a.shift_x, a.shift_y
+        rec.align_score, rec.align_method, rec.align_note = a.score, a.method, a.note
     return rec

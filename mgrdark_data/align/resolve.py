@@ -29,7 +29,7 @@ from ..recordings import (
 from .decision import AlignmentDecision, native
 from .estimate import Alignment, estimate_alignment
 from .sample import DEFAULT_PAIRS, sample_recording
-from .table import read_alignment_table
+from .table import AlignmentTableError, read_alignment_table
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,11 @@ def resolve_alignments(
         geometry with the error as its note (logged, not raised: one bad take must not stop a
         batch).
     """
+    if mode not in ("auto", "none") and not Path(mode).is_file():
+        raise AlignmentTableError(
+            f"--align {mode!r}: expected 'auto', 'none' or an existing alignment table "
+            "written by `mgrdata align`"
+        )
     if mode == "none":
         return {r: native("none", None, mode="none") for r in recordings}
     if mode != "auto":
