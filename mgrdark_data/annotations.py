@@ -42,6 +42,19 @@ class Instance:
     def num_frames(self) -> int:
         return self.end_frame - self.start_frame + 1
 
+    def reject(self, code: str, reason: str, index_base: int = 0) -> RejectRecord:
+        """This instance as a reject row; its frames are written back in the CSV's numbering."""
+        return RejectRecord(
+            source_row=self.source_row,
+            reason_code=code,
+            reason=reason,
+            recording=self.recording,
+            subject=self.subject,
+            gesture=self.gesture,
+            start_frame=str(self.start_frame + index_base),
+            end_frame=str(self.end_frame + index_base),
+        )
+
 
 @dataclass
 class RecordingMeta:
@@ -217,13 +230,19 @@ def parse_annotations(
                     {c: row.get(c) for c in extra_cols},
                 )
             )
-    kept, span_rejects = _drop_duplicates_and_overlaps(accepted)
+    kept, span_rejects = _drop_duplicates_and_overlaps(accepted, index_base)
     return kept, sorted(rejects + span_rejects, key=lambda r: r.source_row)
 
 
 def _drop_duplicates_and_overlaps(
-    instances: list[Instance],
+    instances: list[Instance], index_base: int
 ) -> tuple[list[Instance], list[RejectRecord]]:
+    """Exact duplicates keep the first row; overlapping spans reject both rows. Frames in the
+    reasons are in the CSV's numbering."""
+
+    def span(i: Instance) -> str:
+        return f"{i.start_frame + index_base}-{i.end_frame + index_base}"
+
     by_recording: dict[str, list[Instance]] = {}
     for inst in instances:
         by_recording.setdefault(inst.recording, []).append(inst)
@@ -247,46 +266,20 @@ def _drop_duplicates_and_overlaps(
                     first.source_row,
                     (
                         "overlap",
-                        f"same span as row "
-                        f"{inst.source_row} with another gesture ({inst.gesture!r})",
+                        f"same span as row {inst.source_row} with another gesture "
+                        f"({inst.gesture!r})",
                     ),
                 )
                 continue
             seen[key] = inst
             active = [a for a in active if a.end_frame >= inst.start_frame]
             for other in active:
-                bad.setdefault(
-                    inst.source_row,
-                    (
-                        "overlap",
-                        f"frames {inst.start_frame}-"
-                        f"{inst.end_frame} overlap row {other.source_row} "
-                        f"({other.start_frame}-{other.end_frame})",
-                    ),
-                )
-                bad.setdefault(
-                    other.source_row,
-                    (
-                        "overlap",
-                        f"frames {other.start_frame}-"
-                        f"{other.end_frame} overlap row {inst.source_row} "
-                        f"({inst.start_frame}-{inst.end_frame})",
-                    ),
-                )
+                for a, b in ((inst, other), (other, inst)):
+                    bad.setdefault(
+                        a.source_row,
+                        ("overlap", f"frames {span(a)} overlap row {b.source_row} ({span(b)})"),
+                    )
             active.append(inst)
     kept = [i for i in instances if i.source_row not in bad]
-    rejects = [
-        RejectRecord(
-            source_row=i.source_row,
-            reason_code=bad[i.source_row][0],
-            reason=bad[i.source_row][1],
-            recording=i.recording,
-            subject=i.subject,
-            gesture=i.gesture,
-            start_frame=str(i.start_frame),
-            end_frame=str(i.end_frame),
-        )
-        for i in instances
-        if i.source_row in bad
-    ]
+    rejects = [i.reject(*bad[i.source_row], index_base) for i in instances if i.source_row in bad]
     return kept, rejects

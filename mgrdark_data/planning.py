@@ -102,19 +102,6 @@ def _signature(parts: dict) -> str:
     return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _reject(inst: Instance, code: str, reason: str, index_base: int) -> RejectRecord:
-    return RejectRecord(
-        source_row=inst.source_row,
-        reason_code=code,
-        reason=reason,
-        recording=inst.recording,
-        subject=inst.subject,
-        gesture=inst.gesture,
-        start_frame=str(inst.start_frame + index_base),
-        end_frame=str(inst.end_frame + index_base),
-    )
-
-
 def plan_recording(
     info: RecordingInfo,
     instances: list[Instance],
@@ -147,8 +134,7 @@ def plan_recording(
         n = info.rgb.frames
         if inst.end_frame >= n:
             plan.rejects.append(
-                _reject(
-                    inst,
+                inst.reject(
                     "outside_stream",
                     (
                         f"frames {inst.start_frame + index_base}-{inst.end_frame + index_base} "
@@ -164,8 +150,7 @@ def plan_recording(
             lo, hi = sources["depth"][0], sources["depth"][-1]
             if lo < 0 or hi >= info.depth.frames:
                 plan.rejects.append(
-                    _reject(
-                        inst,
+                    inst.reject(
                         "depth_not_covering",
                         (
                             f"needs depth frames {lo}-{hi} (depth_offset_frames="
@@ -184,8 +169,7 @@ def plan_recording(
             lo, hi = sources["ir"][0], sources["ir"][-1]
             if lo < 0 or hi >= info.ir.frames:
                 plan.rejects.append(
-                    _reject(
-                        inst,
+                    inst.reject(
                         "ir_not_covering",
                         (
                             f"needs IR frames {lo}-{hi} (ir_offset_s={info.sync.ir_offset_s:g}, "

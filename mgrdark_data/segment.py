@@ -108,8 +108,7 @@ def segment_dataset(
             by_recording.setdefault(inst.recording, []).append(inst)
         else:
             rejects.append(
-                _instance_reject(
-                    inst,
+                inst.reject(
                     "unknown_recording",
                     (f"no folder {inst.recording!r} with an rgb.* video under {raw}"),
                     index_base,
@@ -134,9 +133,7 @@ def segment_dataset(
                 rgb_file=files.rgb.relative_to(raw).as_posix(),
                 error=str(e),
             )
-            rejects += [
-                _instance_reject(i, code, str(e), index_base) for i in by_recording.pop(rec_id, [])
-            ]
+            rejects += [i.reject(code, str(e), index_base) for i in by_recording.pop(rec_id, [])]
         if alignment is not None and alignment.note:
             report.warnings.append(f"{rec_id}: {alignment.note}")
 
@@ -170,9 +167,7 @@ def segment_dataset(
             if failed:
                 code = "verify_failed" if failed[0].error.startswith("verify") else "media_error"
                 rejects.append(
-                    _instance_reject(
-                        inst, code, f"{failed[0].modality}: {failed[0].error}", index_base
-                    )
+                    inst.reject(code, f"{failed[0].modality}: {failed[0].error}", index_base)
                 )
                 continue
             alignment = alignments.get(rec_id)
@@ -239,19 +234,6 @@ def _run_tasks(
             if tick:
                 tick(len(results))
             yield from results
-
-
-def _instance_reject(inst: Instance, code: str, reason: str, index_base: int) -> RejectRecord:
-    return RejectRecord(
-        source_row=inst.source_row,
-        reason_code=code,
-        reason=reason,
-        recording=inst.recording,
-        subject=inst.subject,
-        gesture=inst.gesture,
-        start_frame=str(inst.start_frame + index_base),
-        end_frame=str(inst.end_frame + index_base),
-    )
 
 
 def _clip_record(
