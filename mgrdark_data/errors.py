@@ -29,3 +29,7 @@ class ManifestError(MgrdarkError):
 
 class VocabularyError(MgrdarkError):
     """The class vocabulary file is malformed."""
+
+
+class StatsError(MgrdarkError):
+    """Brightness statistics cannot be computed or stored (no videos, unreadable output table)."""
