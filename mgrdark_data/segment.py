@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +25,7 @@ from .manifest import write_records
 from .media.write import EncoderSettings
 from .paths import DataRoot
 from .planning import RecordingPlan, StreamTask, plan_recording
+from .progress import Progress, ProgressBar, stage_bar
 from .recordings import RecordingInfo, discover_recordings, light_from_path, probe_recording
 from .records import ClipRecord, RecordingRecord, RejectRecord
 from .vocabulary import load_vocabulary
@@ -61,9 +62,6 @@ class SegmentReport:
         return self.video_seconds / self.wall_seconds if self.wall_seconds > 0 else 0.0
 
 
-Progress = Callable[[int], None]
-
-
 def segment_dataset(
     raw: str | os.PathLike,
     annotations: str | os.PathLike,
@@ -75,7 +73,7 @@ def segment_dataset(
     index_base: int = 0,
     force: bool = False,
     classes: str | os.PathLike | None = None,
-    progress: Callable[[int], Progress] | None = None,
+    progress: Progress | None = None,
 ) -> SegmentReport:
     """Cut every annotated instance from every stream of its recording.
 
@@ -90,8 +88,8 @@ def segment_dataset(
         index_base: 1 when the CSV counts frames from 1.
         force: Re-encode clips even when a verified clip with the same settings exists.
         classes: A `classes.csv` replacing the packaged vocabulary.
-        progress: Called with the number of clip files to produce; returns a callback taking
-            the number finished since its last call (the CLI passes a tqdm bar).
+        progress: Progress display: stage "align" (one unit a recording, `--align auto`), then
+            stage "segment" (one unit a clip file); None shows nothing.
     """
     started = time.perf_counter()
     raw = Path(raw)
@@ -115,7 +113,7 @@ def segment_dataset(
                 )
             )
 
-    alignments = _alignments(align, raw, found, instances)
+    alignments = _alignments(align, raw, found, instances, progress)
     infos: dict[str, RecordingInfo] = {}
     rec_rows: dict[str, RecordingRecord] = {}
     for rec_id, files in found.items():
@@ -153,9 +151,10 @@ def segment_dataset(
     tasks = [t for p in plans.values() for t in p.tasks]
     done = [j for p in plans.values() for j in p.done]
     outcomes = {(o.clip_id, o.modality): o for o in map(outcome_for_existing, done)}
-    tick = progress(sum(len(t.jobs) for t in tasks)) if progress else None
-    for o in _run_tasks(tasks, workers, tick):
-        outcomes[(o.clip_id, o.modality)] = o
+    files = sum(len(t.jobs) for t in tasks)
+    with stage_bar(progress if files else None, "segment", files, "clip") as bar:
+        for o in _run_tasks(tasks, workers, bar):
+            outcomes[(o.clip_id, o.modality)] = o
 
     clips: list[ClipRecord] = []
     for rec_id, plan in plans.items():
@@ -198,7 +197,7 @@ def segment_dataset(
 
 
 def _alignments(
-    mode: str, raw: Path, found: dict, instances: list[Instance]
+    mode: str, raw: Path, found: dict, instances: list[Instance], progress: Progress | None
 ) -> dict[str, AlignmentDecision]:
     """The IR alignment of every recording with IR (`--align auto | FILE`); none at all with
     `--align none`, so those recordings keep native geometry and no alignment columns."""
@@ -212,11 +211,12 @@ def _alignments(
         light_of=meta.light,
         scene_of=meta.scene,
         subject_of=meta.subject,
+        progress=progress,
     )
 
 
 def _run_tasks(
-    tasks: list[StreamTask], workers: int | None, tick: Progress | None
+    tasks: list[StreamTask], workers: int | None, bar: ProgressBar
 ) -> Iterable[ClipOutcome]:
     """Run stream tasks, longest first so the pool's tail is short."""
     tasks = sorted(tasks, key=lambda t: -t.frames_to_decode)
@@ -224,15 +224,13 @@ def _run_tasks(
     if workers == 1:
         for task in tasks:
             results = run_stream_task(task)
-            if tick:
-                tick(len(results))
+            bar.update(len(results))
             yield from results
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for future in as_completed([pool.submit(run_stream_task, t) for t in tasks]):
             results = future.result()
-            if tick:
-                tick(len(results))
+            bar.update(len(results))
             yield from results
 
 

@@ -402,10 +402,13 @@ def test_cli_synth_without_sync(tmp_path):
             "3",
             "4",
             "--no-sync",
-            "-q",
         ],
     )
     assert result.exit_code == 0, result.output
+    assert "\r" not in result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("synth: ")][
+        -1
+    ].startswith("synth: 2/2 recording (100%) "), result.stderr
     assert str(raw / "labels.csv") in result.output and str(raw / "truth.json") in result.output
     assert "2 recordings" in result.output and "20 gestures" in result.output
     assert not list(raw.rglob("sync.json"))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 
 from ..errors import MgrdarkError
 from ..media import probe_stream
+from ..progress import Progress, ProgressBar, stage_bar
 from ..recordings import (
     RecordingFiles,
     light_from_path,
@@ -84,7 +84,7 @@ def resolve_alignments(
     subject_of: dict[str, str | None] | None = None,
     frames: int = DEFAULT_PAIRS,
     estimate_sync: bool = False,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, AlignmentDecision]:
     """Decide the IR geometry of each recording.
 
@@ -98,7 +98,7 @@ def resolve_alignments(
         subject_of: Subject per recording id (for the daylight sibling).
         frames: Frame pairs per recording (auto mode).
         estimate_sync: Also estimate ir_offset_s from motion for recordings without sync.json.
-        progress: Called with each recording id once it is estimated.
+        progress: Progress display, stage "align", one unit a recording (auto mode).
 
     Returns:
         One decision per requested recording id. A recording that cannot be read gets native
@@ -114,17 +114,18 @@ def resolve_alignments(
         return {r: native("none", None, mode="none") for r in recordings}
     if mode != "auto":
         return _from_table(Path(mode), recordings)
-    return _Resolver(
-        Path(raw),
-        recordings,
-        min_score,
-        light_of or {},
-        scene_of or {},
-        subject_of or {},
-        frames,
-        estimate_sync,
-        progress,
-    ).run()
+    with stage_bar(progress, "align", len(recordings), "recording") as bar:
+        return _Resolver(
+            Path(raw),
+            recordings,
+            min_score,
+            light_of or {},
+            scene_of or {},
+            subject_of or {},
+            frames,
+            estimate_sync,
+            bar,
+        ).run()
 
 
 def _from_table(path: Path, recordings: list[str]) -> dict[str, AlignmentDecision]:
@@ -152,11 +153,12 @@ class _Resolver:
         subject_of,
         frames,
         estimate_sync,
-        progress,
+        bar: ProgressBar,
     ):
         self.raw, self.recordings, self.min_score = raw, list(recordings), min_score
+        self.requested = set(self.recordings)
         self.light_of, self.scene_of, self.subject_of = light_of, scene_of, subject_of
-        self.frames, self.estimate_sync, self.progress = frames, estimate_sync, progress
+        self.frames, self.estimate_sync, self.bar = frames, estimate_sync, bar
         self.cache: dict[str, _Estimate] = {}
 
     def light(self, rid: str) -> str | None:
@@ -191,8 +193,9 @@ class _Resolver:
             except MgrdarkError as e:
                 log.warning("%s: alignment not estimated: %s", rid, e)
                 self.cache[rid] = _Estimate(None, None, None, str(e))
-            if self.progress:
-                self.progress(rid)
+            if rid in self.requested:  # a sibling estimated for a fallback is extra work
+                self.bar.set_postfix(recording=rid)
+                self.bar.update()
         return self.cache[rid]
 
     def good(self, rid: str) -> Alignment | None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 from ..annotations import RecordingMeta, recording_metadata
 from ..errors import MgrdarkError
 from ..media import probe_stream
+from ..progress import Progress
 from ..recordings import RecordingFiles, discover_recordings, sync_ir_offset
 from .decision import AlignmentDecision
 from .overlay import write_overlay
@@ -29,7 +29,7 @@ def align_raw(
     estimate_sync: bool = False,
     frames: int = DEFAULT_PAIRS,
     min_score: float = MIN_SCORE,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, AlignmentDecision]:
     """Estimate and decide the IR alignment of every recording under RAW; write the table.
 
@@ -41,7 +41,7 @@ def align_raw(
         estimate_sync: Estimate ir_offset_s for recordings without sync.json.
         frames: Frame pairs per recording.
         min_score: Estimates below this fall back (see `resolve_alignments`).
-        progress: Called with each recording id once it is estimated.
+        progress: Progress display, stage "align", one unit a recording.
     """
     files = discover_recordings(raw)
     if not files:

@@ -8,6 +8,7 @@ from ..align.resolve import MIN_SCORE
 from ..align.run import align_raw
 from ..align.sample import DEFAULT_PAIRS
 from .common import quiet_option, setup_logging
+from .progress import progress_factory
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -60,13 +61,6 @@ def _fmt(value: float | None, spec: str) -> str:
 def align(raw, ann, out, overlay_dir, estimate_sync, frames, min_score, quiet) -> None:
     """IR->RGB alignment per recording of RAW, written to --out."""
     setup_logging(quiet)
-    done = []
-
-    def progress(rid: str) -> None:
-        done.append(rid)
-        if not quiet:
-            click.echo(f"[{len(done)}] estimated {rid}", err=True)
-
     decisions = align_raw(
         raw,
         out,
@@ -75,7 +69,7 @@ def align(raw, ann, out, overlay_dir, estimate_sync, frames, min_score, quiet) -
         estimate_sync=estimate_sync,
         frames=frames,
         min_score=min_score,
-        progress=progress,
+        progress=progress_factory(quiet),
     )
     width = max([9] + [len(r) for r in decisions])
     click.echo(

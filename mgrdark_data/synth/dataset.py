@@ -4,11 +4,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..paths import atomic_path
+from ..progress import Progress, stage_bar
 from .plan import DARK_NOISE_SIGMA, LIGHTS, SynthTake, make_subject, plan_take
 from .scene import make_scene, scene_names, stable_hash
 from .streams import SynthEncoding
@@ -138,7 +140,7 @@ def synthesize(
     encoding: SynthEncoding | None = None,
     workers: int = 1,
     dark_noise: float = DARK_NOISE_SIGMA,
-    on_recording: Callable[[RecordingResult], None] | None = None,
+    progress: Progress | None = None,
 ) -> SynthResult:
     """Write a synthetic raw dataset into `raw`, deterministic per `seed`.
 
@@ -154,7 +156,7 @@ def synthesize(
         write_sync: write each recording's `sync.json`; without it, offsets must be estimated.
         encoding: encoder settings of the raw streams.
         workers: recordings rendered in parallel processes.
-        on_recording: called with each finished recording (progress reporting).
+        progress: progress display, stage "synth", one unit a recording.
         dark_noise: blotchy sensor noise of the dark takes' RGB in 8-bit levels: how hard
             dark RGB is (the person stands out from the room by a few levels).
     """
@@ -172,17 +174,16 @@ def synthesize(
     encoding = encoding or SynthEncoding()
     jobs = [(take, str(raw), encoding, write_sync) for take in takes]
     results: list[RecordingResult] = []
-    if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-            for result in pool.map(_render, jobs):
-                results.append(result)
-                if on_recording:
-                    on_recording(result)
-    else:
-        for job in jobs:
-            results.append(_render(job))
-            if on_recording:
-                on_recording(results[-1])
+    with contextlib.ExitStack() as stack:
+        if workers > 1 and len(jobs) > 1:
+            pool = stack.enter_context(ProcessPoolExecutor(max_workers=min(workers, len(jobs))))
+            rendered = pool.map(_render, jobs)
+        else:
+            rendered = map(_render, jobs)
+        bar = stack.enter_context(stage_bar(progress, "synth", len(jobs), "recording"))
+        for result in rendered:
+            results.append(result)
+            bar.update()
     labels = write_labels(raw / "labels.csv", (row for r in results for row in r.labels))
     truth = write_truth(raw / "truth.json", results)
     return SynthResult(
