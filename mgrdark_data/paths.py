@@ -1,4 +1,4 @@
-"""Where things live in a dataset root (DESIGN section 4) and how to write files atomically."""
+"""Where things live in a dataset root (README, "Manifests") and how to write files atomically."""
 
 from __future__ import annotations
 
@@ -55,6 +55,11 @@ class DataRoot:
     @property
     def rejects_manifest(self) -> Path:
         return self.manifest_dir / "rejects.parquet"
+
+    @property
+    def alignment_table(self) -> Path:
+        """Where `mgrdata align` writes its table when no --out is given."""
+        return self.manifest_dir / "align.csv"
 
     @property
     def splits_dir(self) -> Path:

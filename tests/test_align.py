@@ -570,6 +570,10 @@ def test_cli_align_reports_a_bad_raw_folder(tmp_path):
         cli, ["align", str(tmp_path / "empty"), "--out", str(tmp_path / "a.csv")]
     )
     assert result.exit_code == 1 and "no recordings" in result.output
+    result = CliRunner().invoke(
+        cli, ["align", str(tmp_path / "empty"), "--out", str(tmp_path / "a.txt")]
+    )
+    assert result.exit_code == 1 and "alignment tables are .parquet or .csv" in result.output
 
 
 # --- against `mgrdata synth` ground truth -----------------------------------------------

@@ -15,7 +15,7 @@ from .decision import AlignmentDecision
 from .overlay import write_overlay
 from .resolve import MIN_SCORE, resolve_alignments
 from .sample import DEFAULT_PAIRS, sample_frame_pairs
-from .table import write_alignment_table
+from .table import table_format, write_alignment_table
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ def align_raw(
         min_score: Estimates below this fall back (see `resolve_alignments`).
         progress: Progress display, stage "align", one unit a recording.
     """
+    table_format(Path(out))  # a bad name fails now, not after every recording is estimated
     files = discover_recordings(raw)
     if not files:
         raise MgrdarkError(f"no recordings under {raw}: expected folders holding rgb.<ext>")
