@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import OutputError
+
 DEFAULT_DATA_DIR = "mgrdark-data"
 DATA_ENV = "MGRDARK_DATA"
 
@@ -73,6 +75,16 @@ class DataRoot:
         return self.root / "stats"
 
 
+def make_dir(path: str | os.PathLike) -> Path:
+    """Create a folder and its parents; an OutputError names the folder when that fails."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot create folder {path}: {e.strerror or e}") from e
+    return path
+
+
 def temporary_sibling(path: Path) -> Path:
     """A hidden name beside `path` that no reader mistakes for a finished file."""
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -86,13 +98,19 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     `.name.PID.tmp` file, never a truncated file under the final name.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    make_dir(path.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise OutputError(f"cannot write in {path.parent}: {e.strerror or e}") from e
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as e:
+            raise OutputError(f"cannot write {path}: {e.strerror or e}") from e
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

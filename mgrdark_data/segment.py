@@ -23,7 +23,7 @@ from .cutting import ClipOutcome, outcome_for_existing, run_stream_task
 from .errors import MediaError, RecordingError
 from .manifest import write_records
 from .media.write import EncoderSettings
-from .paths import DataRoot
+from .paths import DataRoot, make_dir
 from .planning import RecordingPlan, StreamTask, plan_recording
 from .progress import Progress, ProgressBar, stage_bar
 from .recordings import RecordingInfo, discover_recordings, light_from_path, probe_recording
@@ -94,6 +94,7 @@ def segment_dataset(
     started = time.perf_counter()
     raw = Path(raw)
     root = DataRoot.resolve(data)
+    make_dir(root.root)  # a root that cannot be written fails now, not after the decoding
     settings = settings or EncoderSettings()
     vocabulary = load_vocabulary(classes)
     instances, rejects = parse_annotations(annotations, vocabulary, index_base=index_base)

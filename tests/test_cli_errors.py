@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from mgrdark_data.cli import cli as mgrdata
+from mgrdark_data.testing import write_index_video
 
 
 def _one_line(result) -> str:
@@ -74,3 +75,60 @@ def test_the_training_cli_shares_the_one_line_usage_errors():
     result = CliRunner().invoke(mgrtrain, ["nosuch"])
     assert result.exit_code == 2
     assert _one_line(result) == "Error: no such command 'nosuch' (see 'mgrtrain --help')"
+
+
+# --- user-caused failures are MgrdarkError kinds, never "unexpected ..." ----------------
+
+
+def test_an_unwritable_output_path_is_an_output_error(tmp_path):
+    from mgrdark_data.errors import OutputError
+    from mgrdark_data.paths import atomic_path
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    with pytest.raises(OutputError, match="cannot create folder"), atomic_path(blocker / "x.csv"):
+        pass
+    video = write_index_video(tmp_path / "v.mp4", 3)
+    for args in (
+        ["segment", str(tmp_path), "--ann", str(blocker), "-d", str(blocker / "data")],
+        ["synth", str(blocker / "raw"), "--scale", "0.05"],
+        ["stats", str(video), "--out", str(blocker / "stats.parquet")],
+    ):
+        result = CliRunner().invoke(mgrdata, [*args, "-q"])
+        assert result.exit_code == 1, (args, result.output)
+        assert _one_line(result).startswith(f"Error: cannot create folder {blocker}"), args
+
+
+def test_an_unknown_x264_preset_fails_before_any_work(tmp_path):
+    from mgrdark_data.errors import MgrdarkError, OptionError
+    from mgrdark_data.media.write import EncoderSettings
+    from mgrdark_data.synth import SynthEncoding
+
+    for make in (EncoderSettings, SynthEncoding):
+        with pytest.raises(OptionError, match="unknown x264 preset 'bogus'") as e:
+            make(preset="bogus")
+        assert isinstance(e.value, MgrdarkError) and isinstance(e.value, ValueError)
+    result = CliRunner().invoke(mgrdata, ["synth", str(tmp_path / "raw"), "--preset", "bogus"])
+    assert result.exit_code == 2 and "invalid value for '--preset'" in _one_line(result)
+    assert not (tmp_path / "raw").exists()
+
+
+def test_unusable_frames_for_the_estimator_are_an_alignment_error():
+    import numpy as np
+
+    from mgrdark_data.align import estimate_alignment
+    from mgrdark_data.errors import AlignmentError
+
+    rgb = [np.zeros((48, 64, 3), np.uint8)] * 2
+    with pytest.raises(AlignmentError, match="same, non-zero number"):
+        estimate_alignment(rgb, rgb[:1])
+    with pytest.raises(AlignmentError, match="frames differ in size"):
+        estimate_alignment(rgb, [np.zeros((10, 10), np.uint8), np.zeros((12, 10), np.uint8)])
+
+
+def test_bad_synth_arguments_are_option_errors(tmp_path):
+    from mgrdark_data.errors import OptionError
+    from mgrdark_data.synth import synthesize
+
+    with pytest.raises(OptionError, match="scale must be positive"):
+        synthesize(tmp_path / "raw", scale=0)

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from ..errors import AlignmentError
+
 
 def affine_matrix(scale: float, shift_x: float, shift_y: float) -> np.ndarray:
     """The 2x3 matrix taking IR pixel coordinates to RGB pixel coordinates."""
@@ -153,5 +155,5 @@ def sizes(frames: Sequence[np.ndarray]) -> tuple[int, int]:
     h, w = np.asarray(frames[0]).shape[:2]
     for f in frames:
         if np.asarray(f).shape[:2] != (h, w):
-            raise ValueError(f"frames differ in size: {np.asarray(f).shape[:2]} vs {(h, w)}")
+            raise AlignmentError(f"frames differ in size: {np.asarray(f).shape[:2]} vs {(h, w)}")
     return int(w), int(h)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MgrdarkError
+from ..errors import MgrdarkError, RecordingError
 from ..media import probe_stream
 from ..progress import Progress, ProgressBar, stage_bar
 from ..recordings import (
@@ -55,7 +55,7 @@ def estimate_recording(
         `estimate_sync` is set and the recording has no sync.json, else both are None.
     """
     if files.ir is None:
-        raise MgrdarkError(f"recording {files.recording} has no ir.* file")
+        raise RecordingError(f"recording {files.recording} has no ir.* file")
     fps_rgb = probe_stream(files.rgb).fps
     fps_ir = probe_stream(files.ir).fps
     given = sync_ir_offset(files)
@@ -65,7 +65,7 @@ def estimate_recording(
         files.rgb, files.ir, fps_rgb=fps_rgb, fps_ir=fps_ir, ir_offset_s=given, count=frames
     )
     if not pairs.rgb:
-        raise MgrdarkError(
+        raise RecordingError(
             f"recording {files.recording}: no RGB frame has an IR frame at ir_offset_s="
             f"{offset}; check sync.json"
         )

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from ..annotations import RecordingMeta, recording_metadata
-from ..errors import MgrdarkError
+from ..errors import MgrdarkError, RecordingError
 from ..media import probe_stream
 from ..progress import Progress
 from ..recordings import RecordingFiles, discover_recordings, sync_ir_offset
@@ -46,7 +46,7 @@ def align_raw(
     table_format(Path(out))  # a bad name fails now, not after every recording is estimated
     files = discover_recordings(raw)
     if not files:
-        raise MgrdarkError(f"no recordings under {raw}: expected folders holding rgb.<ext>")
+        raise RecordingError(f"no recordings under {raw}: expected folders holding rgb.<ext>")
     meta = recording_metadata(annotations) if annotations else RecordingMeta()
     decisions = resolve_alignments(
         raw,
@@ -77,7 +77,7 @@ def align_raw(
 def write_overlay_for(files: RecordingFiles, decision: AlignmentDecision, path: Path) -> Path:
     """Overlay of the middle frame pair of a recording, at source resolution."""
     if files.ir is None:
-        raise MgrdarkError(f"recording {files.recording} has no ir.* file")
+        raise RecordingError(f"recording {files.recording} has no ir.* file")
     offset = decision.ir_offset_s
     if offset is None:
         offset = sync_ir_offset(files) or 0.0
@@ -92,5 +92,5 @@ def write_overlay_for(files: RecordingFiles, decision: AlignmentDecision, path: 
         ir_max_side=None,
     )
     if not pairs.rgb:
-        raise MgrdarkError("no frame pair to draw")
+        raise RecordingError("no frame pair to draw")
     return write_overlay(path, pairs.rgb[0], pairs.ir[0], decision)

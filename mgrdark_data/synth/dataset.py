@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..paths import atomic_path
+from ..errors import OptionError
+from ..paths import atomic_path, make_dir
 from ..progress import Progress, stage_bar
 from .plan import DARK_NOISE_SIGMA, LIGHTS, SynthTake, make_subject, plan_take
 from .scene import make_scene, scene_names, stable_hash
@@ -65,11 +66,11 @@ def plan_dataset(
     seed) stores depth as a PNG folder instead of a video, so both input kinds occur.
     """
     if subjects < 1 or scenes < 1 or repeats < 1:
-        raise ValueError("subjects, scenes and repeats must be at least 1")
+        raise OptionError("subjects, scenes and repeats must be at least 1")
     if scale <= 0:
-        raise ValueError(f"scale must be positive, got {scale}")
+        raise OptionError(f"scale must be positive, got {scale}")
     if dark_noise < 0:
-        raise ValueError(f"dark_noise must be >= 0, got {dark_noise}")
+        raise OptionError(f"dark_noise must be >= 0, got {dark_noise}")
     rooms = {name: make_scene(name, seed) for name in scene_names(scenes)}
     takes = []
     for sid in subject_ids(subjects):
@@ -160,7 +161,7 @@ def synthesize(
         dark_noise: blotchy sensor noise of the dark takes' RGB in 8-bit levels: how hard
             dark RGB is (the person stands out from the room by a few levels).
     """
-    raw = Path(raw)
+    raw = make_dir(raw)
     takes = plan_dataset(
         subjects=subjects,
         scenes=scenes,
@@ -237,9 +238,9 @@ def synthesize_recording(
         encoding: encoder settings.
     """
     if width % 2 or height % 2:
-        raise ValueError(f"RGB size must be even for H.264 4:2:0, got {width}x{height}")
+        raise OptionError(f"RGB size must be even for H.264 4:2:0, got {width}x{height}")
     if depth_kind not in ("video", "png"):
-        raise ValueError(f"depth_kind must be 'video' or 'png', got {depth_kind!r}")
+        raise OptionError(f"depth_kind must be 'video' or 'png', got {depth_kind!r}")
     subject_id = subject or (recording_id.split("/")[0] if "/" in recording_id else "S01")
     take = plan_take(
         recording_id,

@@ -17,6 +17,7 @@ from functools import cached_property
 
 import numpy as np
 
+from ..errors import OptionError
 from ..timemap import ir_index
 from ..vocabulary import load_vocabulary
 from .cameras import Rig, make_rig
@@ -268,17 +269,17 @@ def plan_take(
     `min_seconds`. Same arguments, same plan.
     """
     if light not in LIGHTS:
-        raise ValueError(f"light must be one of {LIGHTS}, got {light!r}")
+        raise OptionError(f"light must be one of {LIGHTS}, got {light!r}")
     gmin, gmax = gesture_frames
     rmin, rmax = rest_frames
     if not (1 <= gmin <= gmax) or not (1 <= rmin <= rmax):
-        raise ValueError(
+        raise OptionError(
             f"need 1 <= min <= max for gesture_frames {gesture_frames} and "
             f"rest_frames {rest_frames}"
         )
     vocab = load_vocabulary()
     if len(vocab) != len(MOTIONS):
-        raise ValueError(
+        raise OptionError(
             f"the synthesizer knows {len(MOTIONS)} motions, the vocabulary has {len(vocab)} classes"
         )
     rng = np.random.default_rng([seed, stable_hash("recording:" + recording)])

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..paths import make_dir
 from .figure import Figure, person_figure
 from .plan import SynthTake
 from .render import DepthComposer, IrComposer, RgbComposer, make_noise_bank
@@ -155,8 +156,7 @@ def render_recording(
     j / ir_fps - ir_offset_s, which is what the time mapping of DESIGN section 2 expects.
     """
     encoding = encoding or SynthEncoding()
-    folder = Path(raw) / take.recording
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = make_dir(Path(raw) / take.recording)
     _clear_stale(folder, take, write_sync)
     rng = np.random.default_rng(list(take.seed_words))
     rgb_c, depth_c, ir_c = build_composers(take, rng)
