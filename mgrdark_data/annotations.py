@@ -1,4 +1,4 @@
-"""The annotation CSV (DESIGN section 3): parsing and the row checks that need no media.
+"""The annotation CSV (annotations/README.md): parsing and the row checks that need no media.
 
 Checks that need the streams (span inside the RGB stream, depth/IR coverage) happen when clip
 jobs are planned (`mgrdark_data.planning`). A bad row never aborts a run: it becomes a

@@ -1,8 +1,8 @@
-"""Raw recordings: discovery, stream files, sync offsets and probing (README, "Raw layout").
+"""Raw recordings: discovery, stream files, sync offsets and probing.
 
-A recording is a folder under RAW, at any depth, holding an `rgb.<ext>` file; its id is the
-folder relative to RAW with '/' separators. Segmentation and alignment both find recordings
-and their files here.
+The layout is README's "Raw layout and annotations". A recording is a folder under RAW, at any
+depth, holding an `rgb.<ext>` file; its id is the folder relative to RAW with '/' separators.
+Segmentation and alignment both find recordings and their files here.
 """
 
 from __future__ import annotations

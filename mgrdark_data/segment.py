@@ -1,6 +1,6 @@
 """`segment_dataset`: raw recordings + annotation CSV -> clips and Parquet manifests.
 
-Flow (STYLE 3): annotation rows -> instances (+ rejects) -> probed recordings -> clip jobs
+Flow: annotation rows -> instances (+ rejects) -> probed recordings -> clip jobs
 grouped per stream -> one decode pass per stream in worker processes -> manifest rows.
 Clips are verified and renamed into place one by one, and the manifests are written last,
 atomically, so a killed run leaves nothing that looks finished and a re-run resumes.
@@ -78,8 +78,8 @@ def segment_dataset(
     """Cut every annotated instance from every stream of its recording.
 
     Args:
-        raw: The raw tree (DESIGN section 2); read only.
-        annotations: The annotation CSV (DESIGN section 3).
+        raw: The raw tree (README, "Raw layout and annotations"); read only.
+        annotations: The annotation CSV (annotations/README.md).
         data: Dataset root (default `$MGRDARK_DATA`, else `./mgrdark-data`).
         align: 'auto' (estimate IR -> RGB per recording), 'none' (native IR geometry) or the
             path of a table written by `mgrdata align`.

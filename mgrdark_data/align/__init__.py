@@ -1,4 +1,4 @@
-"""IR -> RGB alignment (DESIGN section 6) and IR clock offsets.
+"""IR -> RGB alignment and IR clock offsets (docs/architecture.md, "IR alignment").
 
 `estimate_alignment` works on frame pairs in memory; `sample_frame_pairs` reads them from a
 recording; `resolve_alignments` decides per recording (with fallbacks) for `mgrdata align` and

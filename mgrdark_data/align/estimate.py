@@ -1,4 +1,4 @@
-"""`estimate_alignment`: the IR->RGB similarity transform of one recording (DESIGN section 6).
+"""`estimate_alignment`: the IR->RGB similarity transform of one recording.
 
 Coarse to fine: an exhaustive search over log-spaced scales x every integer translation on
 small feature maps (FFT normalised cross-correlation, `search.ncc_map`), then a local

@@ -1,4 +1,4 @@
-"""The IR->RGB similarity transform as plain array maths (DESIGN section 6).
+"""The IR->RGB similarity transform as plain array maths (docs/architecture.md, "IR alignment").
 
 Pixel coordinates refer to pixel centres at integer positions, the convention of
 `cv2.warpAffine`: IR pixel (u, v) shows the scene point seen at RGB pixel

@@ -89,7 +89,7 @@ def resolve_alignments(
     """Decide the IR geometry of each recording.
 
     Args:
-        raw: Raw tree (DESIGN section 2).
+        raw: Raw tree.
         recordings: Recording ids to decide for.
         mode: 'auto' (estimate), 'none' (native IR for all) or the path of an alignment table.
         min_score: Estimates below this score fall back (auto mode only).

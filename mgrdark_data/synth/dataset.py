@@ -1,5 +1,6 @@
 """A whole synthetic raw dataset: recordings for every subject, light and scene, plus
-`RAW/labels.csv` (DESIGN section 3) and `RAW/truth.json` (the true IR geometry and offsets).
+`RAW/labels.csv` (annotations/README.md) and `RAW/truth.json` (the true IR geometry and
+offsets).
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def plan_dataset(
 
 
 def write_labels(path: str | os.PathLike, rows: Iterable[dict]) -> Path:
-    """Write annotation rows (DESIGN section 3 columns, then light and scene), sorted by
+    """Write annotation rows (the annotation CSV's columns, then light and scene), sorted by
     recording and start frame."""
     rows = sorted(rows, key=lambda r: (r["recording"], int(r["start_frame"])))
     path = Path(path)

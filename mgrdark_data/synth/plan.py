@@ -204,7 +204,7 @@ class SynthTake:
         }
 
     def label_rows(self) -> list[dict[str, str | int]]:
-        """Annotation rows (DESIGN section 3 columns plus light and scene)."""
+        """Annotation rows (the annotation CSV's columns plus light and scene)."""
         return [
             {
                 "recording": self.recording,

@@ -1,4 +1,4 @@
-"""Render one planned recording into a raw recording folder (DESIGN section 2 layout)."""
+"""Render one synthetic take into a raw recording folder (README, "Raw layout and annotations")."""
 
 from __future__ import annotations
 
@@ -153,7 +153,7 @@ def render_recording(
     """Write `RAW/<recording>/{rgb.mp4, depth.mkv | depth/, ir.mp4, sync.json}`.
 
     The IR camera samples the same take at its own rate: IR frame j shows scene time
-    j / ir_fps - ir_offset_s, which is what the time mapping of DESIGN section 2 expects.
+    j / ir_fps - ir_offset_s, which is what the time mapping (`mgrdark_data.timemap`) expects.
     """
     encoding = encoding or SynthEncoding()
     folder = make_dir(Path(raw) / take.recording)
