@@ -10,6 +10,7 @@ import click
 from click.exceptions import NoArgsIsHelpError
 
 from ..errors import MgrdarkError
+from ..media.write import X264_PRESETS
 from ..paths import DATA_ENV, DEFAULT_DATA_DIR, DataRoot
 
 DEBUG_ENV = "MGRDARK_DEBUG"
@@ -84,6 +85,17 @@ def data_option(f):
         default=None,
         help=f"Dataset root (default: ${DATA_ENV}, else ./{DEFAULT_DATA_DIR}).",
     )(f)
+
+
+def preset_option(default: str):
+    """`--preset`: an x264 preset, checked by click against the presets x264 knows."""
+    return click.option(
+        "--preset",
+        type=click.Choice(X264_PRESETS),
+        default=default,
+        show_default=True,
+        help="x264 preset.",
+    )
 
 
 def quiet_option(f):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..media.write import X264_PRESETS, EncoderSettings
+from ..media.write import EncoderSettings
 from ..segment import SegmentReport, segment_dataset
-from .common import data_option, quiet_option, setup_logging
+from .common import data_option, preset_option, quiet_option, setup_logging
 from .progress import progress_factory
 
 
@@ -40,13 +40,7 @@ from .progress import progress_factory
     show_default=True,
     help="H.264 quality of rgb/ir clips (lower is better).",
 )
-@click.option(
-    "--preset",
-    type=click.Choice(X264_PRESETS),
-    default="veryfast",
-    show_default=True,
-    help="x264 preset.",
-)
+@preset_option("veryfast")
 @click.option(
     "--gop",
     type=click.IntRange(min=1),

@@ -6,10 +6,9 @@ import os
 
 import click
 
-from ..media.write import X264_PRESETS
 from ..synth import SynthEncoding, synthesize
 from ..synth.plan import DARK_NOISE_SIGMA
-from .common import quiet_option, setup_logging
+from .common import preset_option, quiet_option, setup_logging
 from .progress import progress_factory
 
 
@@ -81,13 +80,7 @@ from .progress import progress_factory
     help="Sensor noise of the dark takes' RGB in 8-bit levels; the person stands out "
     "from the room by a few levels, so lower makes dark RGB easier.",
 )
-@click.option(
-    "--preset",
-    type=click.Choice(X264_PRESETS),
-    default="ultrafast",
-    show_default=True,
-    help="x264 preset.",
-)
+@preset_option("ultrafast")
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
