@@ -152,8 +152,8 @@ def segment_dataset(
     tasks = [t for p in plans.values() for t in p.tasks]
     done = [j for p in plans.values() for j in p.done]
     outcomes = {(o.clip_id, o.modality): o for o in map(outcome_for_existing, done)}
-    files = sum(len(t.jobs) for t in tasks)
-    with stage_bar(progress if files else None, "segment", files, "clip") as bar:
+    to_write = sum(len(t.jobs) for t in tasks)
+    with stage_bar(progress if to_write else None, "segment", to_write, "clip") as bar:
         for o in _run_tasks(tasks, workers, bar):
             outcomes[(o.clip_id, o.modality)] = o
 
