@@ -52,7 +52,7 @@ from .progress import progress_factory
     default=(45, 210),
     show_default=True,
     metavar="MIN MAX",
-    help="Gesture length range in RGB frames (25 fps).",
+    help="Gesture length range in RGB frames (at the RGB rate of their take).",
 )
 @click.option(
     "--rest-frames",

@@ -164,7 +164,8 @@ def synthesize(
         scale: multiplies every resolution (RGB 1920x1080, depth 512x424, IR 1408x1068).
         seed: the same seed gives byte-identical labels and identical decoded frames.
         repeats: how often each class occurs per take.
-        gesture_frames: (min, max) length of a gesture in RGB frames at 25 fps.
+        gesture_frames: (min, max) length of a gesture in RGB frames (as annotated: frames
+            of a variable-rate take last longer at its lower rate).
         rest_frames: (min, max) pause before, between and after gestures.
         write_sync: write each recording's `sync.json`; without it, offsets must be estimated.
         encoding: encoder settings of the raw streams.

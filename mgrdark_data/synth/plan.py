@@ -148,7 +148,8 @@ class SynthTake:
         return rest_pose(self.subject.body)
 
     def ir_frame_for(self, rgb_index: int) -> int:
-        """IR frame shown with RGB frame `rgb_index`, by the time mapping segmentation uses."""
+        """IR frame number shown with RGB frame `rgb_index` of a constant-rate take, by
+        `mgrdark_data.timemap` (any take: `clocks` and `truth.expected_sources`)."""
         return ir_index(rgb_index, self.rgb_fps, self.ir_fps, self.ir_offset_s)
 
     @property
@@ -208,10 +209,10 @@ class SynthTake:
             "gestures": [
                 {
                     **self._span(inst),
-                    "expect_reject": expect.reject,
-                    **({"why": self.clocks.why(expect)} if expect.reject else {}),
+                    "expect_reject": reject and reject.reject,
+                    **({"why": self.clocks.why(reject)} if reject else {}),
                 }
-                for inst, expect in zip(self.gestures, self.clocks.expectations, strict=True)
+                for inst, reject in zip(self.gestures, self.clocks.rejected, strict=True)
             ],
         }
 
