@@ -150,7 +150,8 @@ from .progress import progress_factory
     "--stamp",
     is_flag=True,
     default=None,
-    help="Draw each frame's index in stream order as a binary code in its top-left corner.",
+    help="Draw each frame's index in stream order as a binary code in its top-left corner "
+    "(for tests; it also sways IR alignment, so segment them with --align none).",
 )
 @click.option(
     "--label-seconds",
