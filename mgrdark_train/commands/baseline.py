@@ -7,17 +7,23 @@ from pathlib import Path
 import click
 
 from mgrdark_data.cli.common import data_option, quiet_option, setup_logging
+from mgrdark_data.cli.progress import progress_factory
 
-from ..engine.config import load_config, parse_set, resolve_config
+from ..engine.config import resolve_config
+from ..engine.resolver import parse_set, read_yaml
 from .options import (
+    announce,
     cache_option,
     device_option,
     in_memory_option,
+    light_option,
+    light_sets,
+    preset_option,
     seed_option,
+    set_option,
     split_option,
     workers_option,
 )
-from .progress import tqdm_factory
 
 
 @click.command()
@@ -29,12 +35,7 @@ from .progress import tqdm_factory
     default=None,
     help="Input stream (required for a new run).",
 )
-@click.option(
-    "--preset",
-    type=click.Choice(["paper", "tiny"]),
-    default=None,
-    help="Settings bundle between the defaults and --config (default: paper).",
-)
+@preset_option
 @click.option(
     "--config",
     "config_file",
@@ -47,18 +48,12 @@ from .progress import tqdm_factory
 @click.option("--lr", type=float, default=None)
 @click.option("--frames", type=int, default=None, help="Frames sampled per clip (T).")
 @workers_option
-@click.option("--light", default=None, help="Light condition to keep: dark, daylight or all.")
+@light_option
 @seed_option
 @device_option
 @cache_option
 @in_memory_option
-@click.option(
-    "--set",
-    "sets",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Any setting by its dotted name, e.g. --set model.depth=18 (repeatable).",
-)
+@set_option
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -108,23 +103,20 @@ def baseline(
         "data.cache": cache,
         "data.in_memory": in_memory,
     }
-    extra = parse_set(sets)
-    if light is not None:
-        extra["data.light"] = None if light == "all" else light
-    base = None
-    if resume and out and (Path(out) / "config.yaml").exists():
-        base = load_config(Path(out) / "config.yaml").to_dict()
-    elif modality is None:
+    saved = Path(out) / "config.yaml" if resume and out else None
+    base = read_yaml(saved) if saved and saved.exists() else None
+    if base is None and modality is None:
         raise click.UsageError("--modality is required for a new run")
     cfg = resolve_config(
         preset=None if base else (preset or "paper"),
         yaml_path=config_file,
         overrides=flags,
-        sets=extra,
+        sets={**light_sets(light), **parse_set(sets)},
         base=base,
     )
+    announce(cfg, quiet)
     run_dir = Path(out) if out else default_run_dir(cfg)
-    rows = train_run(cfg, run_dir, resume=resume, progress=tqdm_factory(quiet))
+    rows = train_run(cfg, run_dir, resume=resume, progress=progress_factory(quiet))
     if rows and not quiet:
         last = rows[-1]
         shown = {k: v for k, v in last.items() if k.endswith(("loss", "top1", "top5"))}

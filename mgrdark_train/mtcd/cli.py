@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from mgrdark_data.cli.common import data_option, quiet_option, setup_logging
+from mgrdark_data.cli.progress import progress_factory
 
 from ..commands.options import (
+    announce,
     cache_option,
     device_option,
     in_memory_option,
+    light_option,
+    light_sets,
+    preset_option,
     seed_option,
     split_option,
     workers_option,
 )
-from ..engine.config import load_config, parse_set, resolve_config
-from .config import ABLATIONS, load_mtcd_config, resolve_mtcd_config
+from ..engine.resolver import parse_set
+from ..translator.networks import TRANSLATORS
+from .config import ABLATIONS, resolve_mtcd_run
 
 
 @click.command()
 @data_option
 @split_option
-@click.option(
-    "--preset",
-    type=click.Choice(["paper", "tiny"]),
-    default=None,
-    help="Settings bundle between the defaults and --config (default: paper).",
-)
+@preset_option
 @click.option(
     "--config",
     "config_file",
@@ -52,13 +51,14 @@ from .config import ABLATIONS, load_mtcd_config, resolve_mtcd_config
 )
 @click.option(
     "--translator",
-    type=click.Choice(["gan", "grayscale", "identity"]),
+    type=click.Choice(list(TRANSLATORS)),
     default=None,
     help="RGB -> pseudo-IR translator (default: gan, trained on aligned pairs).",
 )
 @click.option("--batch-size", type=int, default=None, help="Global batch size.")
 @click.option("--lr", type=float, default=None)
 @workers_option
+@light_option
 @seed_option
 @device_option
 @cache_option
@@ -91,6 +91,7 @@ def mtcd(
     batch_size,
     lr,
     workers,
+    light,
     seed,
     device,
     cache,
@@ -100,14 +101,10 @@ def mtcd(
     quiet,
 ) -> None:
     """Train MTCD: translator -> IR teacher -> pseudo-IR assistant -> RGB student, then test
-    the student on RGB alone (report in RUN_DIR/student/eval/)."""
-    from ..commands.progress import tqdm_factory
+    the student on RGB alone (report in RUN_DIR/student/eval/; `mgrtrain eval RUN_DIR`)."""
     from .pipeline import run_mtcd
 
     setup_logging(quiet)
-    parsed = parse_set(sets)
-    train_sets = {k: v for k, v in parsed.items() if not k.startswith("mtcd.")}
-    mtcd_sets = {k[len("mtcd.") :]: v for k, v in parsed.items() if k.startswith("mtcd.")}
     flags = {
         "data.root": data,
         "data.split": split,
@@ -119,21 +116,19 @@ def mtcd(
         "run.device": device,
         "data.cache": cache,
         "data.in_memory": in_memory,
+        "mtcd.ablation": ablation,
+        "mtcd.translator.name": translator,
     }
-    mtcd_flags = {"ablation": ablation, "translator.name": translator, **mtcd_sets}
-    run_dir = Path(out) if out else None
-    base = mbase = None
-    if run_dir and (run_dir / "config.yaml").exists() and (run_dir / "mtcd.yaml").exists():
-        base = load_config(run_dir / "config.yaml").to_dict()
-        mbase = load_mtcd_config(run_dir / "mtcd.yaml").to_dict()
-    chosen = None if base else (preset or "paper")
-    cfg = resolve_config(
-        preset=chosen, yaml_path=config_file, overrides=flags, sets=train_sets, base=base
+    cfg, mcfg, run_dir = resolve_mtcd_run(
+        run_dir=out,
+        preset=preset,
+        yaml_path=config_file,
+        mtcd_yaml_path=mtcd_file,
+        overrides=flags,
+        sets={**light_sets(light), **parse_set(sets)},
     )
-    cfg.stage = "mtcd"
-    mcfg = resolve_mtcd_config(preset=chosen, yaml_path=mtcd_file, overrides=mtcd_flags, base=mbase)
-    run_dir = run_dir or Path("runs") / f"mtcd_{mcfg.ablation}_{cfg.data.split}"
-    res = run_mtcd(cfg, mcfg, run_dir, progress=tqdm_factory(quiet))
+    announce(cfg, quiet)
+    res = run_mtcd(cfg, mcfg, run_dir, progress=progress_factory(quiet))
     test = res.get("test")
     if test and not quiet:
         click.echo(
