@@ -24,10 +24,9 @@ from .device import AMP_MODES, DEVICES
 from .optim import OPTIMIZERS
 from .resolver import (
     ConfigError,
-    Layer,
     bounded,
     choice,
-    dotted,
+    config_layers,
     parse_set,
     read_yaml,
     resolve,
@@ -196,39 +195,6 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def config_layers(
-    *,
-    preset: str | None = None,
-    yaml_path: str | os.PathLike | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    sets: Mapping[str, Any] | None = None,
-    base: Mapping[str, Any] | None = None,
-    defaults: Mapping[str, Any] | None = None,
-    presets: Mapping[str, Mapping[str, Any]] = PRESETS,
-) -> list[Layer]:
-    """The layers of one config in order (see the module docstring); names are for messages.
-
-    `overrides` (CLI flags) and `sets` (--set) are dotted; a None flag means "not given", a None
-    --set value is kept (`--set data.light=null`).
-    """
-    layers: list[Layer] = []
-    if base is not None:
-        layers.append(("the run's saved config", base))
-    if defaults:
-        layers.append(("command defaults", defaults))
-    if preset is not None:
-        if preset not in presets:
-            raise ConfigError(f"unknown preset {preset!r}; expected one of {sorted(presets)}")
-        layers.append((f"preset {preset}", presets[preset]))
-    if yaml_path is not None:
-        layers.append((str(yaml_path), read_yaml(yaml_path)))
-    if overrides:
-        layers.append(("command line", dotted(overrides)))
-    if sets:
-        layers.append(("--set", dotted(sets, keep_none=True)))
-    return layers
-
-
 def resolve_config(
     *,
     preset: str | None = None,
@@ -253,6 +219,7 @@ def resolve_config(
         The resolved, checked configuration.
     """
     layers = config_layers(
+        PRESETS,
         preset=preset,
         yaml_path=yaml_path,
         overrides=overrides,
@@ -281,7 +248,6 @@ __all__ = [
     "OptimConfig",
     "RunConfig",
     "TrainConfig",
-    "config_layers",
     "load_config",
     "parse_set",
     "resolve_config",

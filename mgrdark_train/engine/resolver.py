@@ -75,6 +75,45 @@ def resolve(cls: type[T], layers: Iterable[Layer], *, prefix: str = "") -> T:
     return _build(cls, values, prefix)
 
 
+def config_layers(
+    presets: Mapping[str, Mapping[str, Any]],
+    *,
+    preset: str | None = None,
+    yaml_path: str | os.PathLike | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    sets: Mapping[str, Any] | None = None,
+    base: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] | None = None,
+) -> list[Layer]:
+    """The layers of one config in the order of the module docstring, named for messages.
+
+    Args:
+        presets: The config's presets by name (`preset` must be one of them).
+        preset: The preset to apply, or None.
+        yaml_path: A YAML file with any subset of the settings.
+        overrides: Dotted keys from CLI flags; a None value means "flag not given".
+        sets: Dotted keys from `--set`; a None value is kept (`--set data.light=null`).
+        base: A run's saved config (over the dataclass defaults).
+        defaults: A command's own defaults, under the preset.
+    """
+    layers: list[Layer] = []
+    if base is not None:
+        layers.append(("the run's saved config", base))
+    if defaults:
+        layers.append(("command defaults", defaults))
+    if preset is not None:
+        if preset not in presets:
+            raise ConfigError(f"unknown preset {preset!r}; expected one of {sorted(presets)}")
+        layers.append((f"preset {preset}", presets[preset]))
+    if yaml_path is not None:
+        layers.append((str(yaml_path), read_yaml(yaml_path)))
+    if overrides:
+        layers.append(("command line", dotted(overrides)))
+    if sets:
+        layers.append(("--set", dotted(sets, keep_none=True)))
+    return layers
+
+
 def dotted(flat: Mapping[str, Any], *, keep_none: bool = False) -> dict[str, Any]:
     """{'optim.lr': 0.1} -> {'optim': {'lr': 0.1}}; None values are dropped unless kept."""
     out: dict[str, Any] = {}

@@ -16,8 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..engine.config import TrainConfig, config_layers, resolve_config
-from ..engine.resolver import bounded, choice, read_yaml, resolve, split_keys, write_yaml
+from ..engine.config import TrainConfig, resolve_config
+from ..engine.resolver import (
+    bounded,
+    choice,
+    config_layers,
+    read_yaml,
+    resolve,
+    split_keys,
+    write_yaml,
+)
 from ..translator.config import TRANSLATOR_PRESETS, TranslatorConfig
 from .layout import RUN_STAGE
 from .losses import KD_DISTANCES, KD_REDUCTIONS
@@ -105,12 +113,7 @@ def resolve_mtcd_config(
         base: Replaces the defaults (a resumed run's ``mtcd.yaml``).
     """
     layers = config_layers(
-        preset=preset,
-        yaml_path=yaml_path,
-        overrides=overrides,
-        sets=sets,
-        base=base,
-        presets=MTCD_PRESETS,
+        MTCD_PRESETS, preset=preset, yaml_path=yaml_path, overrides=overrides, sets=sets, base=base
     )
     return resolve(MTCDConfig, layers, prefix="mtcd.")
 

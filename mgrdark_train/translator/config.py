@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..engine.config import TrainConfig, config_layers, resolve_config
-from ..engine.resolver import bounded, choice, resolve, split_keys
+from ..engine.config import TrainConfig, resolve_config
+from ..engine.resolver import bounded, choice, config_layers, resolve, split_keys
 from .networks import TRANSLATORS
 
 
@@ -69,5 +69,5 @@ def resolve_translator_run(
     tflags, flags = split_keys(overrides or {}, "translator.")
     tsets, train_sets = split_keys(sets or {}, "translator.")
     cfg = resolve_config(preset=preset, overrides=flags, sets=train_sets)
-    layers = config_layers(preset=preset, overrides=tflags, sets=tsets, presets=TRANSLATOR_PRESETS)
+    layers = config_layers(TRANSLATOR_PRESETS, preset=preset, overrides=tflags, sets=tsets)
     return cfg, resolve(TranslatorConfig, layers, prefix="translator.")
