@@ -101,7 +101,7 @@ def test_hot_weighted_l1_is_the_weighted_mean_of_absolute_errors():
 
 def test_weights_of_another_network_version_give_a_clear_error(tmp_path):
     from mgrdark_data.errors import MgrdarkError
-    from mgrdark_train.translator.train import load_weights
+    from mgrdark_train.translator.train import load_translator_weights
 
     net = create_translator("gan", base_channels=4, depth=2)
     old = {**net.state_dict(), "encoder.1.1.running_mean": torch.zeros(8)}  # a BatchNorm buffer
@@ -112,8 +112,8 @@ def test_weights_of_another_network_version_give_a_clear_error(tmp_path):
         r"UNetTranslator\); delete that folder \(in an MTCD run also the "
         r"assistant and student folders trained on it\) to train it again",
     ):
-        load_weights(net, old, tmp_path / "stage")
-    load_weights(net, net.state_dict(), tmp_path / "stage")  # the matching weights load
+        load_translator_weights(net, old, tmp_path / "stage")
+    load_translator_weights(net, net.state_dict(), tmp_path / "stage")  # the matching weights load
 
 
 class _Killed(RuntimeError):

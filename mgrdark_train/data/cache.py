@@ -26,7 +26,7 @@ import av
 import numpy as np
 import pandas as pd
 
-from mgrdark_data.errors import MediaError
+from mgrdark_data.errors import MediaError, MgrdarkError
 from mgrdark_data.manifest import read_frame
 from mgrdark_data.media import count_decoded_frames, read_clip_tag
 from mgrdark_data.paths import CLIP_EXTENSIONS, DataRoot, atomic_path
@@ -36,6 +36,11 @@ from mgrdark_data.records import ClipRecord
 from .decode import read_clip_frames
 
 log = logging.getLogger(__name__)
+
+
+class CacheError(MgrdarkError):
+    """The pre-resized clip cache lacks a clip the settings ask for."""
+
 
 _TAG_PREFIX = "mgrdark:cache"
 _CRF = "18"  # as `mgrdata segment`'s default: a second generation at this quality is invisible

@@ -53,6 +53,25 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     return Path(path)
 
 
+def load_weights(
+    module: torch.nn.Module,
+    state: dict[str, Any],
+    folder: str | os.PathLike,
+    *,
+    what: str = "the network",
+    advice: str = "it was written by another version of mgrdark or with other model settings",
+) -> None:
+    """`module.load_state_dict(state)`, or CheckpointError saying which saved network in
+    `folder` does not fit this version's network, and what to do (`advice`)."""
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as e:
+        raise CheckpointError(
+            f"{folder}: {what} saved there does not fit this version's network "
+            f"({str(e).splitlines()[0].rstrip(':.')}); {advice}"
+        ) from e
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     """Read a checkpoint written by `save_checkpoint`.
 

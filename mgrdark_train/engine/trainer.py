@@ -18,7 +18,14 @@ from torch.utils.data import DataLoader, Dataset
 from mgrdark_data.progress import NullBar, Progress, ProgressBar, open_bar
 
 from ..data.sampler import ClipSampler
-from .checkpoint import LAST, capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from .checkpoint import (
+    LAST,
+    capture_rng,
+    load_checkpoint,
+    load_weights,
+    restore_rng,
+    save_checkpoint,
+)
 from .config import ConfigError, TrainConfig
 from .device import autocast_dtype, move_batch, resolve_device
 from .distributed import all_gather_objects, barrier, broadcast_buffers, current
@@ -151,7 +158,7 @@ class Trainer:
             return False
         # On the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest.
         state = load_checkpoint(path, map_location="cpu")
-        self.step.load_state_dict(state["step"])
+        load_weights(self.step, state["step"], self.run_dir)
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         rng = state["rng"]

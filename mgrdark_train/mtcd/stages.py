@@ -20,7 +20,13 @@ from torch import nn
 
 from ..builders import build_model
 from ..data import CHANNELS
-from ..engine.checkpoint import LAST, CheckpointError, RunDirError, load_checkpoint
+from ..engine.checkpoint import (
+    LAST,
+    CheckpointError,
+    RunDirError,
+    load_checkpoint,
+    load_weights,
+)
 from ..engine.config import TrainConfig
 from ..engine.steps import ClassificationStep
 from ..translator.stage import load_translator
@@ -74,7 +80,7 @@ def load_network(
             f"{path} holds no {prefix!r} network (written by another version of mgrdark?); "
             f"delete {stage_dir} and the stages trained after it to train them again"
         )
-    net.load_state_dict(weights)
+    load_weights(net, weights, stage_dir, advice=f"delete {stage_dir} and the stages after it")
     return net
 
 

@@ -14,7 +14,7 @@ from mgrdark_data.progress import Progress
 from mgrdark_data.vocabulary import load_vocabulary
 
 from ..builders import build_dataset, require_clips
-from ..engine.checkpoint import LAST, RunDirError, load_checkpoint
+from ..engine.checkpoint import LAST, RunDirError, load_checkpoint, load_weights
 from ..engine.config import TrainConfig, resolve_config, write_config
 from ..engine.device import autocast_dtype, resolve_device
 from ..engine.distributed import DistInfo, init_distributed
@@ -151,7 +151,7 @@ def evaluate_run(
     )
     vocab = load_vocabulary(cfg.data.classes)
     step = stage.build_step(cfg, len(vocab), folder)
-    step.load_state_dict(state["step"])
+    load_weights(step, state["step"], folder)
     pred = predict(
         step,
         dataset,

@@ -35,7 +35,7 @@ from ..engine.config import TrainConfig
 from ..engine.device import resolve_device
 from .config import TranslatorConfig
 from .networks import create_translator
-from .train import evaluate_l1, fit_translator, load_weights
+from .train import evaluate_l1, fit_translator, load_translator_weights
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ def load_translator(stage_dir: str | Path) -> nn.Module:
     summary = json.loads(done.read_text())
     translator = build_translator(TranslatorConfig(**summary["settings"]))
     if summary["name"] == "gan":
-        load_weights(
+        load_translator_weights(
             translator,
             torch.load(stage_dir / WEIGHTS, map_location="cpu", weights_only=True),
             stage_dir,

@@ -33,6 +33,7 @@ from ..engine.checkpoint import (
     CheckpointError,
     capture_rng,
     load_checkpoint,
+    load_weights,
     restore_rng,
     save_checkpoint,
 )
@@ -47,18 +48,17 @@ CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.csv"
 
 
-def load_weights(net: nn.Module, state: dict[str, Any], stage_dir: str | Path) -> None:
-    """`net.load_state_dict(state)`, or a clear error when the weights were written by a
-    version of mgrdark whose translator network differs (e.g. BatchNorm before 0.1.0's
-    instance norm)."""
-    try:
-        net.load_state_dict(state)
-    except RuntimeError as e:
-        raise CheckpointError(
-            f"{stage_dir}: the translator saved there does not fit this version's network "
-            f"({str(e).splitlines()[0].rstrip(':.')}); delete that folder (in an MTCD run also "
-            "the assistant and student folders trained on it) to train it again"
-        ) from e
+def load_translator_weights(net: nn.Module, state: dict[str, Any], stage_dir: str | Path) -> None:
+    """Translator weights into `net`, or CheckpointError when they were written by a version
+    of mgrdark whose translator network differs (e.g. BatchNorm before 0.1.0's instance norm)."""
+    load_weights(
+        net,
+        state,
+        stage_dir,
+        what="the translator",
+        advice="delete that folder (in an MTCD run also the assistant and student folders "
+        "trained on it) to train it again",
+    )
 
 
 def hot_l1_weights(ir: torch.Tensor, hot_weight: float) -> torch.Tensor:
@@ -304,7 +304,7 @@ def _resume(
             f"{path} was written by an earlier version of mgrdark; delete it to train the "
             "translator from its first epoch"
         )
-    load_weights(step, state["step"], out_dir)
+    load_translator_weights(step, state["step"], out_dir)
     opt_g.load_state_dict(state["optimizer"])
     if step.critic_optimizer is not None and state.get("critic_optimizer"):
         step.critic_optimizer.load_state_dict(state["critic_optimizer"])
