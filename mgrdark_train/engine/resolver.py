@@ -10,9 +10,9 @@ Each layer is a nested mapping of any subset of the settings. The resolver refus
 dotted key in the message, an unknown key (or one that was renamed, naming the new key), a value
 of the wrong type, a value outside the field's declared choices or bounds, and whatever the
 config's own `problems()` reports as `(key, message)` pairs (cross-field rules such as
-crop <= resize). Choices and bounds
-are declared next to the field with `choice(...)` and `bounded(...)`; a registry dict (model
-names, translator names) serves as the choices directly.
+crop <= resize). Choices and bounds are declared next to the field with `choice(...)` and
+`bounded(...)`; a registry dict (model names, translator names) serves as the choices directly.
+A dataclass lists renamed keys in a `RENAMED` class variable (old name -> new dotted key).
 """
 
 from __future__ import annotations
