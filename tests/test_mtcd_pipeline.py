@@ -240,6 +240,9 @@ def test_progress_bars_name_their_mtcd_stage(full):
     for stage in ("translator", "teacher", "assistant", "student"):
         assert any(line.startswith(f"{stage}: epoch 1/1: ") for line in lines), (stage, output)
     assert any(line.startswith("translator: val L1: ") for line in lines)
+    # mtcd's precise BN (run.precise_bn_batches 200) and the per-epoch test, named by epoch.
+    assert any(line.startswith("teacher: epoch 1/1 precise BN: ") for line in lines)
+    assert any(line.startswith("assistant: epoch 1/1 test: ") for line in lines)
     assert any(line.startswith("student: eval test: ") for line in lines)
     assert "note: training on dark clips only (data.light=dark); --light all" in output
 

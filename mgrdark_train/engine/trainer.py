@@ -52,8 +52,9 @@ class Trainer:
         cfg: Resolved configuration.
         run_dir: Output directory.
         eval_set: Evaluated after every `run.eval_every` epochs (None or empty: never).
-        progress: Progress factory (None: no bars); bars are named `epoch 3/60`, the evaluated
-            subset and `precise BN` (`mgrdark_data.progress.prefixed` adds a stage name).
+        progress: Progress factory (None: no bars); bars are named `epoch 3/60`,
+            `epoch 3/60 precise BN` and `epoch 3/60 val` (the evaluated subset);
+            `mgrdark_data.progress.prefixed` adds a stage name (`teacher: epoch 3/60`).
         label_key: Batch key of the labels.
     """
 
@@ -191,12 +192,13 @@ class Trainer:
                     (epoch + 1) % self.cfg.run.eval_every == 0 or last
                 )
                 if evaluate or last:
-                    self.precise_bn()
+                    self.precise_bn(f"{self._epoch_name(epoch)} precise BN")
                 # DDP broadcasts buffers at each forward only: make the BatchNorm statistics
                 # of every rank rank 0's before evaluating or saving.
                 broadcast_buffers(self.step)
                 if evaluate:
-                    row.update(self.evaluate(prefix=self.cfg.data.eval_subset or "val"))
+                    subset = self.cfg.data.eval_subset or "val"
+                    row.update(self.evaluate(subset, f"{self._epoch_name(epoch)} {subset}"))
                 self.scheduler.step()
                 if self.dist.is_main:
                     self.metrics.append(row)
@@ -240,7 +242,7 @@ class Trainer:
         wait = 0.0
         clips = 0
         start = time.perf_counter()
-        desc = f"epoch {epoch + 1}/{self.cfg.optim.epochs}"
+        desc = self._epoch_name(epoch)
         for i, (batch, waited) in enumerate(self._batches(self.train_loader, desc)):
             wait += waited
             with self._autocast():
@@ -264,16 +266,19 @@ class Trainer:
         res["epoch_s"] = elapsed
         return res
 
-    def precise_bn(self) -> int:
+    def precise_bn(self, desc: str = "precise BN") -> int:
         """Recompute the BatchNorm statistics of the trained network over
         `run.precise_bn_batches` batches of this epoch's training data (`precise_bn.py`)."""
         if not self.cfg.run.precise_bn_batches:
             return 0
         with (
-            contextlib.closing(self._batches(self.train_loader, "precise BN")) as it,
+            contextlib.closing(self._batches(self.train_loader, desc)) as it,
             self._autocast(),
         ):
             return update_bn_stats(self.step, (b for b, _ in it), self.cfg.run.precise_bn_batches)
+
+    def _epoch_name(self, epoch: int) -> str:
+        return f"epoch {epoch + 1}/{self.cfg.optim.epochs}"
 
     def _postfix(self, loss: torch.Tensor, rate: float, wait: float) -> None:
         # float(loss) syncs the GPU: done every tenth batch only, and only with a bar.
@@ -282,13 +287,13 @@ class Trainer:
         )
 
     @torch.no_grad()
-    def evaluate(self, prefix: str = "val") -> dict[str, float]:
+    def evaluate(self, prefix: str = "val", desc: str | None = None) -> dict[str, float]:
         """Loss terms and top-1/top-5 of the step in eval mode on the evaluation set."""
         if self.eval_loader is None:
             return {}
         self.step.eval()
         tracker = MeanTracker()
-        for batch, _ in self._batches(self.eval_loader, prefix):
+        for batch, _ in self._batches(self.eval_loader, desc or prefix):
             with self._autocast():
                 out = self.step(batch)
             labels = batch[self.label_key]
