@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from mgrdark_data.cli.common import data_option, quiet_option, setup_logging
 from mgrdark_data.cli.progress import progress_factory
 
-from ..engine.config import resolve_config
-from ..engine.resolver import parse_set, read_yaml
+from ..engine.resolver import parse_set
 from .options import (
     announce,
     cache_option,
@@ -85,7 +82,7 @@ def baseline(
 ) -> None:
     """Train a 3D ResNet baseline on one modality (settings: defaults < preset < --config <
     flags < --set; the resolved settings are written to RUN_DIR/config.yaml)."""
-    from ..stages.baseline import default_run_dir
+    from ..stages.baseline import resolve_baseline_run
     from ..stages.run import train_run
 
     setup_logging(quiet)
@@ -103,19 +100,17 @@ def baseline(
         "data.cache": cache,
         "data.in_memory": in_memory,
     }
-    saved = Path(out) / "config.yaml" if resume and out else None
-    base = read_yaml(saved) if saved and saved.exists() else None
-    if base is None and modality is None:
-        raise click.UsageError("--modality is required for a new run")
-    cfg = resolve_config(
-        preset=None if base else (preset or "paper"),
+    cfg, run_dir, continued = resolve_baseline_run(
+        run_dir=out,
+        resume=resume,
+        preset=preset,
         yaml_path=config_file,
         overrides=flags,
         sets={**light_sets(light), **parse_set(sets)},
-        base=base,
     )
+    if not continued and modality is None:
+        raise click.UsageError("--modality is required for a new run")
     announce(cfg, quiet)
-    run_dir = Path(out) if out else default_run_dir(cfg)
     rows = train_run(cfg, run_dir, resume=resume, progress=progress_factory(quiet))
     if rows and not quiet:
         last = rows[-1]
