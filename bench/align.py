@@ -22,8 +22,8 @@ import click
 import numpy as np
 
 from mgrdark_data.align import alignment_error, estimate_recording, resolve_alignments
-from mgrdark_data.align.discover import resolve_recording
 from mgrdark_data.media import probe_stream
+from mgrdark_data.recordings import recording_files
 
 
 def _truth(entry: dict) -> SimpleNamespace:
@@ -63,7 +63,7 @@ def main(raw, make, subjects, scenes, scale, seed, no_sync, estimate_sync, frame
     truth = json.loads((raw / "truth.json").read_text())["recordings"]
     rows = []
     for rid, entry in sorted(truth.items()):
-        files = resolve_recording(raw, rid)
+        files = recording_files(raw, rid)
         info = probe_stream(files.rgb)
         ir_info = probe_stream(files.ir)
         to_1280 = 1280 / info.width

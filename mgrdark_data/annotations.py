@@ -1,4 +1,4 @@
-"""The annotation CSV (DESIGN section 3): parsing and the row checks that need no media.
+"""The annotation CSV (annotations/README.md): parsing and the row checks that need no media.
 
 Checks that need the streams (span inside the RGB stream, depth/IR coverage) happen when clip
 jobs are planned (`mgrdark_data.planning`). A bad row never aborts a run: it becomes a
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -40,6 +41,63 @@ class Instance:
     @property
     def num_frames(self) -> int:
         return self.end_frame - self.start_frame + 1
+
+    def reject(self, code: str, reason: str, index_base: int = 0) -> RejectRecord:
+        """This instance as a reject row; its frames are written back in the CSV's numbering."""
+        return RejectRecord(
+            source_row=self.source_row,
+            reason_code=code,
+            reason=reason,
+            recording=self.recording,
+            subject=self.subject,
+            gesture=self.gesture,
+            start_frame=str(self.start_frame + index_base),
+            end_frame=str(self.end_frame + index_base),
+        )
+
+
+@dataclass
+class RecordingMeta:
+    """What the annotations say about each recording; keys are recording ids.
+
+    Alignment uses it to find a dark take's daylight sibling and the takes of one scene.
+    """
+
+    light: dict[str, str | None] = field(default_factory=dict)
+    scene: dict[str, str | None] = field(default_factory=dict)
+    subject: dict[str, str | None] = field(default_factory=dict)
+
+    @classmethod
+    def of_instances(cls, instances: Iterable[Instance]) -> RecordingMeta:
+        """From accepted instances (first non-empty value per recording)."""
+        meta = cls()
+        for i in instances:
+            for target, value in ((meta.light, i.light), (meta.scene, i.scene)):
+                if value and target.get(i.recording) is None:
+                    target[i.recording] = value
+            meta.subject.setdefault(i.recording, i.subject)
+        return meta
+
+
+def recording_metadata(path: str | os.PathLike) -> RecordingMeta:
+    """Light, scene and subject per recording from an annotation CSV (first non-empty value).
+
+    Rows are read as they are, without the checks `parse_annotations` makes: a row a
+    segmentation would reject still says which subject and scene its recording shows.
+    """
+    _, rows = read_annotation_rows(path)
+    meta = RecordingMeta()
+    for _, row in rows:
+        rid = (row.get("recording") or "").strip()
+        for column, target in (
+            ("light", meta.light),
+            ("scene", meta.scene),
+            ("subject", meta.subject),
+        ):
+            value = (row.get(column) or "").strip()
+            if value and target.get(rid) is None:
+                target[rid] = value.lower() if column == "light" else value
+    return meta
 
 
 def read_annotation_rows(path: str | os.PathLike) -> tuple[list[str], list[tuple[int, dict]]]:
@@ -172,13 +230,19 @@ def parse_annotations(
                     {c: row.get(c) for c in extra_cols},
                 )
             )
-    kept, span_rejects = _drop_duplicates_and_overlaps(accepted)
+    kept, span_rejects = _drop_duplicates_and_overlaps(accepted, index_base)
     return kept, sorted(rejects + span_rejects, key=lambda r: r.source_row)
 
 
 def _drop_duplicates_and_overlaps(
-    instances: list[Instance],
+    instances: list[Instance], index_base: int
 ) -> tuple[list[Instance], list[RejectRecord]]:
+    """Exact duplicates keep the first row; overlapping spans reject both rows. Frames in the
+    reasons are in the CSV's numbering."""
+
+    def span(i: Instance) -> str:
+        return f"{i.start_frame + index_base}-{i.end_frame + index_base}"
+
     by_recording: dict[str, list[Instance]] = {}
     for inst in instances:
         by_recording.setdefault(inst.recording, []).append(inst)
@@ -202,46 +266,20 @@ def _drop_duplicates_and_overlaps(
                     first.source_row,
                     (
                         "overlap",
-                        f"same span as row "
-                        f"{inst.source_row} with another gesture ({inst.gesture!r})",
+                        f"same span as row {inst.source_row} with another gesture "
+                        f"({inst.gesture!r})",
                     ),
                 )
                 continue
             seen[key] = inst
             active = [a for a in active if a.end_frame >= inst.start_frame]
             for other in active:
-                bad.setdefault(
-                    inst.source_row,
-                    (
-                        "overlap",
-                        f"frames {inst.start_frame}-"
-                        f"{inst.end_frame} overlap row {other.source_row} "
-                        f"({other.start_frame}-{other.end_frame})",
-                    ),
-                )
-                bad.setdefault(
-                    other.source_row,
-                    (
-                        "overlap",
-                        f"frames {other.start_frame}-"
-                        f"{other.end_frame} overlap row {inst.source_row} "
-                        f"({inst.start_frame}-{inst.end_frame})",
-                    ),
-                )
+                for a, b in ((inst, other), (other, inst)):
+                    bad.setdefault(
+                        a.source_row,
+                        ("overlap", f"frames {span(a)} overlap row {b.source_row} ({span(b)})"),
+                    )
             active.append(inst)
     kept = [i for i in instances if i.source_row not in bad]
-    rejects = [
-        RejectRecord(
-            source_row=i.source_row,
-            reason_code=bad[i.source_row][0],
-            reason=bad[i.source_row][1],
-            recording=i.recording,
-            subject=i.subject,
-            gesture=i.gesture,
-            start_frame=str(i.start_frame),
-            end_frame=str(i.end_frame),
-        )
-        for i in instances
-        if i.source_row in bad
-    ]
+    rejects = [i.reject(*bad[i.source_row], index_base) for i in instances if i.source_row in bad]
     return kept, rejects

@@ -10,13 +10,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import av
-import cv2
 import numpy as np
 
+from .align.geometry import warp_ir_to_rgb
 from .errors import MediaError
 from .media.read import iter_frames
 from .media.write import ClipWriter, sha256_file
-from .planning import ClipJob, StreamTask, Warp
+from .planning import ClipJob, StreamTask
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +54,6 @@ def outcome_for_existing(job: ClipJob) -> ClipOutcome:
     )
 
 
-def warp_frame(frame: av.VideoFrame, warp: Warp) -> np.ndarray:
-    """IR frame in the RGB camera's view (black where the IR camera sees nothing)."""
-    ir = frame.to_ndarray(format="gray")
-    m = np.array([[warp.scale, 0.0, warp.shift_x], [0.0, warp.scale, warp.shift_y]])
-    return cv2.warpAffine(ir, m, (warp.width, warp.height), flags=cv2.INTER_LINEAR)
-
-
 def run_stream_task(task: StreamTask) -> list[ClipOutcome]:
     """Decode `task.source` once and write all its clips; never raises for media errors.
 
@@ -84,7 +77,7 @@ def run_stream_task(task: StreamTask) -> list[ClipOutcome]:
                     active.append((job, _open_writer(task, job, frame), [0]))
                 if not active:
                     continue
-                image = warp_frame(frame, task.warp) if task.warp is not None else frame
+                image = _in_view(task, frame)
                 still_open = []
                 for job, writer, pos in active:
                     while pos[0] < len(job.source_indices) and job.source_indices[pos[0]] == i:
@@ -118,9 +111,17 @@ def run_stream_task(task: StreamTask) -> list[ClipOutcome]:
     ]
 
 
+def _in_view(task: StreamTask, frame: av.VideoFrame) -> av.VideoFrame | np.ndarray:
+    """The frame as the clip shows it: an IR frame warped into the RGB view (black where the IR
+    camera sees nothing), else the decoded frame itself."""
+    if task.warp is None or task.view_size is None:
+        return frame
+    return warp_ir_to_rgb(frame.to_ndarray(format="gray"), task.warp, task.view_size)
+
+
 def _open_writer(task: StreamTask, job: ClipJob, frame: av.VideoFrame) -> ClipWriter:
-    if task.warp is not None:
-        width, height = task.warp.width, task.warp.height
+    if task.view_size is not None:
+        width, height = task.view_size
     else:
         width, height = frame.width, frame.height
     return ClipWriter(

@@ -1,4 +1,4 @@
-"""Where things live in a dataset root (DESIGN section 4) and how to write files atomically."""
+"""Where things live in a dataset root (README, "Manifests") and how to write files atomically."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from .errors import OutputError
 
 DEFAULT_DATA_DIR = "mgrdark-data"
 DATA_ENV = "MGRDARK_DATA"
@@ -57,6 +59,11 @@ class DataRoot:
         return self.manifest_dir / "rejects.parquet"
 
     @property
+    def alignment_table(self) -> Path:
+        """Where `mgrdata align` writes its table when no --out is given."""
+        return self.manifest_dir / "align.csv"
+
+    @property
     def splits_dir(self) -> Path:
         return self.root / "splits"
 
@@ -66,6 +73,16 @@ class DataRoot:
     @property
     def stats_dir(self) -> Path:
         return self.root / "stats"
+
+
+def make_dir(path: str | os.PathLike) -> Path:
+    """Create a folder and its parents; an OutputError names the folder when that fails."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot create folder {path}: {e.strerror or e}") from e
+    return path
 
 
 def temporary_sibling(path: Path) -> Path:
@@ -81,13 +98,19 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     `.name.PID.tmp` file, never a truncated file under the final name.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    make_dir(path.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise OutputError(f"cannot write in {path.parent}: {e.strerror or e}") from e
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as e:
+            raise OutputError(f"cannot write {path}: {e.strerror or e}") from e
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

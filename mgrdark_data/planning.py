@@ -13,24 +13,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+from .align.decision import AlignmentDecision
 from .annotations import Instance
 from .media.write import TAG_PREFIX, EncoderSettings, read_clip_tag
 from .paths import DataRoot
 from .recordings import RecordingInfo
 from .records import RejectRecord
 from .timemap import depth_index, ir_indices
-
-
-@dataclass(frozen=True)
-class Warp:
-    """IR -> RGB view: IR pixel (u, v) lands on RGB pixel (scale*u + shift_x, scale*v + shift_y)."""
-
-    scale: float
-    shift_x: float
-    shift_y: float
-    width: int
-    """Output (RGB view) width."""
-    height: int
 
 
 @dataclass(frozen=True)
@@ -66,8 +55,25 @@ class StreamTask:
     fps: Fraction
     """Output frame rate (the RGB stream's)."""
     settings: EncoderSettings
-    warp: Warp | None = None
+    warp: AlignmentDecision | None = None
+    """IR only: the alignment that warps each frame into the RGB view (None: native geometry)."""
+    view_size: tuple[int, int] | None = None
+    """(width, height) of the RGB view a warped stream is written at."""
     jobs: list[ClipJob] = field(default_factory=list)
+
+    def warp_signature(self) -> dict | None:
+        """What of the warp goes into a clip's tag (a changed alignment re-encodes the clip)."""
+        if self.warp is None or self.view_size is None:
+            return None
+        w = self.warp
+        width, height = self.view_size
+        return {
+            "scale": w.scale,
+            "shift_x": w.shift_x,
+            "shift_y": w.shift_y,
+            "width": width,
+            "height": height,
+        }
 
     @property
     def frames_to_decode(self) -> int:
@@ -96,47 +102,39 @@ def _signature(parts: dict) -> str:
     return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _reject(inst: Instance, code: str, reason: str, index_base: int) -> RejectRecord:
-    return RejectRecord(
-        source_row=inst.source_row,
-        reason_code=code,
-        reason=reason,
-        recording=inst.recording,
-        subject=inst.subject,
-        gesture=inst.gesture,
-        start_frame=str(inst.start_frame + index_base),
-        end_frame=str(inst.end_frame + index_base),
-    )
-
-
 def plan_recording(
     info: RecordingInfo,
     instances: list[Instance],
     root: DataRoot,
     settings: EncoderSettings,
     *,
-    warp: Warp | None = None,
+    warp: AlignmentDecision | None = None,
     force: bool = False,
     index_base: int = 0,
 ) -> RecordingPlan:
-    """Check every instance against the streams and lay out its clip jobs."""
+    """Check every instance against the streams and lay out its clip jobs.
+
+    `warp` is the recording's IR alignment when IR is to be written in the RGB view.
+    """
     plan = RecordingPlan()
     fps = info.rgb.fps
     assert fps is not None
     streams = {"rgb": info.rgb, "depth": info.depth, "ir": info.ir}
     tasks = {
-        m: StreamTask(info.files.recording, m, s.path, fps, settings, warp if m == "ir" else None)
+        m: StreamTask(info.files.recording, m, s.path, fps, settings)
         for m, s in streams.items()
         if s is not None
     }
+    if "ir" in tasks and warp is not None and warp.aligned:
+        tasks["ir"].warp = warp
+        tasks["ir"].view_size = (info.rgb.width, info.rgb.height)
     for inst in sorted(instances, key=lambda i: i.start_frame):
         span = range(inst.start_frame, inst.end_frame + 1)
         sources: dict[str, list[int]] = {"rgb": list(span)}
         n = info.rgb.frames
         if inst.end_frame >= n:
             plan.rejects.append(
-                _reject(
-                    inst,
+                inst.reject(
                     "outside_stream",
                     (
                         f"frames {inst.start_frame + index_base}-{inst.end_frame + index_base} "
@@ -152,8 +150,7 @@ def plan_recording(
             lo, hi = sources["depth"][0], sources["depth"][-1]
             if lo < 0 or hi >= info.depth.frames:
                 plan.rejects.append(
-                    _reject(
-                        inst,
+                    inst.reject(
                         "depth_not_covering",
                         (
                             f"needs depth frames {lo}-{hi} (depth_offset_frames="
@@ -172,8 +169,7 @@ def plan_recording(
             lo, hi = sources["ir"][0], sources["ir"][-1]
             if lo < 0 or hi >= info.ir.frames:
                 plan.rejects.append(
-                    _reject(
-                        inst,
+                    inst.reject(
                         "ir_not_covering",
                         (
                             f"needs IR frames {lo}-{hi} (ir_offset_s={info.sync.ir_offset_s:g}, "
@@ -201,7 +197,7 @@ def plan_recording(
                     "preset": settings.preset,
                     "gop": settings.gop,
                     "fps": str(fps),
-                    "warp": None if task.warp is None else vars(task.warp),
+                    "warp": task.warp_signature(),
                 }
             )
             job = ClipJob(

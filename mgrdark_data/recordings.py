@@ -1,4 +1,9 @@
-"""Raw recordings (DESIGN section 2): discovery, stream files, sync offsets and probing."""
+"""Raw recordings: discovery, stream files, sync offsets and probing.
+
+The layout is README's "Raw layout and annotations". A recording is a folder under RAW, at any
+depth, holding an `rgb.<ext>` file; its id is the folder relative to RAW with '/' separators.
+Segmentation and alignment both find recordings and their files here.
+"""
 
 from __future__ import annotations
 
@@ -83,7 +88,8 @@ def recording_files(raw: str | Path, recording: str) -> RecordingFiles:
 
 
 def discover_recordings(raw: str | Path) -> dict[str, RecordingFiles]:
-    """Every folder under RAW (any depth) holding an `rgb.<ext>` video is a recording."""
+    """Every folder under RAW (any depth) holding an `rgb.<ext>` video is a recording; the
+    result is sorted by recording id."""
     raw = Path(raw)
     if not raw.is_dir():
         raise RecordingError(f"raw folder {raw} does not exist or is not a folder")
@@ -98,7 +104,7 @@ def discover_recordings(raw: str | Path) -> dict[str, RecordingFiles]:
             )
         if rec_id not in found:
             found[rec_id] = recording_files(raw, rec_id)
-    return found
+    return dict(sorted(found.items()))
 
 
 def read_sync(path: Path | None) -> Sync:
@@ -120,6 +126,11 @@ def read_sync(path: Path | None) -> Sync:
     if not math.isfinite(ir) or depth != float(depth_raw):
         raise RecordingError(f"{path}: offsets must be a finite float and an integer")
     return Sync(ir, depth, "sync.json")
+
+
+def sync_ir_offset(files: RecordingFiles) -> float | None:
+    """The IR offset sync.json gives, None when the recording has no sync.json."""
+    return read_sync(files.sync).ir_offset_s if files.sync is not None else None
 
 
 def probe_recording(files: RecordingFiles, ir_offset_s: float | None = None) -> RecordingInfo:
@@ -146,3 +157,9 @@ def light_from_path(recording: str) -> str | None:
     parts = {p.lower() for p in recording.split("/")}
     hits = [light for light in LIGHTS if light in parts]
     return hits[0] if len(hits) == 1 else None
+
+
+def take_key(recording: str) -> str:
+    """The recording id without its light component: the dark and daylight takes of one
+    subject and scene share it when the tree is laid out as .../<light>/... ."""
+    return "/".join(p for p in recording.split("/") if p.lower() not in LIGHTS)

@@ -1,4 +1,4 @@
-"""Typed manifest records: one dataclass per Parquet table (DESIGN section 4).
+"""Typed manifest records: one dataclass per Parquet table (README, "Manifests").
 
 The Parquet schema of each table is derived from these field annotations in
 `mgrdark_data.manifest`, so a column is declared in exactly one place.
@@ -72,7 +72,7 @@ class ClipRecord(_Record):
     ir_path: str | None = None
     """IR clip relative to the dataset root; null when the recording has no IR."""
     ir_start_frame: int | None = None
-    """Source IR frame of clip frame 0 by the time mapping of DESIGN section 2."""
+    """Source IR frame of clip frame 0 by the time mapping (`mgrdark_data.timemap`)."""
     ir_end_frame: int | None = None
     """Source IR frame of the last clip frame (IR frames may repeat or be skipped)."""
     ir_width: int | None = None
@@ -119,7 +119,7 @@ class RecordingRecord(_Record):
     ir_height: int | None = None
     ir_file_bytes: int | None = None
     ir_offset_s: float = 0.0
-    """IR time offset of the time mapping (DESIGN section 2)."""
+    """IR time offset of the time mapping (`mgrdark_data.timemap`)."""
     depth_offset_frames: int = 0
     """Depth frame offset of the time mapping."""
     sync_source: str = "default"
@@ -127,7 +127,7 @@ class RecordingRecord(_Record):
     align_mode: str = "none"
     """'none' (native IR geometry), 'auto' (estimated), 'file' (from an alignment table)."""
     align_scale: float | None = None
-    """IR pixel (u, v) is RGB pixel (scale*u + shift_x, scale*v + shift_y) (DESIGN section 6)."""
+    """IR pixel (u, v) is RGB pixel (scale*u + shift_x, scale*v + shift_y)."""
     align_shift_x: float | None = None
     align_shift_y: float | None = None
     align_score: float | None = None

@@ -1,6 +1,6 @@
 """`segment_dataset`: raw recordings + annotation CSV -> clips and Parquet manifests.
 
-Flow (STYLE 3): annotation rows -> instances (+ rejects) -> probed recordings -> clip jobs
+Flow: annotation rows -> instances (+ rejects) -> probed recordings -> clip jobs
 grouped per stream -> one decode pass per stream in worker processes -> manifest rows.
 Clips are verified and renamed into place one by one, and the manifests are written last,
 atomically, so a killed run leaves nothing that looks finished and a re-run resumes.
@@ -12,19 +12,20 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .alignment_plan import AlignmentChoice, choose_alignments
-from .annotations import Instance, parse_annotations
+from .align import AlignmentDecision, resolve_alignments
+from .annotations import Instance, RecordingMeta, parse_annotations
 from .cutting import ClipOutcome, outcome_for_existing, run_stream_task
 from .errors import MediaError, RecordingError
 from .manifest import write_records
 from .media.write import EncoderSettings
-from .paths import DataRoot
-from .planning import RecordingPlan, StreamTask, Warp, plan_recording
+from .paths import DataRoot, make_dir
+from .planning import RecordingPlan, StreamTask, plan_recording
+from .progress import Progress, ProgressBar, stage_bar
 from .recordings import RecordingInfo, discover_recordings, light_from_path, probe_recording
 from .records import ClipRecord, RecordingRecord, RejectRecord
 from .vocabulary import load_vocabulary
@@ -61,9 +62,6 @@ class SegmentReport:
         return self.video_seconds / self.wall_seconds if self.wall_seconds > 0 else 0.0
 
 
-Progress = Callable[[int], None]
-
-
 def segment_dataset(
     raw: str | os.PathLike,
     annotations: str | os.PathLike,
@@ -75,13 +73,13 @@ def segment_dataset(
     index_base: int = 0,
     force: bool = False,
     classes: str | os.PathLike | None = None,
-    progress: Callable[[int], Progress] | None = None,
+    progress: Progress | None = None,
 ) -> SegmentReport:
     """Cut every annotated instance from every stream of its recording.
 
     Args:
-        raw: The raw tree (DESIGN section 2); read only.
-        annotations: The annotation CSV (DESIGN section 3).
+        raw: The raw tree (README, "Raw layout and annotations"); read only.
+        annotations: The annotation CSV (annotations/README.md).
         data: Dataset root (default `$MGRDARK_DATA`, else `./mgrdark-data`).
         align: 'auto' (estimate IR -> RGB per recording), 'none' (native IR geometry) or the
             path of a table written by `mgrdata align`.
@@ -90,12 +88,13 @@ def segment_dataset(
         index_base: 1 when the CSV counts frames from 1.
         force: Re-encode clips even when a verified clip with the same settings exists.
         classes: A `classes.csv` replacing the packaged vocabulary.
-        progress: Called with the number of clip files to produce; returns a callback taking
-            the number finished since its last call (the CLI passes a tqdm bar).
+        progress: Progress display: stage "align" (one unit a recording, `--align auto`), then
+            stage "segment" (one unit a clip file); None shows nothing.
     """
     started = time.perf_counter()
     raw = Path(raw)
     root = DataRoot.resolve(data)
+    make_dir(root.root)  # a root that cannot be written fails now, not after the decoding
     settings = settings or EncoderSettings()
     vocabulary = load_vocabulary(classes)
     instances, rejects = parse_annotations(annotations, vocabulary, index_base=index_base)
@@ -108,22 +107,21 @@ def segment_dataset(
             by_recording.setdefault(inst.recording, []).append(inst)
         else:
             rejects.append(
-                _instance_reject(
-                    inst,
+                inst.reject(
                     "unknown_recording",
                     (f"no folder {inst.recording!r} with an rgb.* video under {raw}"),
                     index_base,
                 )
             )
 
-    choices = choose_alignments(align, raw, found, instances)
+    alignments = _alignments(align, raw, found, instances, progress)
     infos: dict[str, RecordingInfo] = {}
     rec_rows: dict[str, RecordingRecord] = {}
     for rec_id, files in found.items():
-        choice = choices.get(rec_id)
+        alignment = alignments.get(rec_id)
         try:
-            infos[rec_id] = probe_recording(files, choice.ir_offset_s if choice else None)
-            rec_rows[rec_id] = _recording_record(raw, infos[rec_id], choice)
+            infos[rec_id] = probe_recording(files, alignment.ir_offset_s if alignment else None)
+            rec_rows[rec_id] = _recording_record(raw, infos[rec_id], alignment)
         except (MediaError, RecordingError) as e:
             code = "bad_sync" if "sync.json" in str(e) else "media_error"
             report.failed_recordings += 1
@@ -134,32 +132,30 @@ def segment_dataset(
                 rgb_file=files.rgb.relative_to(raw).as_posix(),
                 error=str(e),
             )
-            rejects += [
-                _instance_reject(i, code, str(e), index_base) for i in by_recording.pop(rec_id, [])
-            ]
-        if choice is not None and choice.note:
-            report.warnings.append(f"{rec_id}: {choice.note}")
+            rejects += [i.reject(code, str(e), index_base) for i in by_recording.pop(rec_id, [])]
+        if alignment is not None and alignment.note:
+            report.warnings.append(f"{rec_id}: {alignment.note}")
 
     plans: dict[str, RecordingPlan] = {}
     for rec_id, insts in by_recording.items():
-        info = infos[rec_id]
-        choice = choices.get(rec_id)
-        warp = None
-        if choice is not None and choice.aligned:
-            warp = Warp(
-                choice.scale, choice.shift_x, choice.shift_y, info.rgb.width, info.rgb.height
-            )
         plans[rec_id] = plan_recording(
-            info, insts, root, settings, warp=warp, force=force, index_base=index_base
+            infos[rec_id],
+            insts,
+            root,
+            settings,
+            warp=alignments.get(rec_id),
+            force=force,
+            index_base=index_base,
         )
         rejects += plans[rec_id].rejects
 
     tasks = [t for p in plans.values() for t in p.tasks]
     done = [j for p in plans.values() for j in p.done]
     outcomes = {(o.clip_id, o.modality): o for o in map(outcome_for_existing, done)}
-    tick = progress(sum(len(t.jobs) for t in tasks)) if progress else None
-    for o in _run_tasks(tasks, workers, tick):
-        outcomes[(o.clip_id, o.modality)] = o
+    to_write = sum(len(t.jobs) for t in tasks)
+    with stage_bar(progress if to_write else None, "segment", to_write, "clip") as bar:
+        for o in _run_tasks(tasks, workers, bar):
+            outcomes[(o.clip_id, o.modality)] = o
 
     clips: list[ClipRecord] = []
     for rec_id, plan in plans.items():
@@ -171,16 +167,14 @@ def segment_dataset(
             if failed:
                 code = "verify_failed" if failed[0].error.startswith("verify") else "media_error"
                 rejects.append(
-                    _instance_reject(
-                        inst, code, f"{failed[0].modality}: {failed[0].error}", index_base
-                    )
+                    inst.reject(code, f"{failed[0].modality}: {failed[0].error}", index_base)
                 )
                 continue
-            choice = choices.get(rec_id)
+            alignment = alignments.get(rec_id)
             report.files_written += sum(o.written for o in results.values())
             report.files_kept += sum(not o.written for o in results.values())
             clips.append(
-                _clip_record(inst, info, jobs, results, choice is not None and choice.aligned)
+                _clip_record(inst, info, jobs, results, alignment is not None and alignment.aligned)
             )
             if any(o.written for o in results.values()):
                 report.written += 1
@@ -203,8 +197,27 @@ def segment_dataset(
     return report
 
 
+def _alignments(
+    mode: str, raw: Path, found: dict, instances: list[Instance], progress: Progress | None
+) -> dict[str, AlignmentDecision]:
+    """The IR alignment of every recording with IR (`--align auto | FILE`); none at all with
+    `--align none`, so those recordings keep native geometry and no alignment columns."""
+    if mode == "none":
+        return {}
+    meta = RecordingMeta.of_instances(instances)
+    return resolve_alignments(
+        raw,
+        [r for r, f in found.items() if f.ir is not None],
+        mode=mode,
+        light_of=meta.light,
+        scene_of=meta.scene,
+        subject_of=meta.subject,
+        progress=progress,
+    )
+
+
 def _run_tasks(
-    tasks: list[StreamTask], workers: int | None, tick: Progress | None
+    tasks: list[StreamTask], workers: int | None, bar: ProgressBar
 ) -> Iterable[ClipOutcome]:
     """Run stream tasks, longest first so the pool's tail is short."""
     tasks = sorted(tasks, key=lambda t: -t.frames_to_decode)
@@ -212,29 +225,14 @@ def _run_tasks(
     if workers == 1:
         for task in tasks:
             results = run_stream_task(task)
-            if tick:
-                tick(len(results))
+            bar.update(len(results))
             yield from results
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for future in as_completed([pool.submit(run_stream_task, t) for t in tasks]):
             results = future.result()
-            if tick:
-                tick(len(results))
+            bar.update(len(results))
             yield from results
-
-
-def _instance_reject(inst: Instance, code: str, reason: str, index_base: int) -> RejectRecord:
-    return RejectRecord(
-        source_row=inst.source_row,
-        reason_code=code,
-        reason=reason,
-        recording=inst.recording,
-        subject=inst.subject,
-        gesture=inst.gesture,
-        start_frame=str(inst.start_frame + index_base),
-        end_frame=str(inst.end_frame + index_base),
-    )
 
 
 def _clip_record(
@@ -278,7 +276,7 @@ def _clip_record(
 
 
 def _recording_record(
-    raw: Path, info: RecordingInfo, choice: AlignmentChoice | None
+    raw: Path, info: RecordingInfo, alignment: AlignmentDecision | None
 ) -> RecordingRecord:
     def rel(p: Path | None) -> str | None:
         return p.relative_to(raw).as_posix() if p is not None else None
@@ -304,10 +302,10 @@ def _recording_record(
         rec.ir_file, rec.ir_fps = rel(info.ir.path), float(info.ir.fps)
         rec.ir_frames, rec.ir_file_bytes = info.ir.frames, info.ir.bytes
         rec.ir_width, rec.ir_height = info.ir.width, info.ir.height
-    if choice is not None:
-        rec.align_mode = choice.mode
-        if choice.aligned:
-            rec.align_scale, rec.align_shift_x = choice.scale, choice.shift_x
-            rec.align_shift_y = choice.shift_y
-        rec.align_score, rec.align_method, rec.align_note = choice.score, choice.method, choice.note
+    if alignment is not None:
+        a = alignment
+        rec.align_mode = a.mode
+        if a.aligned:
+            rec.align_scale, rec.align_shift_x, rec.align_shift_y = a.scale, a.shift_x, a.shift_y
+        rec.align_score, rec.align_method, rec.align_note = a.score, a.method, a.note
     return rec

@@ -1,4 +1,4 @@
-"""Subject splits (DESIGN section 5): `splits/<name>.parquet` with columns subject, split.
+"""Subject splits: `DATA/splits/<name>.parquet` with columns subject, split.
 
 A split is a mapping subject -> 'train' | 'val' | 'test', so a subject can never sit in two
 splits of one file. Random splits draw a permutation of the *sorted* subject list from
@@ -28,10 +28,25 @@ class SplitError(MgrdarkError):
     """A split cannot be made as asked (unknown subjects, too few subjects, overlap)."""
 
 
+DEFAULT_TEST_SUBJECTS = 5
+"""The paper's split: 5 test subjects of 21."""
+PAPER_SUBJECTS = 21
+
+
+def default_test_subjects(subjects: int, val_subjects: int = 0) -> int:
+    """Test subjects drawn when none are asked for: the paper's 5 whenever that leaves a
+    training subject; a smaller dataset (the synthesizer's 4 subjects) gets about the paper's
+    share, 5 of 21, at least 1, and at most what keeps one subject for training."""
+    if DEFAULT_TEST_SUBJECTS + val_subjects < subjects:
+        return DEFAULT_TEST_SUBJECTS
+    share = round(subjects * DEFAULT_TEST_SUBJECTS / PAPER_SUBJECTS)
+    return max(1, min(share, subjects - val_subjects - 1))
+
+
 def random_split(
     subjects: Sequence[str],
     *,
-    test_subjects: int = 5,
+    test_subjects: int = DEFAULT_TEST_SUBJECTS,
     val_subjects: int = 0,
     seed: int = 0,
     test: Sequence[str] = (),
@@ -145,13 +160,15 @@ class SplitResult:
     counts: list[pd.DataFrame]
     """`split_counts` of each file."""
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Choices made for the user, e.g. the number of test subjects when none was given."""
 
 
 def split_dataset(
     data: DataRoot,
     *,
     name: str = "subjects",
-    test_subjects: int = 5,
+    test_subjects: int | None = None,
     val_subjects: int = 0,
     seed: int = 0,
     folds: int = 0,
@@ -164,7 +181,8 @@ def split_dataset(
     Args:
         data: Dataset root whose clips manifest lists the subjects.
         name: Split name (file stem).
-        test_subjects: Subjects drawn for test (ignored when `test` names them or with folds).
+        test_subjects: Subjects drawn for test (ignored when `test` names them or with folds);
+            None: `default_test_subjects` (5, or about 5/21 of a dataset too small for 5).
         val_subjects: Subjects drawn for val (per fold with `folds`; ignored when `val` is given).
         seed: Seed of the subject permutation.
         folds: K > 1 writes K cross-subject folds instead of one split.
@@ -176,12 +194,21 @@ def split_dataset(
         raise SplitError(f"bad split name {name!r}: use a plain file stem such as 'subjects'")
     clips = read_frame(data.clips_manifest, ClipRecord)
     subjects = sorted(set(clips["subject"]))
+    notes: list[str] = []
     if folds:
         if test or val:
             raise SplitError("--folds draws the test subjects itself; drop --test/--val")
         assignments = kfold_splits(subjects, folds, val_subjects=val_subjects, seed=seed)
         paths = [data.split_path(f"{name}_fold{k}") for k in range(folds)]
     else:
+        if test_subjects is None:
+            test_subjects = default_test_subjects(len(subjects), len(val) if val else val_subjects)
+            if not test and test_subjects != DEFAULT_TEST_SUBJECTS:
+                notes.append(
+                    f"{test_subjects} test subject(s) of {len(subjects)}: too few subjects for "
+                    f"the default {DEFAULT_TEST_SUBJECTS} (the paper's {DEFAULT_TEST_SUBJECTS} of "
+                    f"{PAPER_SUBJECTS}), so about that share; --test-subjects N chooses"
+                )
         assignments = [
             random_split(
                 subjects,
@@ -208,7 +235,7 @@ def split_dataset(
     for path, assignment in zip(paths, assignments, strict=True):
         write_split(assignment, path)
     counts = [split_counts(clips, a) for a in assignments]
-    return SplitResult(paths, assignments, counts, warnings)
+    return SplitResult(paths, assignments, counts, warnings, notes)
 
 
 def format_counts(counts: pd.DataFrame) -> str:

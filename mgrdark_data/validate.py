@@ -25,7 +25,6 @@ from pathlib import Path, PurePosixPath
 
 import av
 import pyarrow.parquet as pq
-from tqdm import tqdm
 
 from . import MODALITIES
 from .errors import ManifestError, MediaError
@@ -33,6 +32,7 @@ from .manifest import read_split, read_table
 from .media import count_decoded_frames
 from .media.write import sha256_file
 from .paths import DataRoot
+from .progress import Progress, stage_bar
 from .records import ClipRecord, RecordingRecord, RejectRecord
 
 logger = logging.getLogger(__name__)
@@ -252,9 +252,16 @@ def check_split_file(path: Path, subjects: set[str], label: str) -> list[Problem
 
 
 def validate_dataset(
-    data: DataRoot, *, quick: bool = False, workers: int = 1, progress: bool = False
+    data: DataRoot, *, quick: bool = False, workers: int = 1, progress: Progress | None = None
 ) -> ValidationReport:
-    """Check a dataset root; never raises for a problem in the data, reports it instead."""
+    """Check a dataset root; never raises for a problem in the data, reports it instead.
+
+    Args:
+        data: Dataset root.
+        quick: Metadata only: no hashing or decoding (container frame counts instead).
+        workers: Clip files checked in parallel processes.
+        progress: Progress display, stage "validate", one unit a clip file.
+    """
     report = ValidationReport(data.root, quick)
 
     def rel(path: Path) -> str:
@@ -291,7 +298,9 @@ def validate_dataset(
     return report
 
 
-def _run_file_checks(files: list[_FileCheck], workers: int, progress: bool) -> list[Problem]:
+def _run_file_checks(
+    files: list[_FileCheck], workers: int, progress: Progress | None
+) -> list[Problem]:
     results: Iterable[list[Problem]]
     pool = ProcessPoolExecutor(workers) if workers > 1 and len(files) > 1 else None
     try:
@@ -299,8 +308,12 @@ def _run_file_checks(files: list[_FileCheck], workers: int, progress: bool) -> l
             results = pool.map(_check_file, files, chunksize=max(1, len(files) // (8 * workers)))
         else:
             results = map(_check_file, files)
-        bar = tqdm(results, total=len(files), unit="file", disable=not progress, desc="validate")
-        return [p for problems in bar for p in problems]
+        out: list[Problem] = []
+        with stage_bar(progress, "validate", len(files), "file") as bar:
+            for problems in results:
+                out += problems
+                bar.update()
+        return out
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)

@@ -20,7 +20,6 @@ from mgrdark_data.align import (
     alignment_error,
     estimate_alignment,
     estimate_ir_offset,
-    ir_index,
     motion_energy,
     read_alignment_table,
     resolve_alignments,
@@ -340,13 +339,6 @@ def test_motion_energy_of_frames():
     assert e[1] < 0.3 and e[2] > 1.5
 
 
-def test_ir_index_time_mapping():
-    assert ir_index(0, 25, 30, 0.0) == 0
-    assert ir_index(10, 25, 30, 0.0) == 12
-    assert ir_index(10, 25, 30, 0.1) == 15
-    assert ir_index(10, 25, 9, -0.2) == 2
-
-
 # --- (f) alignment table ----------------------------------------------------------------
 
 
@@ -578,6 +570,10 @@ def test_cli_align_reports_a_bad_raw_folder(tmp_path):
         cli, ["align", str(tmp_path / "empty"), "--out", str(tmp_path / "a.csv")]
     )
     assert result.exit_code == 1 and "no recordings" in result.output
+    result = CliRunner().invoke(
+        cli, ["align", str(tmp_path / "empty"), "--out", str(tmp_path / "a.txt")]
+    )
+    assert result.exit_code == 1 and "alignment tables are .parquet or .csv" in result.output
 
 
 # --- against `mgrdata synth` ground truth -----------------------------------------------

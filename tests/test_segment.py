@@ -302,3 +302,26 @@ def test_bad_sync_json_rejects_its_rows(tmp_path):
     report = segment_dataset(raw, ann, tmp_path / "d", align="none", workers=1)
     rej = read_frame(tmp_path / "d/manifest/rejects.parquet", RejectRecord).iloc[0]
     assert report.clips == 0 and rej.reason_code == "bad_sync" and "sync.json" in rej.reason
+
+
+def test_span_rejects_keep_the_csv_numbering(tmp_path):
+    """Duplicate and overlap rejects, like every other reject, give frames as the CSV has them."""
+    from mgrdark_data.annotations import parse_annotations
+    from mgrdark_data.vocabulary import load_vocabulary
+
+    ann = write_annotations(
+        tmp_path / "l.csv",
+        [
+            ("S01/dark/x", "S01", "stop", 1, 10),
+            ("S01/dark/x", "S01", "stop", 1, 10),
+            ("S01/dark/x", "S01", "quiet", 20, 30),
+            ("S01/dark/x", "S01", "upward", 25, 35),
+        ],
+    )
+    _, rejects = parse_annotations(ann, load_vocabulary(), index_base=1)
+    by_row = {r.source_row: r for r in rejects}
+    assert by_row[3].reason_code == "duplicate"
+    assert (by_row[3].start_frame, by_row[3].end_frame) == ("1", "10")
+    assert by_row[4].reason == "frames 20-30 overlap row 5 (25-35)"
+    assert by_row[5].reason == "frames 25-35 overlap row 4 (20-30)"
+    assert (by_row[5].start_frame, by_row[5].end_frame) == ("25", "35")

@@ -81,3 +81,26 @@ def test_alignment_and_offsets_are_recorded(aligned):
     assert np.isnan(s02.align_scale) and not clips.loc["S02/dark/hall"].ir_aligned
     assert clips.loc["S02/dark/hall"].ir_width == 44
     assert any(w.startswith("S02/dark/hall:") for w in report.warnings)
+
+
+def test_align_writes_into_the_dataset_root_and_segment_reads_it(tmp_path):
+    """`mgrdata align RAW -d DATA` -> DATA/manifest/align.csv -> `segment --align` that file."""
+    from click.testing import CliRunner
+
+    from mgrdark_data.align import read_alignment_table
+    from mgrdark_data.cli import cli
+
+    raw, data = tmp_path / "raw", tmp_path / "data"
+    make_recording(raw, "S01/dark/hall", rgb_frames=30, ir_fps=30, ir_frames=36, depth=None)
+    ann = write_annotations(tmp_path / "labels.csv", [("S01/dark/hall", "S01", "stop", 2, 11)])
+    r = CliRunner().invoke(cli, ["align", str(raw), "-d", str(data), "-q"])
+    assert r.exit_code == 0, r.output
+    table_path = data / "manifest" / "align.csv"
+    assert f"table written to {table_path}" in r.output
+    table = read_alignment_table(table_path)
+    assert list(table) == ["S01/dark/hall"]
+    args = ["segment", str(raw), "--ann", str(ann), "-d", str(data), "--workers", "1", "-q"]
+    r = CliRunner().invoke(cli, [*args, "--align", str(table_path)])
+    assert r.exit_code == 0, r.output
+    rec = read_frame(data / "manifest/recordings.parquet", RecordingRecord).iloc[0]
+    assert (rec.align_mode, rec.align_method) == ("file", table["S01/dark/hall"].method)

@@ -136,3 +136,32 @@ def test_cli_folds_and_official_split(data):
     r = runner.invoke(cli, ["split", "-d", str(data.root), "--test", "S03,S42"])
     assert r.exit_code == 1
     assert "unknown subject(s) ['S42']" in r.output
+
+
+def test_default_test_subjects_keep_the_paper_split_and_fit_small_datasets():
+    from mgrdark_data.splits import default_test_subjects
+
+    assert [default_test_subjects(n) for n in (21, 10, 6)] == [5, 5, 5]
+    assert [default_test_subjects(n) for n in (5, 4, 3, 2)] == [1, 1, 1, 1]
+    assert default_test_subjects(6, val_subjects=1) == 1
+    assert default_test_subjects(11, val_subjects=6) == 3  # round(11 * 5 / 21)
+    assert default_test_subjects(12, val_subjects=6) == 5
+
+
+def test_split_defaults_work_on_synths_default_four_subjects(tmp_path):
+    """`mgrdata synth` makes 4 subjects by default; `mgrdata split` with its defaults works on
+    them and says what it chose. An explicit count is still honoured (or refused)."""
+    data = make_root(tmp_path / "four", subjects=SUBJECTS[:4])
+    r = CliRunner().invoke(cli, ["split", "-d", str(data.root)])
+    assert r.exit_code == 0, r.output
+    assert "note: 1 test subject(s) of 4" in r.output
+    df = read_split(data.split_path("subjects"))
+    assert sorted(df["split"].value_counts().items()) == [("test", 1), ("train", 3)]
+    r = CliRunner().invoke(cli, ["split", "-d", str(data.root), "--test-subjects", "5"])
+    assert r.exit_code == 1 and "cannot draw 5 test" in r.output
+
+
+def test_split_defaults_on_a_paper_sized_dataset_draw_five(data):
+    result = split_dataset(data, name="default5")
+    assignment = result.assignments[0]
+    assert list(assignment.values()).count("test") == 5 and not result.notes

@@ -16,16 +16,15 @@ import mgrdark_data.media.sample as sample_module
 from mgrdark_data.cli import cli
 from mgrdark_data.manifest import write_records
 from mgrdark_data.media import ffmpeg_exe
+from mgrdark_data.media.sample import iter_sampled_frames, sample_indices
 from mgrdark_data.paths import DataRoot
 from mgrdark_data.records import ClipRecord
 from mgrdark_data.stats import (
     compute_brightness_stats,
     histogram_moments,
-    iter_sampled_frames,
-    sample_indices,
+    read_stats_table,
     video_histogram,
 )
-from mgrdark_data.stats_plot import read_stats_table
 from mgrdark_data.testing import decode_index, index_image
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

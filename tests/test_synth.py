@@ -192,7 +192,7 @@ def test_depth_is_millimetres_with_the_person_at_2_to_4_m(raw):
     for rid in ("S01/dark/hall", "S02/dark/hall", "S01/daylight/hall"):
         plan = plans[rid]
         empty = depth_background(plan.scene, plan.rig.optics, plan.rig.depth).astype(int)
-        inst = plan.instances[3]
+        inst = plan.gestures[3]
         i = (inst.start + inst.end) // 2
         frame = frame_at(depth_path(raw / rid), i, "gray16le")
         assert frame.dtype == np.uint16
@@ -216,11 +216,11 @@ def _inside(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.parametrize("dark_noise", [0.0, 3.0, 7.5])
 def test_dark_noise_sets_the_sensor_noise_of_dark_rgb_only(dark_noise):
-    from mgrdark_data.synth.plan import plan_recording
+    from mgrdark_data.synth.plan import plan_take
     from mgrdark_data.synth.scene import make_scene
 
     def noise_std(light: str) -> float:
-        plan = plan_recording(
+        plan = plan_take(
             "S01/x/hall",
             subject=make_subject("S01", 2),
             light=light,
@@ -255,10 +255,10 @@ def test_ir_shows_the_person_where_truth_maps_it(tmp_path):
         rest_frames=(4, 6),
     )
     t = res.truth
-    from mgrdark_data.synth.plan import plan_recording
+    from mgrdark_data.synth.plan import plan_take
     from mgrdark_data.synth.scene import make_scene
 
-    plan = plan_recording(
+    plan = plan_take(
         "S01/daylight/hall",
         subject=make_subject("S01", 5),
         light="daylight",
@@ -402,10 +402,13 @@ def test_cli_synth_without_sync(tmp_path):
             "3",
             "4",
             "--no-sync",
-            "-q",
         ],
     )
     assert result.exit_code == 0, result.output
+    assert "\r" not in result.stderr
+    assert [line for line in result.stderr.splitlines() if line.startswith("synth: ")][
+        -1
+    ].startswith("synth: 2/2 recording (100%) "), result.stderr
     assert str(raw / "labels.csv") in result.output and str(raw / "truth.json") in result.output
     assert "2 recordings" in result.output and "20 gestures" in result.output
     assert not list(raw.rglob("sync.json"))

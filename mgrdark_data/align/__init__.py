@@ -1,4 +1,4 @@
-"""IR -> RGB alignment (DESIGN section 6) and IR clock offsets.
+"""IR -> RGB alignment and IR clock offsets (docs/architecture.md, "IR alignment").
 
 `estimate_alignment` works on frame pairs in memory; `sample_frame_pairs` reads them from a
 recording; `resolve_alignments` decides per recording (with fallbacks) for `mgrdata align` and
@@ -6,12 +6,11 @@ recording; `resolve_alignments` decides per recording (with fallbacks) for `mgrd
 """
 
 from .decision import AlignmentDecision
-from .discover import RecordingFiles, discover_recordings, metadata_from_annotations
 from .estimate import Alignment, estimate_alignment
 from .geometry import affine_matrix, alignment_error, warp_ir_to_rgb
 from .overlay import overlay_image, write_overlay
 from .resolve import MIN_SCORE, estimate_recording, resolve_alignments
-from .sample import FramePairs, ir_index, sample_frame_pairs, stream_motion
+from .sample import FramePairs, sample_frame_pairs, stream_motion
 from .sync import estimate_ir_offset, motion_energy
 from .table import AlignmentTableError, read_alignment_table, write_alignment_table
 
@@ -21,15 +20,11 @@ __all__ = [
     "AlignmentDecision",
     "AlignmentTableError",
     "FramePairs",
-    "RecordingFiles",
     "affine_matrix",
     "alignment_error",
-    "discover_recordings",
     "estimate_alignment",
     "estimate_ir_offset",
     "estimate_recording",
-    "ir_index",
-    "metadata_from_annotations",
     "motion_energy",
     "overlay_image",
     "read_alignment_table",

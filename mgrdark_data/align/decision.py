@@ -10,7 +10,7 @@ class AlignmentDecision:
     """The IR->RGB transform to use for one recording, or None for native IR geometry.
 
     IR pixel (u, v) shows the scene point seen at RGB pixel (scale*u + shift_x,
-    scale*v + shift_y), in the source pixels of both streams (DESIGN section 6).
+    scale*v + shift_y), in the source pixels of both streams.
     """
 
     scale: float | None

@@ -1,4 +1,4 @@
-"""`estimate_alignment`: the IR->RGB similarity transform of one recording (DESIGN section 6).
+"""`estimate_alignment`: the IR->RGB similarity transform of one recording.
 
 Coarse to fine: an exhaustive search over log-spaced scales x every integer translation on
 small feature maps (FFT normalised cross-correlation, `search.ncc_map`), then a local
@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
+from ..errors import AlignmentError
 from .features import MIN_FRAMES_FOR_MOTION, background, feature_stack, noise_level
 from .geometry import as_gray, from_level, log_spaced, resize_exact, sizes, to_level
 from .search import FixedSpectrum, ncc_map, parabolic_peak, pooled_ncc
@@ -105,7 +106,7 @@ def estimate_alignment(
         The transform in the pixels of the given frames, with its score.
     """
     if len(rgb_frames) == 0 or len(rgb_frames) != len(ir_frames):
-        raise ValueError(
+        raise AlignmentError(
             f"need the same, non-zero number of RGB and IR frames "
             f"(got {len(rgb_frames)} and {len(ir_frames)})"
         )
@@ -186,7 +187,7 @@ def _coarse_search(
         valid = ncc[ncc > -1.0]
         samples[k] = valid[:: max(1, valid.size // 4000)]
     if not peaks:
-        raise ValueError("IR frames too small for the scale range searched")
+        raise AlignmentError("IR frames too small for the scale range searched")
     peaks.sort(key=lambda t: -t[0])
     top = peaks[0]
     # Sidelobes: every sampled placement except at the scales next to the peak's, which hold

@@ -1,4 +1,4 @@
-"""The IR->RGB similarity transform as plain array maths (DESIGN section 6).
+"""The IR->RGB similarity transform as plain array maths (docs/architecture.md, "IR alignment").
 
 Pixel coordinates refer to pixel centres at integer positions, the convention of
 `cv2.warpAffine`: IR pixel (u, v) shows the scene point seen at RGB pixel
@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
+
+from ..errors import AlignmentError
 
 
 def affine_matrix(scale: float, shift_x: float, shift_y: float) -> np.ndarray:
@@ -153,5 +155,5 @@ def sizes(frames: Sequence[np.ndarray]) -> tuple[int, int]:
     h, w = np.asarray(frames[0]).shape[:2]
     for f in frames:
         if np.asarray(f).shape[:2] != (h, w):
-            raise ValueError(f"frames differ in size: {np.asarray(f).shape[:2]} vs {(h, w)}")
+            raise AlignmentError(f"frames differ in size: {np.asarray(f).shape[:2]} vs {(h, w)}")
     return int(w), int(h)

@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import MgrdarkError
+from ..errors import MgrdarkError, RecordingError
 from ..media import probe_stream
+from ..progress import Progress, ProgressBar, stage_bar
+from ..recordings import (
+    RecordingFiles,
+    light_from_path,
+    recording_files,
+    sync_ir_offset,
+    take_key,
+)
 from .decision import AlignmentDecision, native
-from .discover import RecordingFiles, guess_light, resolve_recording, take_key
 from .estimate import Alignment, estimate_alignment
 from .sample import DEFAULT_PAIRS, sample_recording
-from .table import read_alignment_table
+from .table import AlignmentTableError, read_alignment_table
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +55,17 @@ def estimate_recording(
         `estimate_sync` is set and the recording has no sync.json, else both are None.
     """
     if files.ir is None:
-        raise MgrdarkError(f"recording {files.recording} has no ir.* file")
-    fps_rgb = float(probe_stream(files.rgb).fps)
-    fps_ir = float(probe_stream(files.ir).fps)
-    given = files.ir_offset_s
+        raise RecordingError(f"recording {files.recording} has no ir.* file")
+    fps_rgb = probe_stream(files.rgb).fps
+    fps_ir = probe_stream(files.ir).fps
+    given = sync_ir_offset(files)
     if given is None and not estimate_sync:
         given = 0.0
     pairs, offset, sync_score = sample_recording(
         files.rgb, files.ir, fps_rgb=fps_rgb, fps_ir=fps_ir, ir_offset_s=given, count=frames
     )
     if not pairs.rgb:
-        raise MgrdarkError(
+        raise RecordingError(
             f"recording {files.recording}: no RGB frame has an IR frame at ir_offset_s="
             f"{offset}; check sync.json"
         )
@@ -78,12 +84,12 @@ def resolve_alignments(
     subject_of: dict[str, str | None] | None = None,
     frames: int = DEFAULT_PAIRS,
     estimate_sync: bool = False,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, AlignmentDecision]:
     """Decide the IR geometry of each recording.
 
     Args:
-        raw: Raw tree (DESIGN section 2).
+        raw: Raw tree.
         recordings: Recording ids to decide for.
         mode: 'auto' (estimate), 'none' (native IR for all) or the path of an alignment table.
         min_score: Estimates below this score fall back (auto mode only).
@@ -92,28 +98,34 @@ def resolve_alignments(
         subject_of: Subject per recording id (for the daylight sibling).
         frames: Frame pairs per recording (auto mode).
         estimate_sync: Also estimate ir_offset_s from motion for recordings without sync.json.
-        progress: Called with each recording id once it is estimated.
+        progress: Progress display, stage "align", one unit a recording (auto mode).
 
     Returns:
         One decision per requested recording id. A recording that cannot be read gets native
         geometry with the error as its note (logged, not raised: one bad take must not stop a
         batch).
     """
+    if mode not in ("auto", "none") and not Path(mode).is_file():
+        raise AlignmentTableError(
+            f"--align {mode!r}: expected 'auto', 'none' or an existing alignment table "
+            "written by `mgrdata align`"
+        )
     if mode == "none":
         return {r: native("none", None, mode="none") for r in recordings}
     if mode != "auto":
         return _from_table(Path(mode), recordings)
-    return _Resolver(
-        Path(raw),
-        recordings,
-        min_score,
-        light_of or {},
-        scene_of or {},
-        subject_of or {},
-        frames,
-        estimate_sync,
-        progress,
-    ).run()
+    with stage_bar(progress, "align", len(recordings), "recording") as bar:
+        return _Resolver(
+            Path(raw),
+            recordings,
+            min_score,
+            light_of or {},
+            scene_of or {},
+            subject_of or {},
+            frames,
+            estimate_sync,
+            bar,
+        ).run()
 
 
 def _from_table(path: Path, recordings: list[str]) -> dict[str, AlignmentDecision]:
@@ -141,15 +153,16 @@ class _Resolver:
         subject_of,
         frames,
         estimate_sync,
-        progress,
+        bar: ProgressBar,
     ):
         self.raw, self.recordings, self.min_score = raw, list(recordings), min_score
+        self.requested = set(self.recordings)
         self.light_of, self.scene_of, self.subject_of = light_of, scene_of, subject_of
-        self.frames, self.estimate_sync, self.progress = frames, estimate_sync, progress
+        self.frames, self.estimate_sync, self.bar = frames, estimate_sync, bar
         self.cache: dict[str, _Estimate] = {}
 
     def light(self, rid: str) -> str | None:
-        return self.light_of.get(rid) or guess_light(rid)
+        return self.light_of.get(rid) or light_from_path(rid)
 
     def group(self, rid: str) -> tuple:
         """Takes of the same subject and scene share this key."""
@@ -161,7 +174,7 @@ class _Resolver:
     def estimate(self, rid: str) -> _Estimate:
         if rid not in self.cache:
             try:
-                files = resolve_recording(self.raw, rid)
+                files = recording_files(self.raw, rid)
                 if files.ir is None:
                     self.cache[rid] = _Estimate(None, None, None, "no ir.* file")
                 else:
@@ -180,8 +193,9 @@ class _Resolver:
             except MgrdarkError as e:
                 log.warning("%s: alignment not estimated: %s", rid, e)
                 self.cache[rid] = _Estimate(None, None, None, str(e))
-            if self.progress:
-                self.progress(rid)
+            if rid in self.requested:  # a sibling estimated for a fallback is extra work
+                self.bar.set_postfix(recording=rid)
+                self.bar.update()
         return self.cache[rid]
 
     def good(self, rid: str) -> Alignment | None:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import MgrdarkError
+from ..annotations import RecordingMeta, recording_metadata
+from ..errors import MgrdarkError, RecordingError
 from ..media import probe_stream
+from ..progress import Progress
+from ..recordings import RecordingFiles, discover_recordings, sync_ir_offset
 from .decision import AlignmentDecision
-from .discover import RecordingMeta, discover_recordings, metadata_from_annotations
 from .overlay import write_overlay
 from .resolve import MIN_SCORE, resolve_alignments
 from .sample import DEFAULT_PAIRS, sample_frame_pairs
-from .table import write_alignment_table
+from .table import table_format, write_alignment_table
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ def align_raw(
     estimate_sync: bool = False,
     frames: int = DEFAULT_PAIRS,
     min_score: float = MIN_SCORE,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, AlignmentDecision]:
     """Estimate and decide the IR alignment of every recording under RAW; write the table.
 
@@ -40,12 +41,13 @@ def align_raw(
         estimate_sync: Estimate ir_offset_s for recordings without sync.json.
         frames: Frame pairs per recording.
         min_score: Estimates below this fall back (see `resolve_alignments`).
-        progress: Called with each recording id once it is estimated.
+        progress: Progress display, stage "align", one unit a recording.
     """
+    table_format(Path(out))  # a bad name fails now, not after every recording is estimated
     files = discover_recordings(raw)
     if not files:
-        raise MgrdarkError(f"no recordings under {raw}: expected folders holding rgb.<ext>")
-    meta = metadata_from_annotations(annotations) if annotations else RecordingMeta()
+        raise RecordingError(f"no recordings under {raw}: expected folders holding rgb.<ext>")
+    meta = recording_metadata(annotations) if annotations else RecordingMeta()
     decisions = resolve_alignments(
         raw,
         list(files),
@@ -61,43 +63,34 @@ def align_raw(
     write_alignment_table(decisions, out)
     if overlay_dir is not None:
         for rid, d in decisions.items():
-            rec = files[rid]
-            if not d.aligned or rec.ir is None:
+            if not d.aligned or files[rid].ir is None:
                 continue
             try:
                 write_overlay_for(
-                    rec.rgb,
-                    rec.ir,
-                    d,
-                    rec.ir_offset_s,
-                    Path(overlay_dir) / f"{rid.replace('/', '__')}.png",
+                    files[rid], d, Path(overlay_dir) / f"{rid.replace('/', '__')}.png"
                 )
             except (MgrdarkError, OSError) as e:
                 log.warning("%s: no overlay written: %s", rid, e)
     return decisions
 
 
-def write_overlay_for(
-    rgb_path: Path,
-    ir_path: Path,
-    decision: AlignmentDecision,
-    sync_offset: float | None,
-    path: Path,
-) -> Path:
+def write_overlay_for(files: RecordingFiles, decision: AlignmentDecision, path: Path) -> Path:
     """Overlay of the middle frame pair of a recording, at source resolution."""
-    fps_rgb = float(probe_stream(rgb_path).fps)
-    fps_ir = float(probe_stream(ir_path).fps)
-    offset = decision.ir_offset_s if decision.ir_offset_s is not None else (sync_offset or 0.0)
+    if files.ir is None:
+        raise RecordingError(f"recording {files.recording} has no ir.* file")
+    offset = decision.ir_offset_s
+    if offset is None:
+        offset = sync_ir_offset(files) or 0.0
     pairs = sample_frame_pairs(
-        rgb_path,
-        ir_path,
-        fps_rgb=fps_rgb,
-        fps_ir=fps_ir,
+        files.rgb,
+        files.ir,
+        fps_rgb=probe_stream(files.rgb).fps,
+        fps_ir=probe_stream(files.ir).fps,
         ir_offset_s=offset,
         count=1,
         max_side=None,
         ir_max_side=None,
     )
     if not pairs.rgb:
-        raise MgrdarkError("no frame pair to draw")
+        raise RecordingError("no frame pair to draw")
     return write_overlay(path, pairs.rgb[0], pairs.ir[0], decision)

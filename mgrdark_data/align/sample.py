@@ -6,14 +6,15 @@ frames asked for, downscaled right away so that a long take never sits in memory
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from ..media import iter_frames, probe_stream
+from ..media import StreamInfo, iter_frames, probe_stream
+from ..timemap import ir_index
 from .estimate import Alignment
 from .geometry import from_level, resize_exact
 from .sync import estimate_ir_offset, motion_energy
@@ -23,11 +24,6 @@ RGB_MAX_SIDE = 640
 """RGB is read at this width at most: the finest estimation level works at 640 pixels."""
 IR_MAX_SIDE = 1408
 MOTION_SIDE = 96
-
-
-def ir_index(i: int, fps_rgb: float, fps_ir: float, ir_offset_s: float) -> int:
-    """IR frame shown with RGB frame i (DESIGN section 2)."""
-    return math.floor((i / fps_rgb + ir_offset_s) * fps_ir + 0.5)
 
 
 @dataclass
@@ -68,8 +64,8 @@ def sample_frame_pairs(
     rgb_path: str | os.PathLike,
     ir_path: str | os.PathLike,
     *,
-    fps_rgb: float,
-    fps_ir: float,
+    fps_rgb: Fraction | float,
+    fps_ir: Fraction | float,
     ir_offset_s: float = 0.0,
     count: int = DEFAULT_PAIRS,
     max_side: int | None = RGB_MAX_SIDE,
@@ -82,30 +78,44 @@ def sample_frame_pairs(
         ir_path: IR video.
         fps_rgb: RGB frame rate.
         fps_ir: IR frame rate.
-        ir_offset_s: IR time offset of the time mapping.
+        ir_offset_s: IR time offset of the time mapping (`mgrdark_data.timemap`).
         count: Number of pairs wanted; pairs whose IR frame falls outside the IR stream are
             dropped, so fewer may come back.
         max_side: Longest RGB side after downscaling (None: native).
         ir_max_side: Longest IR side after downscaling (None: native).
     """
-    rgb_info, ir_info = probe_stream(rgb_path), probe_stream(ir_path)
+    rgb_info = probe_stream(rgb_path)
     wanted = _spread(rgb_info.frames, count)
-    pairs = [(i, ir_index(i, fps_rgb, fps_ir, ir_offset_s)) for i in wanted]
+    fr = _factor((rgb_info.width, rgb_info.height), max_side)
+    rgb, _ = _read(Path(rgb_path), wanted, "rgb24", fr)
+    return _pairs(rgb_info, rgb, fr, ir_path, fps_rgb, fps_ir, ir_offset_s, ir_max_side)
+
+
+def _pairs(
+    rgb_info: StreamInfo,
+    rgb: dict[int, np.ndarray],
+    rgb_factor: float,
+    ir_path: str | os.PathLike,
+    fps_rgb: Fraction | float,
+    fps_ir: Fraction | float,
+    ir_offset_s: float,
+    ir_max_side: int | None,
+) -> FramePairs:
+    """Pair the RGB frames read with the IR frame the time mapping gives each; read those."""
+    ir_info = probe_stream(ir_path)
+    pairs = [(i, ir_index(i, fps_rgb, fps_ir, ir_offset_s)) for i in sorted(rgb)]
     pairs = [(i, j) for i, j in pairs if 0 <= j < ir_info.frames]
-    rgb_size = (rgb_info.width, rgb_info.height)
-    ir_size = (ir_info.width, ir_info.height)
-    fr, fi = _factor(rgb_size, max_side), _factor(ir_size, ir_max_side)
-    rgb, _ = _read(Path(rgb_path), [i for i, _ in pairs], "rgb24", fr)
+    fi = _factor((ir_info.width, ir_info.height), ir_max_side)
     ir, _ = _read(Path(ir_path), [j for _, j in pairs], "gray", fi)
     return FramePairs(
         [rgb[i] for i, _ in pairs],
         [ir[j] for _, j in pairs],
         [i for i, _ in pairs],
         [j for _, j in pairs],
-        fr,
+        rgb_factor,
         fi,
-        rgb_size,
-        ir_size,
+        (rgb_info.width, rgb_info.height),
+        (ir_info.width, ir_info.height),
     )
 
 
@@ -140,8 +150,8 @@ def sample_recording(
     rgb_path: str | os.PathLike,
     ir_path: str | os.PathLike,
     *,
-    fps_rgb: float,
-    fps_ir: float,
+    fps_rgb: Fraction | float,
+    fps_ir: Fraction | float,
     ir_offset_s: float | None,
     count: int = DEFAULT_PAIRS,
     max_side: int | None = RGB_MAX_SIDE,
@@ -168,26 +178,12 @@ def sample_recording(
             ir_max_side=ir_max_side,
         )
         return pairs, ir_offset_s, None
-    rgb_info, ir_info = probe_stream(rgb_path), probe_stream(ir_path)
+    rgb_info = probe_stream(rgb_path)
     wanted = _spread(rgb_info.frames, count)
     fr = _factor((rgb_info.width, rgb_info.height), max_side)
     rgb, rgb_motion = _read(Path(rgb_path), wanted, "rgb24", fr, motion=True)
-    offset, score = estimate_ir_offset(rgb_motion, stream_motion(ir_path), fps_rgb, fps_ir)
-    pairs = [(i, ir_index(i, fps_rgb, fps_ir, offset)) for i in wanted]
-    pairs = [(i, j) for i, j in pairs if 0 <= j < ir_info.frames]
-    fi = _factor((ir_info.width, ir_info.height), ir_max_side)
-    ir, _ = _read(Path(ir_path), [j for _, j in pairs], "gray", fi)
-    return (
-        FramePairs(
-            [rgb[i] for i, _ in pairs],
-            [ir[j] for _, j in pairs],
-            [i for i, _ in pairs],
-            [j for _, j in pairs],
-            fr,
-            fi,
-            (rgb_info.width, rgb_info.height),
-            (ir_info.width, ir_info.height),
-        ),
-        offset,
-        score,
+    offset, score = estimate_ir_offset(
+        rgb_motion, stream_motion(ir_path), float(fps_rgb), float(fps_ir)
     )
+    pairs = _pairs(rgb_info, rgb, fr, ir_path, fps_rgb, fps_ir, offset, ir_max_side)
+    return pairs, offset, score

@@ -2,8 +2,8 @@
 
 Per-frame motion energy (mean absolute difference of consecutive frames) is modality-free: a
 wave of the arm shows as a burst in both streams whatever the pixels mean. The offset is the
-time shift that best correlates the two energy curves (DESIGN section 2: the IR frame for RGB
-time t is the one at t + ir_offset_s).
+time shift that best correlates the two energy curves (by the time mapping of
+`mgrdark_data.timemap`, the IR frame for RGB time t is the one at t + ir_offset_s).
 """
 
 from __future__ import annotations

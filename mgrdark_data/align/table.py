@@ -57,7 +57,8 @@ class AlignmentTableError(MgrdarkError):
     """An alignment table cannot be read or does not have the expected columns."""
 
 
-def _kind(path: Path) -> str:
+def table_format(path: Path) -> str:
+    """'parquet' or 'csv' by the file's extension; any other is an AlignmentTableError."""
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return "parquet"
@@ -71,7 +72,7 @@ def _kind(path: Path) -> str:
 def write_alignment_table(decisions: dict[str, AlignmentDecision], path: str | os.PathLike) -> Path:
     """Write one row per recording, atomically, as Parquet or CSV by extension."""
     path = Path(path)
-    kind = _kind(path)
+    kind = table_format(path)
     rows = [d.to_row(rid) for rid, d in sorted(decisions.items())]
     table = pa.Table.from_pylist(rows, schema=SCHEMA)
     with atomic_path(path) as tmp:
@@ -120,7 +121,7 @@ def read_alignment_table(path: str | os.PathLike) -> dict[str, AlignmentDecision
     decision has mode 'file'.
     """
     path = Path(path)
-    kind = _kind(path)
+    kind = table_format(path)
     if not path.is_file():
         raise AlignmentTableError(
             f"alignment table {path} does not exist; write one with `mgrdata align RAW --out FILE`"

@@ -1,5 +1,5 @@
 """`mgrdata`: the data command line. Each command lives in its own module and only parses
-options, calls one library function and reports (STYLE 1)."""
+options, calls one library function and reports."""
 
 from __future__ import annotations
 

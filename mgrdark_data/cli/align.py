@@ -7,7 +7,8 @@ import click
 from ..align.resolve import MIN_SCORE
 from ..align.run import align_raw
 from ..align.sample import DEFAULT_PAIRS
-from .common import quiet_option, setup_logging
+from .common import data_option, data_root, quiet_option, setup_logging
+from .progress import progress_factory
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -22,11 +23,12 @@ def _fmt(value: float | None, spec: str) -> str:
     default=None,
     help="Annotation CSV: light, scene and subject per recording (for fallbacks).",
 )
+@data_option
 @click.option(
     "--out",
-    required=True,
     type=click.Path(dir_okay=False),
-    help="Alignment table to write (.parquet or .csv).",
+    default=None,
+    help="Alignment table to write, .parquet or .csv (default: DATA/manifest/align.csv).",
 )
 @click.option(
     "--overlay",
@@ -57,16 +59,13 @@ def _fmt(value: float | None, spec: str) -> str:
     "consensus, or native IR geometry.",
 )
 @quiet_option
-def align(raw, ann, out, overlay_dir, estimate_sync, frames, min_score, quiet) -> None:
-    """IR->RGB alignment per recording of RAW, written to --out."""
+def align(raw, ann, data, out, overlay_dir, estimate_sync, frames, min_score, quiet) -> None:
+    """IR->RGB alignment per recording of RAW, written to --out (default DATA/manifest/align.csv).
+
+    `mgrdata segment RAW --align FILE` uses the table (hand edits included).
+    """
     setup_logging(quiet)
-    done = []
-
-    def progress(rid: str) -> None:
-        done.append(rid)
-        if not quiet:
-            click.echo(f"[{len(done)}] estimated {rid}", err=True)
-
+    out = out or data_root(data).alignment_table
     decisions = align_raw(
         raw,
         out,
@@ -75,7 +74,7 @@ def align(raw, ann, out, overlay_dir, estimate_sync, frames, min_score, quiet) -
         estimate_sync=estimate_sync,
         frames=frames,
         min_score=min_score,
-        progress=progress,
+        progress=progress_factory(quiet),
     )
     width = max([9] + [len(r) for r in decisions])
     click.echo(

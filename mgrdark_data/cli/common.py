@@ -7,19 +7,54 @@ import os
 import sys
 
 import click
+from click.exceptions import NoArgsIsHelpError
 
 from ..errors import MgrdarkError
+from ..media.write import X264_PRESETS
 from ..paths import DATA_ENV, DEFAULT_DATA_DIR, DataRoot
 
 DEBUG_ENV = "MGRDARK_DEBUG"
 
 
+class OneLineUsageError(click.UsageError):
+    """A usage error shown as one line, `Error: <what> (see '<command> --help')`, exit code 2.
+
+    click prints a usage error as three lines (usage, a hint, the error); a log then reads
+    differently from every other error of both CLIs.
+    """
+
+    def show(self, file=None) -> None:
+        hint = f" (see '{self.ctx.command_path} --help')" if self.ctx is not None else ""
+        click.echo(f"Error: {self.format_message()}{hint}", file=file, err=file is None)
+
+
+def one_line(e: click.UsageError) -> click.UsageError:
+    """The same usage error (message, command, exit code) shown as one line."""
+    if isinstance(e, (OneLineUsageError, NoArgsIsHelpError)):
+        return e  # already one line, or not an error at all: the help a bare command shows
+    message = e.format_message().removesuffix(".")
+    if message[:2].istitle():  # "No such option" -> "no such option", like our own errors
+        message = message[0].lower() + message[1:]
+    out = OneLineUsageError(message, e.ctx)
+    out.exit_code = e.exit_code
+    return out
+
+
 class MgrGroup(click.Group):
-    """A click group that turns domain errors into a one-line message and exit code 1."""
+    """A click group whose errors are one line: domain errors exit with code 1, usage errors
+    (unknown option, bad value, missing argument) with code 2, the Unix convention."""
+
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as e:
+            raise one_line(e) from e
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:
+            raise one_line(e) from e
         except MgrdarkError as e:
             if os.environ.get(DEBUG_ENV):
                 raise
@@ -50,6 +85,17 @@ def data_option(f):
         default=None,
         help=f"Dataset root (default: ${DATA_ENV}, else ./{DEFAULT_DATA_DIR}).",
     )(f)
+
+
+def preset_option(default: str):
+    """`--preset`: an x264 preset, checked by click against the presets x264 knows."""
+    return click.option(
+        "--preset",
+        type=click.Choice(X264_PRESETS),
+        default=default,
+        show_default=True,
+        help="x264 preset.",
+    )
 
 
 def quiet_option(f):

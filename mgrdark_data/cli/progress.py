@@ -29,6 +29,7 @@ class LineBar:
         self._t0 = time.monotonic()
         self._last_time = -float("inf")
         self._last_n = 0
+        self._last_state: tuple[int, str] | None = None
         self._step = max(1, total // 20) if total > 0 else 1
         self._closed = False
 
@@ -43,12 +44,14 @@ class LineBar:
         self.postfix = " ".join(f"{k}={_short(v)}" for k, v in items.items())
 
     def close(self) -> None:
-        if not self._closed and self.n > 0:
+        """Write the final state, unless the last line already showed it."""
+        if not self._closed and self.n > 0 and (self.n, self.postfix) != self._last_state:
             self._write(time.monotonic())
         self._closed = True
 
     def _write(self, now: float) -> None:
         self._last_time, self._last_n = now, self.n
+        self._last_state = (self.n, self.postfix)
         share = f" ({100 * self.n / self.total:.0f}%)" if self.total > 0 else ""
         line = f"{self.stage}: {self.n}/{self.total} {self.unit}{share} {now - self._t0:.1f} s"
         if self.postfix:

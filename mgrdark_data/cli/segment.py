@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
-from tqdm import tqdm
 
 from ..media.write import EncoderSettings
 from ..segment import SegmentReport, segment_dataset
-from .common import data_option, quiet_option, setup_logging
+from .common import data_option, preset_option, quiet_option, setup_logging
+from .progress import progress_factory
 
 
 @click.command()
@@ -42,7 +40,7 @@ from .common import data_option, quiet_option, setup_logging
     show_default=True,
     help="H.264 quality of rgb/ir clips (lower is better).",
 )
-@click.option("--preset", default="veryfast", show_default=True, help="x264 preset.")
+@preset_option("veryfast")
 @click.option(
     "--gop",
     type=click.IntRange(min=1),
@@ -91,31 +89,18 @@ def segment(
 ) -> None:
     """Cut every annotated gesture from every stream of RAW into DATA/clips."""
     setup_logging(quiet)
-    bars: list[tqdm] = []
-
-    def progress(total: int):
-        bar = tqdm(
-            total=total, unit="clip", desc="segment", disable=quiet or total == 0, file=sys.stderr
-        )
-        bars.append(bar)
-        return bar.update
-
-    try:
-        report = segment_dataset(
-            raw,
-            annotations,
-            data,
-            align=align,
-            workers=workers,
-            settings=EncoderSettings(crf=crf, preset=preset, gop=gop, verify=verify),
-            index_base=int(index_base),
-            force=force,
-            classes=classes,
-            progress=progress,
-        )
-    finally:
-        for bar in bars:
-            bar.close()
+    report = segment_dataset(
+        raw,
+        annotations,
+        data,
+        align=align,
+        workers=workers,
+        settings=EncoderSettings(crf=crf, preset=preset, gop=gop, verify=verify),
+        index_base=int(index_base),
+        force=force,
+        classes=classes,
+        progress=progress_factory(quiet),
+    )
     _print_summary(report)
     if strict and report.rejected:
         raise click.ClickException(f"--strict: {report.rejected} annotation row(s) rejected")

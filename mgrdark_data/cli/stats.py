@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..stats import compute_brightness_stats
-from ..stats_plot import format_stats_table
+from ..stats import compute_brightness_stats, format_stats_table
 from .common import data_option, data_root, quiet_option, setup_logging
+from .progress import progress_factory
 
 
 @click.command()
@@ -60,7 +60,7 @@ def stats(paths, data, name, frames_per_video, out, plot, workers, quiet) -> Non
         out=out,
         plot=plot,
         workers=workers,
-        progress=not quiet,
+        progress=progress_factory(quiet),
     )
     click.echo(format_stats_table(result.table))
     click.echo(f"computed {', '.join(result.computed)}; table: {result.out}")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import click
-from tqdm import tqdm
 
 from ..synth import SynthEncoding, synthesize
 from ..synth.plan import DARK_NOISE_SIGMA
-from .common import quiet_option, setup_logging
+from .common import preset_option, quiet_option, setup_logging
+from .progress import progress_factory
 
 
 @click.command()
@@ -81,7 +80,7 @@ from .common import quiet_option, setup_logging
     help="Sensor noise of the dark takes' RGB in 8-bit levels; the person stands out "
     "from the room by a few levels, so lower makes dark RGB easier.",
 )
-@click.option("--preset", default="ultrafast", show_default=True, help="x264 preset.")
+@preset_option("ultrafast")
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -111,27 +110,21 @@ def synth(
         if lo > hi:
             raise click.BadParameter(f"MIN {lo} is above MAX {hi}", param_hint=name)
     workers = workers or min(4, os.cpu_count() or 1)
-    bar = tqdm(
-        total=subjects * scenes * 2, unit="recording", desc="synth", disable=quiet, file=sys.stderr
+    result = synthesize(
+        raw,
+        subjects=subjects,
+        scenes=scenes,
+        scale=scale,
+        seed=seed,
+        repeats=repeats,
+        gesture_frames=gesture_frames,
+        rest_frames=rest_frames,
+        write_sync=not no_sync,
+        encoding=SynthEncoding(crf=crf, preset=preset),
+        workers=workers,
+        progress=progress_factory(quiet),
+        dark_noise=dark_noise,
     )
-    try:
-        result = synthesize(
-            raw,
-            subjects=subjects,
-            scenes=scenes,
-            scale=scale,
-            seed=seed,
-            repeats=repeats,
-            gesture_frames=gesture_frames,
-            rest_frames=rest_frames,
-            write_sync=not no_sync,
-            encoding=SynthEncoding(crf=crf, preset=preset),
-            workers=workers,
-            on_recording=lambda _: bar.update(),
-            dark_noise=dark_noise,
-        )
-    finally:
-        bar.close()
     click.echo(f"raw:    {result.raw}")
     click.echo(f"labels: {result.labels_path}")
     click.echo(f"truth:  {result.truth_path}")

@@ -8,6 +8,7 @@ import click
 
 from ..validate import validate_dataset
 from .common import data_option, data_root, quiet_option, setup_logging
+from .progress import progress_factory
 
 
 @click.command()
@@ -35,7 +36,9 @@ from .common import data_option, data_root, quiet_option, setup_logging
 def validate(data, quick, workers, examples, quiet) -> None:
     """Report every inconsistency; exit code 1 when anything other than a warning is found."""
     setup_logging(quiet)
-    report = validate_dataset(data_root(data), quick=quick, workers=workers, progress=not quiet)
+    report = validate_dataset(
+        data_root(data), quick=quick, workers=workers, progress=progress_factory(quiet)
+    )
     click.echo(report.format(examples))
     if not report.ok:
         sys.exit(1)

@@ -18,12 +18,32 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ..errors import MediaError
+from ..errors import MediaError, OptionError
 from ..paths import temporary_sibling
 from .probe import count_packets
 
 TAG_PREFIX = "mgrdark:"
 VERIFY_MODES = ("decode", "packets")
+X264_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
+"""x264's presets, fastest first; checked before any encoding starts."""
+
+
+def check_x264_preset(preset: str) -> str:
+    """`preset` if x264 knows it, else an OptionError listing the ones it does."""
+    if preset not in X264_PRESETS:
+        raise OptionError(f"unknown x264 preset {preset!r}; use one of {', '.join(X264_PRESETS)}")
+    return preset
 
 
 @dataclass(frozen=True)
@@ -42,7 +62,8 @@ class EncoderSettings:
 
     def __post_init__(self) -> None:
         if self.verify not in VERIFY_MODES:
-            raise ValueError(f"verify must be one of {VERIFY_MODES}, got {self.verify!r}")
+            raise OptionError(f"verify must be one of {VERIFY_MODES}, got {self.verify!r}")
+        check_x264_preset(self.preset)
 
     def codec_for(self, modality: str) -> str:
         return "ffv1" if modality == "depth" else "libx264"

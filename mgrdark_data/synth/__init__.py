@@ -16,21 +16,21 @@ from .dataset import (
     write_labels,
     write_truth,
 )
-from .plan import RecordingPlan, make_subject, plan_recording
+from .plan import SynthTake, make_subject, plan_take
 from .scene import make_scene
 from .streams import SynthEncoding
 from .writer import RecordingResult, render_recording
 
 __all__ = [
     "LABEL_COLUMNS",
-    "RecordingPlan",
+    "SynthTake",
     "RecordingResult",
     "SynthEncoding",
     "SynthResult",
     "make_scene",
     "make_subject",
     "plan_dataset",
-    "plan_recording",
+    "plan_take",
     "render_recording",
     "synthesize",
     "synthesize_recording",

@@ -3,7 +3,7 @@ cameras described by where their pixels land in it.
 
 Scene coordinates are RGB pixel coordinates of the files as written (pixel centres at
 integers). Every other camera is an axis-aligned affine view of that plane, with exactly the
-meaning of DESIGN section 6: pixel (u, v) of the camera shows the scene point at RGB pixel
+meaning of `mgrdark_data.align`: pixel (u, v) of the camera shows the scene point at RGB pixel
 (scale*u + shift_x, scale*v + shift_y). Rendering each camera through its map makes that
 statement true by construction, which is what `truth.json` records for IR.
 """

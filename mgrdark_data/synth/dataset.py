@@ -1,22 +1,26 @@
 """A whole synthetic raw dataset: recordings for every subject, light and scene, plus
-`RAW/labels.csv` (DESIGN section 3) and `RAW/truth.json` (the true IR geometry and offsets).
+`RAW/labels.csv` (annotations/README.md) and `RAW/truth.json` (the true IR geometry and
+offsets).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..paths import atomic_path
-from .plan import DARK_NOISE_SIGMA, LIGHTS, RecordingPlan, make_subject, plan_recording
+from ..errors import OptionError
+from ..paths import atomic_path, make_dir
+from ..progress import Progress, stage_bar
+from .plan import DARK_NOISE_SIGMA, LIGHTS, SynthTake, make_subject, plan_take
 from .scene import make_scene, scene_names, stable_hash
 from .streams import SynthEncoding
 from .writer import RecordingResult, render_recording
@@ -56,20 +60,20 @@ def plan_dataset(
     gesture_frames: tuple[int, int] = (45, 210),
     rest_frames: tuple[int, int] = (10, 40),
     dark_noise: float = DARK_NOISE_SIGMA,
-) -> list[RecordingPlan]:
+) -> list[SynthTake]:
     """Plans of every recording `synthesize` writes, in recording id order.
 
     Recording ids are `<subject>/<light>/<scene>`. One recording per subject (chosen by the
     seed) stores depth as a PNG folder instead of a video, so both input kinds occur.
     """
     if subjects < 1 or scenes < 1 or repeats < 1:
-        raise ValueError("subjects, scenes and repeats must be at least 1")
+        raise OptionError("subjects, scenes and repeats must be at least 1")
     if scale <= 0:
-        raise ValueError(f"scale must be positive, got {scale}")
+        raise OptionError(f"scale must be positive, got {scale}")
     if dark_noise < 0:
-        raise ValueError(f"dark_noise must be >= 0, got {dark_noise}")
+        raise OptionError(f"dark_noise must be >= 0, got {dark_noise}")
     rooms = {name: make_scene(name, seed) for name in scene_names(scenes)}
-    plans = []
+    takes = []
     for sid in subject_ids(subjects):
         subject = make_subject(sid, seed)
         ids = [f"{sid}/{light}/{name}" for light in LIGHTS for name in rooms]
@@ -77,8 +81,8 @@ def plan_dataset(
         png = ids[int(rng.integers(len(ids)))]
         for rid in ids:
             _, light, name = rid.split("/")
-            plans.append(
-                plan_recording(
+            takes.append(
+                plan_take(
                     rid,
                     subject=subject,
                     light=light,
@@ -92,11 +96,11 @@ def plan_dataset(
                     dark_noise=dark_noise,
                 )
             )
-    return sorted(plans, key=lambda p: p.recording)
+    return sorted(takes, key=lambda p: p.recording)
 
 
 def write_labels(path: str | os.PathLike, rows: Iterable[dict]) -> Path:
-    """Write annotation rows (DESIGN section 3 columns, then light and scene), sorted by
+    """Write annotation rows (the annotation CSV's columns, then light and scene), sorted by
     recording and start frame."""
     rows = sorted(rows, key=lambda r: (r["recording"], int(r["start_frame"])))
     path = Path(path)
@@ -119,9 +123,9 @@ def write_truth(path: str | os.PathLike, results: Iterable[RecordingResult]) -> 
     return path
 
 
-def _render(args: tuple[RecordingPlan, str, SynthEncoding, bool]) -> RecordingResult:
-    plan, raw, encoding, write_sync = args
-    return render_recording(plan, raw, encoding=encoding, write_sync=write_sync)
+def _render(args: tuple[SynthTake, str, SynthEncoding, bool]) -> RecordingResult:
+    take, raw, encoding, write_sync = args
+    return render_recording(take, raw, encoding=encoding, write_sync=write_sync)
 
 
 def synthesize(
@@ -138,7 +142,7 @@ def synthesize(
     encoding: SynthEncoding | None = None,
     workers: int = 1,
     dark_noise: float = DARK_NOISE_SIGMA,
-    on_recording: Callable[[RecordingResult], None] | None = None,
+    progress: Progress | None = None,
 ) -> SynthResult:
     """Write a synthetic raw dataset into `raw`, deterministic per `seed`.
 
@@ -154,12 +158,12 @@ def synthesize(
         write_sync: write each recording's `sync.json`; without it, offsets must be estimated.
         encoding: encoder settings of the raw streams.
         workers: recordings rendered in parallel processes.
-        on_recording: called with each finished recording (progress reporting).
+        progress: progress display, stage "synth", one unit a recording.
         dark_noise: blotchy sensor noise of the dark takes' RGB in 8-bit levels: how hard
             dark RGB is (the person stands out from the room by a few levels).
     """
-    raw = Path(raw)
-    plans = plan_dataset(
+    raw = make_dir(raw)
+    takes = plan_dataset(
         subjects=subjects,
         scenes=scenes,
         scale=scale,
@@ -170,19 +174,18 @@ def synthesize(
         dark_noise=dark_noise,
     )
     encoding = encoding or SynthEncoding()
-    jobs = [(plan, str(raw), encoding, write_sync) for plan in plans]
+    jobs = [(take, str(raw), encoding, write_sync) for take in takes]
     results: list[RecordingResult] = []
-    if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-            for result in pool.map(_render, jobs):
-                results.append(result)
-                if on_recording:
-                    on_recording(result)
-    else:
-        for job in jobs:
-            results.append(_render(job))
-            if on_recording:
-                on_recording(results[-1])
+    with contextlib.ExitStack() as stack:
+        if workers > 1 and len(jobs) > 1:
+            pool = stack.enter_context(ProcessPoolExecutor(max_workers=min(workers, len(jobs))))
+            rendered = pool.map(_render, jobs)
+        else:
+            rendered = map(_render, jobs)
+        bar = stack.enter_context(stage_bar(progress, "synth", len(jobs), "recording"))
+        for result in rendered:
+            results.append(result)
+            bar.update()
     labels = write_labels(raw / "labels.csv", (row for r in results for row in r.labels))
     truth = write_truth(raw / "truth.json", results)
     return SynthResult(
@@ -236,11 +239,11 @@ def synthesize_recording(
         encoding: encoder settings.
     """
     if width % 2 or height % 2:
-        raise ValueError(f"RGB size must be even for H.264 4:2:0, got {width}x{height}")
+        raise OptionError(f"RGB size must be even for H.264 4:2:0, got {width}x{height}")
     if depth_kind not in ("video", "png"):
-        raise ValueError(f"depth_kind must be 'video' or 'png', got {depth_kind!r}")
+        raise OptionError(f"depth_kind must be 'video' or 'png', got {depth_kind!r}")
     subject_id = subject or (recording_id.split("/")[0] if "/" in recording_id else "S01")
-    plan = plan_recording(
+    take = plan_take(
         recording_id,
         subject=make_subject(subject_id, seed),
         light=light,
@@ -254,4 +257,4 @@ def synthesize_recording(
         rest_frames=rest_frames,
         depth_kind=depth_kind,
     )
-    return render_recording(plan, raw, encoding=encoding, write_sync=write_sync)
+    return render_recording(take, raw, encoding=encoding, write_sync=write_sync)

@@ -1,9 +1,10 @@
-"""What one synthetic recording contains, decided up front from a seed.
+"""What one synthetic take contains, decided up front from a seed.
 
-A `RecordingPlan` fixes everything random about a take (subject, room, cameras, clock offset,
-the gesture schedule and each instance's style and position), so rendering is a pure function
-of the plan and the same seed always gives the same files. `pose_at` turns the schedule into
+A `SynthTake` fixes everything random about a take (subject, room, cameras, clock offset,
+the gesture schedule and each gesture's style and position), so rendering is a pure function
+of the take and the same seed always gives the same files. `pose_at` turns the schedule into
 the person's pose at any time, which lets the IR camera sample the take at its own rate.
+(The segmenter's plans of clip jobs are another thing: `mgrdark_data.planning`.)
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from functools import cached_property
 
 import numpy as np
 
+from ..errors import OptionError
+from ..timemap import ir_index
 from ..vocabulary import load_vocabulary
 from .cameras import Rig, make_rig
 from .figure import Look
@@ -93,7 +96,7 @@ def make_subject(subject_id: str, seed: int) -> Subject:
 
 
 @dataclass(frozen=True)
-class Instance:
+class SynthGesture:
     """One performed gesture: its class, RGB frame span and how it is performed."""
 
     gesture: int
@@ -111,7 +114,7 @@ class Instance:
 
 
 @dataclass(frozen=True)
-class RecordingPlan:
+class SynthTake:
     """Everything that decides the content of one recording."""
 
     recording: str
@@ -119,7 +122,7 @@ class RecordingPlan:
     light: str
     scene: Scene
     rig: Rig
-    instances: tuple[Instance, ...]
+    gestures: tuple[SynthGesture, ...]
     rgb_frames: int
     ir_offset_s: float
     exposure: float
@@ -135,15 +138,15 @@ class RecordingPlan:
     _starts: list[int] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self._starts.extend(i.start for i in self.instances)
+        self._starts.extend(i.start for i in self.gestures)
 
     @cached_property
     def _rest(self) -> Pose:
         return rest_pose(self.subject.body)
 
     def ir_frame_for(self, rgb_index: int) -> int:
-        """IR frame shown with RGB frame `rgb_index` (DESIGN section 2 time mapping)."""
-        return math.floor((rgb_index / self.rgb_fps + self.ir_offset_s) * self.ir_fps + 0.5)
+        """IR frame shown with RGB frame `rgb_index`, by the time mapping segmentation uses."""
+        return ir_index(rgb_index, self.rgb_fps, self.ir_fps, self.ir_offset_s)
 
     @property
     def ir_frames(self) -> int:
@@ -159,13 +162,13 @@ class RecordingPlan:
         f = t * self.rgb_fps
         i = bisect.bisect_right(self._starts, f) - 1
         phase = self.subject.idle_phase
-        if i >= 0 and f < self.instances[i].end + 1:
-            inst = self.instances[i]
+        if i >= 0 and f < self.gestures[i].end + 1:
+            inst = self.gestures[i]
             p = (f - inst.start + 0.5) / (inst.end - inst.start + 1)
             pose = gesture_pose(inst.gesture, p, self.subject.body, inst.style)
             return with_idle(pose, t, phase), inst.x_px, inst.dist_mm
-        before = self.instances[i] if i >= 0 else None
-        after = self.instances[i + 1] if i + 1 < len(self.instances) else None
+        before = self.gestures[i] if i >= 0 else None
+        after = self.gestures[i + 1] if i + 1 < len(self.gestures) else None
         if before is None and after is None:
             x, d = self.rig.optics.cx, float(np.mean(DIST_RANGE_MM))
         elif before is None or after is None:
@@ -201,7 +204,7 @@ class RecordingPlan:
         }
 
     def label_rows(self) -> list[dict[str, str | int]]:
-        """Annotation rows (DESIGN section 3 columns plus light and scene)."""
+        """Annotation rows (the annotation CSV's columns plus light and scene)."""
         return [
             {
                 "recording": self.recording,
@@ -212,7 +215,7 @@ class RecordingPlan:
                 "light": self.light,
                 "scene": self.scene.name,
             }
-            for inst in self.instances
+            for inst in self.gestures
         ]
 
 
@@ -244,7 +247,7 @@ def _x_range(rig: Rig, margin: float) -> tuple[float, float]:
     return mid, mid
 
 
-def plan_recording(
+def plan_take(
     recording: str,
     *,
     subject: Subject,
@@ -260,23 +263,23 @@ def plan_recording(
     rest_frames: tuple[int, int] = (10, 40),
     depth_kind: str = "video",
     dark_noise: float = DARK_NOISE_SIGMA,
-) -> RecordingPlan:
+) -> SynthTake:
     """Decide a take: every class `repeats` times in a seeded order, then more gestures (in
     fresh shuffles of all classes) until there are `min_gestures` and the take lasts
     `min_seconds`. Same arguments, same plan.
     """
     if light not in LIGHTS:
-        raise ValueError(f"light must be one of {LIGHTS}, got {light!r}")
+        raise OptionError(f"light must be one of {LIGHTS}, got {light!r}")
     gmin, gmax = gesture_frames
     rmin, rmax = rest_frames
     if not (1 <= gmin <= gmax) or not (1 <= rmin <= rmax):
-        raise ValueError(
+        raise OptionError(
             f"need 1 <= min <= max for gesture_frames {gesture_frames} and "
             f"rest_frames {rest_frames}"
         )
     vocab = load_vocabulary()
     if len(vocab) != len(MOTIONS):
-        raise ValueError(
+        raise OptionError(
             f"the synthesizer knows {len(MOTIONS)} motions, the vocabulary has {len(vocab)} classes"
         )
     rng = np.random.default_rng([seed, stable_hash("recording:" + recording)])
@@ -296,9 +299,9 @@ def plan_recording(
     # A lead-in of at least the largest IR offset keeps the first gesture inside the IR stream.
     lead = max(int(rng.integers(rmin, rmax + 1)), math.ceil(MAX_IR_OFFSET_S * RGB_FPS) + 2)
     frame = lead
-    instances: list[Instance] = []
+    gestures: list[SynthGesture] = []
     refill: list[int] = []
-    while order or len(instances) < min_gestures or frame < min_seconds * RGB_FPS:
+    while order or len(gestures) < min_gestures or frame < min_seconds * RGB_FPS:
         if not order:
             refill = refill or [int(g) for g in rng.permutation(len(vocab))]
             order.append(refill.pop(0))
@@ -307,8 +310,8 @@ def plan_recording(
         dist = float(rng.uniform(*DIST_RANGE_MM))
         height_px = rig.optics.focal * subject.body.height_mm / dist
         x = float(rng.uniform(*_x_range(rig, 0.45 * height_px)))
-        instances.append(
-            Instance(
+        gestures.append(
+            SynthGesture(
                 gesture,
                 vocab.classes[gesture].name,
                 frame,
@@ -319,13 +322,13 @@ def plan_recording(
             )
         )
         frame += length + int(rng.integers(rmin, rmax + 1))
-    return RecordingPlan(
+    return SynthTake(
         recording=recording,
         subject=subject,
         light=light,
         scene=scene,
         rig=rig,
-        instances=tuple(instances),
+        gestures=tuple(gestures),
         rgb_frames=frame,
         ir_offset_s=ir_offset,
         exposure=exposure,

@@ -18,6 +18,7 @@ import av
 import cv2
 import numpy as np
 
+from ..media.write import check_x264_preset
 from ..paths import temporary_sibling
 
 
@@ -34,6 +35,9 @@ class SynthEncoding:
     """x264 threads; fixed so the output does not depend on the machine."""
     png_compression: int = 1
     """zlib level of 16-bit depth PNGs (1: fast, files a little larger)."""
+
+    def __post_init__(self) -> None:
+        check_x264_preset(self.preset)
 
 
 def _limited_range_lut() -> np.ndarray:

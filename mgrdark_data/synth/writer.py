@@ -1,4 +1,4 @@
-"""Render one planned recording into a raw recording folder (DESIGN section 2 layout)."""
+"""Render one synthetic take into a raw recording folder (README, "Raw layout and annotations")."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..paths import make_dir
 from .figure import Figure, person_figure
-from .plan import RecordingPlan
+from .plan import SynthTake
 from .render import DepthComposer, IrComposer, RgbComposer, make_noise_bank
 from .scene import depth_background, ir_background, rgb_background
 from .streams import PngStream, SynthEncoding, VideoStream
@@ -26,7 +27,7 @@ NOISE_FRAMES = 6
 REFLECTANCE_MEAN = 0.45
 """Mean of the room's reflectance image before a dark take's exposure is applied."""
 # Sensor noise as (blotchy sigma, per-pixel grain), in 8-bit levels (millimetres for depth);
-# a dark take's blotchy sigma is its plan's `dark_noise`.
+# a dark take's blotchy sigma is its take's `dark_noise`.
 # Per-pixel grain is what makes H.264 expensive, so most of the noise is blotchy.
 DARK_GRAIN = 2.0
 DAYLIGHT_NOISE = (1.2, 0.6)
@@ -44,7 +45,7 @@ class RecordingResult:
     ir_frames: int
     depth_kind: str
     labels: list[dict[str, str | int]]
-    """Annotation rows of this recording (see `RecordingPlan.label_rows`)."""
+    """Annotation rows of this recording (see `SynthTake.label_rows`)."""
     truth: dict
     """This recording's entry of `truth.json`."""
 
@@ -56,24 +57,24 @@ def _vignette(height: int, width: int, strength: float) -> np.ndarray:
 
 
 def build_composers(
-    plan: RecordingPlan, rng: np.random.Generator
+    take: SynthTake, rng: np.random.Generator
 ) -> tuple[RgbComposer, DepthComposer, IrComposer]:
     """The three frame makers of a recording, backgrounds and noise banks precomputed."""
-    rig, scene, n = plan.rig, plan.scene, plan.rgb_frames
+    rig, scene, n = take.rig, take.scene, take.rgb_frames
     cam = rig.rgb
     shape = (cam.height, cam.width, 3)
-    if plan.light == "dark":
+    if take.light == "dark":
         # Night: a dim, bluish, strongly vignetted exposure with heavy, blotchy sensor noise;
         # the person differs from the room by only a few levels, under noise of about as many.
         bg = rgb_background(scene, rig.optics, cam, "dark", REFLECTANCE_MEAN * 255)
         cast = np.array([0.92, 1.0, 1.15], np.float32) * rng.uniform(0.95, 1.05, 3)
         shade = _vignette(cam.height, cam.width, 0.5)[..., None] * cast.astype(np.float32)
         offset = 9.0  # black level plus dark current: the night frame is mostly offset
-        gain = (plan.exposure * 255 - offset) / max(float((bg * shade).mean()), 1.0)
-        noise = make_noise_bank(rng, shape, plan.dark_noise, NOISE_FRAMES, n, grain=DARK_GRAIN)
+        gain = (take.exposure * 255 - offset) / max(float((bg * shade).mean()), 1.0)
+        noise = make_noise_bank(rng, shape, take.dark_noise, NOISE_FRAMES, n, grain=DARK_GRAIN)
         rgb = RgbComposer(cam, bg, shade * gain, offset, noise)
     else:
-        bg = rgb_background(scene, rig.optics, cam, "daylight", plan.exposure * 255)
+        bg = rgb_background(scene, rig.optics, cam, "daylight", take.exposure * 255)
         balance = rng.uniform(0.97, 1.03, 3).astype(np.float32)
         shade = _vignette(cam.height, cam.width, 0.1)[..., None] * balance
         shade /= float(shade.mean())
@@ -104,34 +105,34 @@ def build_composers(
             (ir_cam.height, ir_cam.width),
             IR_NOISE[0],
             NOISE_FRAMES,
-            plan.ir_frames,
+            take.ir_frames,
             grain=IR_NOISE[1],
         ),
     )
     return rgb, depth, ir
 
 
-def _figure(plan: RecordingPlan, t: float) -> Figure:
-    pose, x_px, dist = plan.pose_at(t)
-    subject = plan.subject
+def _figure(take: SynthTake, t: float) -> Figure:
+    pose, x_px, dist = take.pose_at(t)
+    subject = take.subject
     return person_figure(
-        pose, subject.body, subject.look, plan.rig.optics, plan.x0_mm(x_px, dist), dist
+        pose, subject.body, subject.look, take.rig.optics, take.x0_mm(x_px, dist), dist
     )
 
 
 def _write_ir(
-    plan: RecordingPlan, composer: IrComposer, stream: VideoStream, stop: threading.Event
+    take: SynthTake, composer: IrComposer, stream: VideoStream, stop: threading.Event
 ) -> None:
     """Render and encode every IR frame: frame j shows scene time j / ir_fps - ir_offset_s."""
-    for j in range(plan.ir_frames):
+    for j in range(take.ir_frames):
         if stop.is_set():
             return
-        stream.write(composer.frame(j, _figure(plan, plan.ir_time(j))))
+        stream.write(composer.frame(j, _figure(take, take.ir_time(j))))
 
 
-def _clear_stale(folder: Path, plan: RecordingPlan, write_sync: bool) -> None:
+def _clear_stale(folder: Path, take: SynthTake, write_sync: bool) -> None:
     """Remove what an earlier run with other options left, so no stream is ambiguous."""
-    stale = [folder / ("depth" if plan.depth_kind == "video" else "depth.mkv")]
+    stale = [folder / ("depth" if take.depth_kind == "video" else "depth.mkv")]
     if not write_sync:
         stale.append(folder / "sync.json")
     for path in stale:
@@ -143,7 +144,7 @@ def _clear_stale(folder: Path, plan: RecordingPlan, write_sync: bool) -> None:
 
 
 def render_recording(
-    plan: RecordingPlan,
+    take: SynthTake,
     raw: str | Path,
     *,
     encoding: SynthEncoding | None = None,
@@ -152,15 +153,14 @@ def render_recording(
     """Write `RAW/<recording>/{rgb.mp4, depth.mkv | depth/, ir.mp4, sync.json}`.
 
     The IR camera samples the same take at its own rate: IR frame j shows scene time
-    j / ir_fps - ir_offset_s, which is what the time mapping of DESIGN section 2 expects.
+    j / ir_fps - ir_offset_s, which is what the time mapping (`mgrdark_data.timemap`) expects.
     """
     encoding = encoding or SynthEncoding()
-    folder = Path(raw) / plan.recording
-    folder.mkdir(parents=True, exist_ok=True)
-    _clear_stale(folder, plan, write_sync)
-    rng = np.random.default_rng(list(plan.seed_words))
-    rgb_c, depth_c, ir_c = build_composers(plan, rng)
-    rig = plan.rig
+    folder = make_dir(Path(raw) / take.recording)
+    _clear_stale(folder, take, write_sync)
+    rng = np.random.default_rng(list(take.seed_words))
+    rgb_c, depth_c, ir_c = build_composers(take, rng)
+    rig = take.rig
     streams: list[VideoStream | PngStream] = []
     stop = threading.Event()
     try:
@@ -169,13 +169,13 @@ def render_recording(
             "rgb",
             rig.rgb.width,
             rig.rgb.height,
-            plan.rgb_fps,
+            take.rgb_fps,
             encoding,
             refs=NOISE_FRAMES,
         )
         streams.append(rgb_s)
         depth_s: VideoStream | PngStream
-        if plan.depth_kind == "png":
+        if take.depth_kind == "png":
             depth_s = PngStream(folder / "depth", encoding)
         else:
             depth_s = VideoStream(
@@ -183,21 +183,21 @@ def render_recording(
                 "depth",
                 rig.depth.width,
                 rig.depth.height,
-                plan.rgb_fps,
+                take.rgb_fps,
                 encoding,
             )
         streams.append(depth_s)
         ir_s = VideoStream(
-            folder / "ir.mp4", "ir", rig.ir.width, rig.ir.height, plan.ir_fps, encoding
+            folder / "ir.mp4", "ir", rig.ir.width, rig.ir.height, take.ir_fps, encoding
         )
         streams.append(ir_s)
         # IR has its own clock, so it is rendered by its own thread: encoding and cv2 release
-        # the GIL, and each stream's content depends only on the plan, never on the interleaving.
+        # the GIL, and each stream's content depends only on the take, never on the interleaving.
         with ThreadPoolExecutor(1, thread_name_prefix="synth-ir") as pool:
-            ir_done = pool.submit(_write_ir, plan, ir_c, ir_s, stop)
+            ir_done = pool.submit(_write_ir, take, ir_c, ir_s, stop)
             try:
-                for i in range(plan.rgb_frames):
-                    fig = _figure(plan, i / plan.rgb_fps)
+                for i in range(take.rgb_frames):
+                    fig = _figure(take, i / take.rgb_fps)
                     rgb_s.write(rgb_c.frame(i, fig))
                     depth_s.write(depth_c.frame(i, fig))
             except BaseException:
@@ -212,21 +212,21 @@ def render_recording(
             s.abort()
         raise
     if write_sync:
-        sync = {"ir_offset_s": plan.ir_offset_s, "depth_offset_frames": 0}
+        sync = {"ir_offset_s": take.ir_offset_s, "depth_offset_frames": 0}
         (folder / "sync.json").write_text(json.dumps(sync) + "\n")
     logger.info(
         "wrote %s: %d RGB frames, %d IR frames, %d gestures",
-        plan.recording,
-        plan.rgb_frames,
-        plan.ir_frames,
-        len(plan.instances),
+        take.recording,
+        take.rgb_frames,
+        take.ir_frames,
+        len(take.gestures),
     )
     return RecordingResult(
-        plan.recording,
+        take.recording,
         folder,
-        plan.rgb_frames,
-        plan.ir_frames,
-        plan.depth_kind,
-        plan.label_rows(),
-        plan.truth(),
+        take.rgb_frames,
+        take.ir_frames,
+        take.depth_kind,
+        take.label_rows(),
+        take.truth(),
     )

@@ -1,4 +1,4 @@
-"""Tiny self-describing media for tests: every frame encodes its own index (STYLE 11)."""
+"""Tiny self-describing media for tests: every frame encodes its own index."""
 
 from .media import (
     decode_index,

@@ -126,7 +126,7 @@ def make_recording(
     ir_size: tuple[int, int] = (44, 34),
     sync: dict | None = None,
 ) -> Path:
-    """A raw recording folder (DESIGN section 2) of index-encoded streams.
+    """A raw recording folder (README, "Raw layout and annotations") of index-encoded streams.
 
     `depth` is 'video', 'png' or None; `ir_frames=0` leaves IR out.
     """
