@@ -1,9 +1,11 @@
-"""No import cycles in mgrdark_train, found by reading the source (no module is imported).
+"""The training package's shape, read from the source (nothing is imported): no import cycles,
+no module above ~400 lines, no progress display of its own (docs/architecture.md, "The training
+package").
 
-Every `import`/`from ... import` counts, also those inside functions (only `if TYPE_CHECKING:`
-blocks do not: they never run), and importing `a.b.c` counts as importing the packages `a` and
-`a.b` too (their `__init__` runs first), except the packages the importing module itself lies
-in. Run as a script to print the cycles.
+For cycles, every `import`/`from ... import` counts, also those inside functions (only
+`if TYPE_CHECKING:` blocks do not: they never run), and importing `a.b.c` counts as importing
+the packages `a` and `a.b` too (their `__init__` runs first), except the packages the importing
+module itself lies in. Run as a script to print the cycles.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mgrdark_train"
+MAX_LINES = 400
 
 
 def _module_name(path: Path, package: Path) -> str:
@@ -120,6 +123,33 @@ def test_mgrdark_train_has_no_import_cycle():
     graph = import_graph()
     assert "mgrdark_train.stages.registry" in graph["mgrdark_train.stages.run"]
     assert cycles(graph) == []
+
+
+def test_modules_stay_small():
+    big = {
+        str(p.relative_to(PACKAGE)): n
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if (n := len(p.read_text().splitlines())) > MAX_LINES
+    }
+    assert big == {}
+
+
+def test_no_progress_display_of_its_own():
+    # Bars come from the caller's `mgrdark_data.progress.Progress`; only
+    # `mgrdark_data.cli.progress` draws them.
+    users = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            if any(n.split(".")[0] == "tqdm" for n in names):
+                users.append(str(path.relative_to(PACKAGE)))
+    assert users == []
 
 
 if __name__ == "__main__":
