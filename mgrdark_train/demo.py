@@ -1,7 +1,9 @@
 """The whole pipeline on built-in synthetic data, as a new user would run it command by command.
 
-    python -m mgrdark_train.demo --out demo-out           every step in a few minutes (make demo)
-    python -m mgrdark_train.demo --learn --out demo-out   long enough to learn (about 20-25 min)
+    python -m mgrdark_train.demo --out demo-out          every step in a few minutes
+    python -m mgrdark_train.demo --learn --out demo-out  long enough to learn (20-25 min, 2 cores)
+
+(into demo-out/quick and demo-out/learn respectively).
 
 synth -> align -> segment (IR aligned to RGB) -> stats (Fig. 4) -> split -> validate ->
 prepare (cache) -> MTCD (translator, IR teacher, pseudo-IR assistant, RGB student) -> eval.
@@ -83,7 +85,12 @@ def _run(title: str, tool: str, *args: str | Path) -> float:
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--out", type=Path, default=Path("demo-out"), help="where everything goes")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("demo-out"),
+        help="where everything goes (a folder per mode)",
+    )
     p.add_argument(
         "--learn",
         action="store_true",
@@ -110,11 +117,12 @@ def main(argv: list[str] | None = None) -> None:
     args = _parse(argv)
     plan = LEARN if args.learn else QUICK
     subjects = args.subjects or plan.subjects
-    out: Path = args.out
+    # One folder per mode: the quick run's tiny recordings must never feed --learn.
+    out: Path = args.out / ("learn" if args.learn else "quick")
     raw, data = out / "raw", out / "data"
     labels, table = raw / "labels.csv", out / "alignment.csv"
     fig4 = data / "stats" / "fig4.png"
-    run = out / "runs" / ("mtcd_tiny" if args.learn else "mtcd_quick")
+    run = out / "runs" / "mtcd_tiny"
     started = time.perf_counter()
     q = ["-q"]
     print(
