@@ -7,17 +7,17 @@ import click
 from mgrdark_data.cli.common import data_option, quiet_option, setup_logging
 from mgrdark_data.cli.progress import progress_factory
 
-from ..engine.resolver import parse_set
 from .options import (
     announce,
     cache_option,
     device_option,
+    flag_settings,
     in_memory_option,
     light_option,
-    light_sets,
     preset_option,
     seed_option,
     set_option,
+    set_values,
     split_option,
     workers_option,
 )
@@ -59,54 +59,21 @@ from .options import (
 )
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @quiet_option
-def baseline(
-    data,
-    split,
-    modality,
-    preset,
-    config_file,
-    epochs,
-    batch_size,
-    lr,
-    frames,
-    workers,
-    light,
-    seed,
-    device,
-    cache,
-    in_memory,
-    sets,
-    out,
-    resume,
-    quiet,
-) -> None:
+def baseline(modality, preset, config_file, light, sets, out, resume, quiet, **settings) -> None:
     """Train a 3D ResNet baseline on one modality (settings: defaults < preset < --config <
     flags < --set; the resolved settings are written to RUN_DIR/config.yaml)."""
     from ..stages.baseline import resolve_baseline_run
     from ..stages.run import train_run
 
     setup_logging(quiet)
-    flags = {
-        "data.root": data,
-        "data.split": split,
-        "data.modality": modality,
-        "optim.epochs": epochs,
-        "optim.batch_size": batch_size,
-        "optim.lr": lr,
-        "data.num_frames": frames,
-        "data.workers": workers,
-        "run.seed": seed,
-        "run.device": device,
-        "data.cache": cache,
-        "data.in_memory": in_memory,
-    }
+    flags = flag_settings({**settings, "modality": modality})
     cfg, run_dir, continued = resolve_baseline_run(
         run_dir=out,
         resume=resume,
         preset=preset,
         yaml_path=config_file,
         overrides=flags,
-        sets={**light_sets(light), **parse_set(sets)},
+        sets=set_values(light, sets),
     )
     if not continued and modality is None:
         raise click.UsageError("--modality is required for a new run")

@@ -11,15 +11,15 @@ from ..commands.options import (
     announce,
     cache_option,
     device_option,
+    flag_settings,
     in_memory_option,
     light_option,
-    light_sets,
     preset_option,
     seed_option,
+    set_values,
     split_option,
     workers_option,
 )
-from ..engine.resolver import parse_set
 from ..translator.networks import TRANSLATORS
 from .config import ABLATIONS, resolve_mtcd_run
 
@@ -79,53 +79,24 @@ from .config import ABLATIONS, resolve_mtcd_run
     "skips finished stages and resumes an unfinished one.",
 )
 @quiet_option
-def mtcd(
-    data,
-    split,
-    preset,
-    config_file,
-    mtcd_file,
-    epochs,
-    ablation,
-    translator,
-    batch_size,
-    lr,
-    workers,
-    light,
-    seed,
-    device,
-    cache,
-    in_memory,
-    sets,
-    out,
-    quiet,
-) -> None:
+def mtcd(preset, config_file, mtcd_file, light, sets, out, quiet, **settings) -> None:
     """Train MTCD: translator -> IR teacher -> pseudo-IR assistant -> RGB student, then test
     the student on RGB alone (report in RUN_DIR/student/eval/; `mgrtrain eval RUN_DIR`)."""
     from .pipeline import run_mtcd
 
     setup_logging(quiet)
-    flags = {
-        "data.root": data,
-        "data.split": split,
-        "optim.epochs": epochs,
-        "optim.batch_size": batch_size,
-        "optim.lr": lr,
-        "data.workers": workers,
-        "run.seed": seed,
-        "run.device": device,
-        "data.cache": cache,
-        "data.in_memory": in_memory,
-        "mtcd.ablation": ablation,
-        "mtcd.translator.name": translator,
-    }
+    flags = flag_settings(
+        settings,
+        ablation="mtcd.ablation",
+        translator="mtcd.translator.name",
+    )
     cfg, mcfg, run_dir = resolve_mtcd_run(
         run_dir=out,
         preset=preset,
         yaml_path=config_file,
         mtcd_yaml_path=mtcd_file,
         overrides=flags,
-        sets={**light_sets(light), **parse_set(sets)},
+        sets=set_values(light, sets),
     )
     announce(cfg, quiet)
     res = run_mtcd(cfg, mcfg, run_dir, progress=progress_factory(quiet))

@@ -13,14 +13,14 @@ from mgrdark_data.progress import prefixed
 from ..commands.options import (
     announce,
     device_option,
+    flag_settings,
     light_option,
-    light_sets,
     seed_option,
+    set_values,
     split_option,
     workers_option,
 )
 from ..engine.config import PRESETS
-from ..engine.resolver import parse_set
 from .config import resolve_translator_run
 from .networks import TRANSLATORS
 
@@ -68,27 +68,19 @@ from .networks import TRANSLATORS
     "reported, an unfinished one resumes.",
 )
 @quiet_option
-def translator(
-    data, split, preset, name, epochs, gan_weight, workers, light, seed, device, sets, out, quiet
-) -> None:
+def translator(preset, light, sets, out, quiet, **settings) -> None:
     """Train a paired translator (U-Net, L1 + optional PatchGAN) and report its L1 to the real
     IR on the evaluation subset next to the grayscale and identity baselines."""
     from .stage import train_translator_stage
 
     setup_logging(quiet)
-    flags = {
-        "data.root": data,
-        "data.split": split,
-        "data.workers": workers,
-        "run.seed": seed,
-        "run.device": device,
-        "translator.name": name,
-        "translator.epochs": epochs,
-        "translator.gan_weight": gan_weight,
-    }
-    cfg, tcfg = resolve_translator_run(
-        preset=preset, overrides=flags, sets={**light_sets(light), **parse_set(sets)}
+    flags = flag_settings(
+        settings,
+        name="translator.name",
+        epochs="translator.epochs",
+        gan_weight="translator.gan_weight",
     )
+    cfg, tcfg = resolve_translator_run(preset=preset, overrides=flags, sets=set_values(light, sets))
     announce(cfg, quiet)
     out_dir = Path(out) if out else Path("runs") / f"translator_{tcfg.name}_{cfg.data.split}"
     progress = prefixed(progress_factory(quiet), "translator")
