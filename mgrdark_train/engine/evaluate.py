@@ -19,10 +19,11 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from mgrdark_data.paths import atomic_path
+from mgrdark_data.progress import Progress, stage_bar
 
+from .device import move_batch
 from .metrics import confusion_matrix, per_class_accuracy
 from .steps import output_logits
-from .trainer import ProgressFactory, move_batch
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +53,10 @@ def predict(
     workers: int = 0,
     amp: torch.dtype | None = None,
     label_key: str = "label",
-    progress: ProgressFactory | None = None,
+    progress: Progress | None = None,
+    stage: str = "eval",
 ) -> Predictions:
-    """Run a step in eval mode over every item of `dataset` (in order)."""
+    """Run a step in eval mode over every item of `dataset` (in order); the bar is `stage`."""
     step.eval().to(device)
     loader = DataLoader(
         dataset,
@@ -63,20 +65,17 @@ def predict(
         num_workers=workers,
         pin_memory=device.type == "cuda",
     )
-    bar = progress(len(loader), "eval") if progress else None
     ids: list[str] = []
     labels, probs = [], []
-    for batch in loader:
-        batch = move_batch(batch, device, channels_last=False)
-        with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
-            out = step(batch)
-        probs.append(output_logits(out["output"]).float().softmax(dim=1).cpu())
-        labels.append(batch[label_key].cpu())
-        ids.extend(batch["clip_id"])
-        if bar is not None:
+    with stage_bar(progress, stage, len(loader), "batch") as bar:
+        for batch in loader:
+            batch = move_batch(batch, device, channels_last=False)
+            with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
+                out = step(batch)
+            probs.append(output_logits(out["output"]).float().softmax(dim=1).cpu())
+            labels.append(batch[label_key].cpu())
+            ids.extend(batch["clip_id"])
             bar.update(1)
-    if bar is not None:
-        bar.close()
     if not ids:
         return Predictions([], np.zeros(0, np.int64), np.zeros((0, 0), np.float32))
     return Predictions(ids, torch.cat(labels).numpy(), torch.cat(probs).numpy())

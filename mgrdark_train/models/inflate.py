@@ -21,6 +21,10 @@ from mgrdark_data.errors import MgrdarkError
 log = logging.getLogger(__name__)
 
 
+class WeightsError(MgrdarkError):
+    """A 2D weights file cannot be read or does not fit the 3D network."""
+
+
 def inflate_state_dict(
     state_2d: Mapping[str, torch.Tensor], model: nn.Module
 ) -> tuple[dict[str, torch.Tensor], list[str]]:
@@ -35,14 +39,14 @@ def inflate_state_dict(
         keys left at their initial values (a classifier of another size, for instance).
 
     Raises:
-        MgrdarkError: A backbone tensor is missing or cannot be inflated (wrong depth or width).
+        WeightsError: A backbone tensor is missing or cannot be inflated (wrong depth or width).
     """
     src = {k.removeprefix("module."): v for k, v in state_2d.items()}
     out: dict[str, torch.Tensor] = {}
     skipped: list[str] = []
     for name, target in model.state_dict().items():
         if name not in src:
-            raise MgrdarkError(
+            raise WeightsError(
                 f"2D weights have no {name!r}; expected a torchvision-named ResNet of the same "
                 "depth (conv1, bn1, layer1..layer4, fc)"
             )
@@ -53,7 +57,7 @@ def inflate_state_dict(
         if target.dim() == 5 and w.dim() == 4:
             w = _inflate_conv(name, w, target.shape)
         if w.shape != target.shape:
-            raise MgrdarkError(
+            raise WeightsError(
                 f"2D weight {name!r} has shape {tuple(w.shape)}, the 3D network needs "
                 f"{tuple(target.shape)}; inflation needs width 1.0 and the same depth"
             )
@@ -65,7 +69,7 @@ def _inflate_conv(name: str, w: torch.Tensor, shape: torch.Size) -> torch.Tensor
     out_c, in_c, t = shape[0], shape[1], shape[2]
     if w.shape[1] != in_c:
         if in_c != 1:
-            raise MgrdarkError(f"cannot map {w.shape[1]} input channels of {name!r} to {in_c}")
+            raise WeightsError(f"cannot map {w.shape[1]} input channels of {name!r} to {in_c}")
         # One input channel (depth): a gray image fed as three equal channels gives the same
         # response as their sum applied once.
         w = w.sum(dim=1, keepdim=True)
@@ -80,7 +84,7 @@ def load_inflated(model: nn.Module, path: str | os.PathLike) -> list[str]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (OSError, RuntimeError) as e:
-        raise MgrdarkError(f"cannot read 2D weights {path}: {e}") from e
+        raise WeightsError(f"cannot read 2D weights {path}: {e}") from e
     if isinstance(state, Mapping) and "state_dict" in state:
         state = state["state_dict"]
     inflated, skipped = inflate_state_dict(state, model)

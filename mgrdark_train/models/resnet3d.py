@@ -180,6 +180,26 @@ def _init_weights(model: ResNet3d, zero_init_residual: bool) -> None:
                 nn.init.zeros_(m.bn2.weight)
 
 
+def resnet3d_problems(
+    *,
+    depth: int = 50,
+    stem_temporal_kernel: int = 5,
+    inflate_stages: Sequence[bool] = (False, True, True, True),
+    **_: object,
+) -> list[tuple[str, str]]:
+    """`(argument, message)` for each argument `create_resnet3d` cannot build (builds nothing)."""
+    problems = []
+    if depth not in _LAYOUTS:
+        problems.append(("depth", f"unknown ResNet depth {depth}; expected {sorted(_LAYOUTS)}"))
+    if stem_temporal_kernel % 2 == 0:
+        problems.append(("stem_temporal_kernel", f"must be odd, got {stem_temporal_kernel}"))
+    if len(inflate_stages) != 4:
+        problems.append(
+            ("inflate_stages", f"needs 4 entries (res2..res5), got {tuple(inflate_stages)}")
+        )
+    return problems
+
+
 def create_resnet3d(
     *,
     # Architecture
@@ -215,12 +235,10 @@ def create_resnet3d(
     Returns:
         The network; `forward` returns the dict described in `ResNet3d`.
     """
-    if depth not in _LAYOUTS:
-        raise ValueError(f"unknown ResNet depth {depth}; expected one of {sorted(_LAYOUTS)}")
-    if stem_temporal_kernel % 2 == 0:
-        raise ValueError(f"stem_temporal_kernel must be odd, got {stem_temporal_kernel}")
-    if len(inflate_stages) != 4:
-        raise ValueError(f"inflate_stages needs 4 entries (res2..res5), got {inflate_stages}")
+    for arg, message in resnet3d_problems(
+        depth=depth, stem_temporal_kernel=stem_temporal_kernel, inflate_stages=inflate_stages
+    ):
+        raise ValueError(f"{arg}: {message}")
     kind, layers = _LAYOUTS[depth]
     widths = [max(4, int(round(c * width))) for c in (64, 64, 128, 256, 512)]
     model = ResNet3d(
