@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,11 @@ from mgrdark_data.vocabulary import load_vocabulary
 from ..builders import build_dataset, require_clips
 from ..engine.checkpoint import LAST, RunDirError
 from ..engine.config import TrainConfig, resolve_config, write_config
+from ..engine.distributed import barrier, broadcast_object, current, init_distributed
 from ..engine.steps import ClassificationStep
 from ..engine.trainer import Trainer
 from ..stages.run import evaluate_run, seed_everything
+from ..translator.stage import DONE as TRANSLATOR_DONE
 from ..translator.stage import load_translator, train_translator_stage
 from .config import MTCDConfig, load_run_configs, resolve_mtcd_config, write_mtcd_config
 from .layout import (
@@ -41,6 +43,9 @@ from .stages import build_network, load_network
 from .steps import AssistantStep, StudentStep
 
 log = logging.getLogger(__name__)
+
+Notes = Callable[[str], None]
+"""Receives one line for the user (a command prints it on stderr)."""
 
 
 def _kd_kwargs(mcfg: MTCDConfig) -> dict[str, Any]:
@@ -79,17 +84,34 @@ def train_network_stage(
     eval_set = None
     if cfg.data.eval_subset:
         eval_set = build_dataset(cfg, cfg.data.eval_subset, tuple(eval_modalities))
-    write_config(cfg, stage_dir / "config.yaml")
+    main = current().is_main
+    if main:
+        write_config(cfg, stage_dir / "config.yaml")
     trainer = Trainer(
         step, train_set, cfg=cfg, run_dir=stage_dir, eval_set=eval_set, progress=progress
     )
-    if (stage_dir / "checkpoints" / LAST).exists():
+    if _on_main(lambda: (stage_dir / "checkpoints" / LAST).exists()):
         trainer.resume()
     rows = trainer.fit()
     summary = {"stage": cfg.stage, "epochs": cfg.optim.epochs, "last": rows[-1] if rows else {}}
-    with atomic_path(stage_dir / DONE) as tmp:
-        tmp.write_text(json.dumps(summary, indent=2))
+    if main:
+        with atomic_path(stage_dir / DONE) as tmp:
+            tmp.write_text(json.dumps(summary, indent=2))
+    barrier()  # every rank reads the finished stage's files next
     return summary
+
+
+def _on_main(question: Callable[[], Any]) -> Any:
+    """Rank 0's answer on every rank: decisions read from files rank 0 writes."""
+    return broadcast_object(question() if current().is_main else None)
+
+
+def _finished(stage_dir: Path, notes: Notes | None, marker: str = DONE) -> bool:
+    """Whether the stage in `stage_dir` has finished (then it is skipped, and said so)."""
+    done = _on_main(lambda: (stage_dir / marker).exists())
+    if done and notes is not None and current().is_main:
+        notes(f"{stage_dir.name}: finished earlier in {stage_dir}; skipped")
+    return done
 
 
 def _stage_cfg(cfg: TrainConfig, stage: str) -> TrainConfig:
@@ -113,6 +135,7 @@ def run_mtcd(
     stage_dirs: dict[str, str | Path] | None = None,
     evaluate: bool = True,
     progress: Progress | None = None,
+    notes: Notes | None = None,
 ) -> dict[str, Any]:
     """Run every stage the ablation row needs, skipping finished ones, then test the student.
 
@@ -125,16 +148,25 @@ def run_mtcd(
         evaluate: Test the student with ``mgrtrain eval``'s library function at the end.
         progress: Progress factory; each stage's bars start with its name
             (``translator: epoch 2/8``, ``teacher: epoch 3/60``, ``student: eval test``).
+        notes: Receives, on rank 0, a line per stage that is skipped because it has finished.
+
+    Under ``torchrun`` every stage trains with DDP across the ranks (the engine's trainer; the
+    translator averages its gradients itself), rank 0 writes every file and evaluates the
+    student at the end, and every rank returns the same results.
 
     Returns:
         What ``results.json`` holds: the student's test metrics (when evaluated) and the stage
         folders.
     """
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    dist = init_distributed(cfg.run.device)
+    progress = progress if dist.is_main else None
     _check_same_settings(run_dir, cfg, mcfg)
-    write_config(cfg, run_dir / "config.yaml")
-    write_mtcd_config(mcfg, run_dir / "mtcd.yaml")
+    barrier()  # every rank has read the saved settings before rank 0 rewrites them
+    if dist.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_config(cfg, run_dir / "config.yaml")
+        write_mtcd_config(mcfg, run_dir / "mtcd.yaml")
     dirs = {name: run_dir / name for name in ("translator", "teacher", "assistant", "student")}
     dirs.update({k: Path(v) for k, v in (stage_dirs or {}).items()})
     needs = _needs(mcfg)
@@ -144,13 +176,14 @@ def run_mtcd(
 
     translator = teacher = assistant = None
     if needs["translator"]:
+        _finished(dirs["translator"], notes, TRANSLATOR_DONE)
         train_translator_stage(
             cfg, mcfg.translator, dirs["translator"], progress=prefixed(progress, "translator")
         )
         translator = load_translator(dirs["translator"])
     if needs["teacher"]:
         tcfg = _stage_cfg(cfg, TEACHER_STAGE)
-        if not (dirs["teacher"] / DONE).exists():
+        if not _finished(dirs["teacher"], notes):
             seed_everything(cfg.run.seed)
             step = ClassificationStep(build_network(tcfg, num_classes, "ir"), input_key="ir")
             train_network_stage(
@@ -165,7 +198,7 @@ def run_mtcd(
     if needs["assistant"]:
         acfg = _stage_cfg(cfg, ASSISTANT_STAGE)
         use_kd = mcfg.switches["assistant_kd"]
-        if not (dirs["assistant"] / DONE).exists():
+        if not _finished(dirs["assistant"], notes):
             seed_everything(cfg.run.seed)
             step = AssistantStep(
                 build_network(acfg, num_classes, "ir"),
@@ -175,7 +208,10 @@ def run_mtcd(
                 gamma=d.gamma,
                 kd=kd,
             )
-            write_inputs(dirs["assistant"], translator=dirs["translator"], teacher=dirs["teacher"])
+            if dist.is_main:
+                write_inputs(
+                    dirs["assistant"], translator=dirs["translator"], teacher=dirs["teacher"]
+                )
             train_network_stage(
                 acfg,
                 step,
@@ -186,7 +222,7 @@ def run_mtcd(
             )
         assistant = load_network(acfg, num_classes, "ir", dirs["assistant"], "assistant")
     scfg = _stage_cfg(cfg, STUDENT_STAGE)
-    if not (dirs["student"] / DONE).exists():
+    if not _finished(dirs["student"], notes):
         seed_everything(cfg.run.seed)
         sw = mcfg.switches
         step = StudentStep(
@@ -202,7 +238,8 @@ def run_mtcd(
             kd=kd,
         )
         frozen = {k: dirs[k] for k, needed in needs.items() if needed}
-        write_inputs(dirs["student"], **frozen)
+        if dist.is_main:
+            write_inputs(dirs["student"], **frozen)
         train_network_stage(
             scfg,
             step,
@@ -215,13 +252,24 @@ def run_mtcd(
         "ablation": mcfg.ablation,
         "stages": {k: str(v) for k, v in dirs.items()},
     }
-    if evaluate:
-        results["test"] = evaluate_run(
-            dirs["student"], subset="test", progress=prefixed(progress, "student")
-        )
-    with atomic_path(run_dir / RESULTS) as tmp:
-        tmp.write_text(json.dumps(results, indent=2, default=str))
-    return results
+    if dist.is_main:
+        # One process reads the test set once; the other ranks wait at the broadcast.
+        if evaluate:
+            results["test"] = evaluate_run(
+                dirs["student"], subset="test", progress=prefixed(progress, "student")
+            )
+        with atomic_path(run_dir / RESULTS) as tmp:
+            tmp.write_text(json.dumps(results, indent=2, default=str))
+    return broadcast_object(results)
+
+
+def comparable_settings(cfg: TrainConfig, mcfg: MTCDConfig) -> dict[str, Any]:
+    """The settings a finished stage depends on: all but `data.workers` and `run.device`,
+    which change nothing that a stage learnt."""
+    c = cfg.to_dict()
+    c["data"].pop("workers")
+    c["run"].pop("device")
+    return {"config": c, "mtcd": mcfg.to_dict()}
 
 
 def _check_same_settings(run_dir: Path, cfg: TrainConfig, mcfg: MTCDConfig) -> None:
@@ -229,13 +277,8 @@ def _check_same_settings(run_dir: Path, cfg: TrainConfig, mcfg: MTCDConfig) -> N
     saved = load_run_configs(run_dir)
     if saved is None:
         return
-    before = (resolve_config(base=saved[0]).to_dict(), resolve_mtcd_config(base=saved[1]).to_dict())
-    after = (cfg.to_dict(), mcfg.to_dict())
-    # Workers and device change nothing that a finished stage learnt.
-    for c in (before[0], after[0]):
-        c["data"].pop("workers")
-        c["run"].pop("device")
-    if before != after:
+    before = resolve_config(base=saved[0]), resolve_mtcd_config(base=saved[1])
+    if comparable_settings(*before) != comparable_settings(cfg, mcfg):
         raise RunDirError(
             f"{run_dir} holds an MTCD run with other settings (see its config.yaml and "
             "mtcd.yaml); pass --out for a new run directory"
