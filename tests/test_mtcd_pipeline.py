@@ -97,6 +97,8 @@ def test_rerun_skips_finished_stages(full_run, data):
     )
     assert res.exit_code == 0, res.output
     assert ckpt.stat().st_mtime_ns == before
+    # -q silences progress, never the result.
+    assert res.output.startswith(f"{full_run} (full, student on RGB, 3 test clips): top1=")
 
 
 def test_other_settings_on_the_same_run_dir_are_refused(full_run, data):
