@@ -25,7 +25,6 @@ from ..builders import build_dataset, require_clips
 from ..engine.checkpoint import LAST, RunDirError
 from ..engine.config import TrainConfig, resolve_config, write_config
 from ..engine.distributed import barrier, broadcast_object, current, init_distributed
-from ..engine.steps import ClassificationStep
 from ..engine.trainer import Trainer
 from ..stages.run import evaluate_run, seed_everything
 from ..translator.stage import DONE as TRANSLATOR_DONE
@@ -39,18 +38,17 @@ from .layout import (
     TEACHER_STAGE,
     write_inputs,
 )
-from .stages import build_network, load_network
-from .steps import AssistantStep, StudentStep
+from .stages import (
+    assistant_training_step,
+    load_network,
+    student_training_step,
+    teacher_step,
+)
 
 log = logging.getLogger(__name__)
 
 Notes = Callable[[str], None]
 """Receives one line for the user (a command prints it on stderr)."""
-
-
-def _kd_kwargs(mcfg: MTCDConfig) -> dict[str, Any]:
-    d = mcfg.distill
-    return {"distance": d.kd_distance, "reduction": d.kd_reduction, "temperature": d.temperature}
 
 
 def train_network_stage(
@@ -171,8 +169,6 @@ def run_mtcd(
     dirs.update({k: Path(v) for k, v in (stage_dirs or {}).items()})
     needs = _needs(mcfg)
     num_classes = len(load_vocabulary(cfg.data.classes))
-    kd = _kd_kwargs(mcfg)
-    d = mcfg.distill
 
     translator = teacher = assistant = None
     if needs["translator"]:
@@ -185,7 +181,7 @@ def run_mtcd(
         tcfg = _stage_cfg(cfg, TEACHER_STAGE)
         if not _finished(dirs["teacher"], notes):
             seed_everything(cfg.run.seed)
-            step = ClassificationStep(build_network(tcfg, num_classes, "ir"), input_key="ir")
+            step = teacher_step(tcfg, num_classes)
             train_network_stage(
                 tcfg,
                 step,
@@ -200,13 +196,8 @@ def run_mtcd(
         use_kd = mcfg.switches["assistant_kd"]
         if not _finished(dirs["assistant"], notes):
             seed_everything(cfg.run.seed)
-            step = AssistantStep(
-                build_network(acfg, num_classes, "ir"),
-                translator=translator,
-                teacher=teacher if use_kd else None,
-                use_kd=use_kd,
-                gamma=d.gamma,
-                kd=kd,
+            step = assistant_training_step(
+                acfg, mcfg, num_classes, translator=translator, teacher=teacher
             )
             if dist.is_main:
                 write_inputs(
@@ -224,18 +215,8 @@ def run_mtcd(
     scfg = _stage_cfg(cfg, STUDENT_STAGE)
     if not _finished(dirs["student"], notes):
         seed_everything(cfg.run.seed)
-        sw = mcfg.switches
-        step = StudentStep(
-            build_network(scfg, num_classes, "rgb"),
-            teacher=teacher,
-            assistant=assistant,
-            translator=translator,
-            use_fusion_kd=sw["fusion_kd"],
-            use_ir_kd=sw["ir_kd"],
-            alpha=d.alpha,
-            beta=d.beta,
-            fusion_weight=d.fusion_weight,
-            kd=kd,
+        step = student_training_step(
+            scfg, mcfg, num_classes, teacher=teacher, assistant=assistant, translator=translator
         )
         frozen = {k: dirs[k] for k, needed in needs.items() if needed}
         if dist.is_main:
