@@ -17,7 +17,7 @@ a split with 2 test subjects. ``--toy GAIN`` uses the stripe toy of
     python bench/ablation.py                                  # 4 rows x 3 seeds, tiny preset
     python bench/ablation.py --seeds 0 --epochs 3 --no-write  # smoke run
     python bench/ablation.py --toy 0.025                      # the stripe toy at contrast 0.025
-    python bench/ablation.py --preset paper --data DATA --workers auto   # on a GPU server
+    python bench/ablation.py --preset paper --data DATA   # on a GPU server
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seeds", default="0,1,2", help="comma-separated")
     p.add_argument("--rows", default=",".join(ABLATIONS), help="comma-separated")
     p.add_argument("--epochs", type=int, default=None, help="default: the preset's")
-    p.add_argument("--workers", default="auto", help="DataLoader workers per process, or auto")
+    p.add_argument(
+        "--workers", default=None, help="DataLoader workers per process, or auto (the preset's)"
+    )
     p.add_argument(
         "--toy",
         type=float,
@@ -158,7 +160,9 @@ def make_synth_data(work: Path, scale: float, dark_noise: float) -> Path:
 
 def ablation_argv(args: argparse.Namespace, data: Path, out: Path) -> list[str]:
     argv = ["ablation", "-d", str(data), "--preset", args.preset, "--out", str(out)]
-    argv += ["--seeds", args.seeds, "--rows", args.rows, "--workers", args.workers]
+    argv += ["--seeds", args.seeds, "--rows", args.rows]
+    if args.workers is not None:
+        argv += ["--workers", args.workers]
     if args.epochs is not None:
         argv += ["--epochs", str(args.epochs)]
     if args.toy is not None:

@@ -10,28 +10,10 @@ from click.testing import CliRunner
 
 from mgrdark_train.cli import cli
 from mgrdark_train.mtcd.ablation import PAPER_TOP1, TEACHER_ROW, AblationTable, format_markdown
-from mgrdark_train.mtcd.synthetic import write_dark_ir_dataset
+from mgrdark_train.testing.mtcd import TINY_MTCD_ARGS, write_tiny_dark_ir_dataset
 
 ROWS = ["baseline", "teacher", "teacher+assistant", "full"]
-TINY = [
-    "--preset",
-    "tiny",
-    "--epochs",
-    "1",
-    "--workers",
-    "0",
-    "--set",
-    "data.resize=16",
-    "--set",
-    "data.crop=16",
-    "--set",
-    "data.num_frames=4",
-    "--set",
-    "mtcd.translator.epochs=1",
-    "--set",
-    "run.tensorboard=false",
-    "-q",
-]
+TINY = TINY_MTCD_ARGS
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -39,15 +21,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("ablation") / "data"
-    write_dark_ir_dataset(
-        root,
-        classes=3,
-        train_subjects=2,
-        test_subjects=1,
-        clips_per_class=1,
-        num_frames=(6, 8),
-        size=16,
-    )
+    write_tiny_dark_ir_dataset(root)
     return root
 
 

@@ -5,8 +5,6 @@ computes on the same global batches."""
 from __future__ import annotations
 
 import json
-import os
-import socket
 
 import pandas as pd
 import pytest
@@ -16,7 +14,8 @@ import torch.multiprocessing as mp
 from mgrdark_train.engine.checkpoint import load_checkpoint
 from mgrdark_train.engine.distributed import cleanup
 from mgrdark_train.mtcd.config import resolve_mtcd_run
-from mgrdark_train.mtcd.synthetic import write_dark_ir_dataset
+from mgrdark_train.testing.ddp import free_port, torchrun_environment
+from mgrdark_train.testing.mtcd import write_tiny_dark_ir_dataset
 
 WORLD = 2
 STAGES = ("teacher", "assistant", "student")
@@ -55,23 +54,8 @@ def _configs(root: str, run_dir: str):
     return cfg, mcfg
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _worker(rank: int, root: str, run_dir: str, port: int, out: str) -> None:
-    os.environ.update(
-        {
-            "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": str(port),
-            "RANK": str(rank),
-            "LOCAL_RANK": str(rank),
-            "WORLD_SIZE": str(WORLD),
-            "LOCAL_WORLD_SIZE": str(WORLD),
-        }
-    )
+    torchrun_environment(rank, WORLD, port)
     torch.set_num_threads(1)
     from mgrdark_train.mtcd import pipeline
 
@@ -98,19 +82,11 @@ def _weights(run_dir, stage: str) -> dict[str, torch.Tensor]:
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
 def test_mtcd_under_torchrun_equals_one_process(tmp_path):
-    root = write_dark_ir_dataset(
-        tmp_path / "data",
-        classes=3,
-        train_subjects=2,
-        test_subjects=1,
-        clips_per_class=2,
-        num_frames=(6, 8),
-        size=16,
-    ).root
+    root = write_tiny_dark_ir_dataset(tmp_path / "data", clips_per_class=2).root
     ddp = tmp_path / "ddp"
     mp.spawn(
         _worker,
-        args=(str(root), str(ddp), _free_port(), str(tmp_path)),
+        args=(str(root), str(ddp), free_port(), str(tmp_path)),
         nprocs=WORLD,
         join=True,
     )

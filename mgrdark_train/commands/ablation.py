@@ -63,15 +63,7 @@ def ablation(rows, seeds, out, quiet, **options) -> None:
     top-1 per row, mean, std and per seed, next to the paper's numbers."""
     from ..mtcd.ablation import format_markdown, run_ablation
 
-    named = {k: options.pop(k) for k in ("preset", "config_file", "mtcd_file", "light")}
-    cfg, mcfg, _ = resolve_mtcd_options(
-        None,
-        **named,
-        sets=options.pop("sets"),
-        allow_cpu=options.pop("allow_cpu"),
-        quiet=quiet,
-        settings=options,
-    )
+    cfg, mcfg, _ = resolve_mtcd_options(None, quiet, options)
     out_dir = Path(out) if out else Path("runs") / f"ablation_{cfg.data.split}"
     table = run_ablation(
         cfg,

@@ -86,25 +86,22 @@ def mtcd_options(f: Callable) -> Callable:
 
 
 def resolve_mtcd_options(
-    out: str | None,
-    *,
-    preset: str | None,
-    config_file: str | None,
-    mtcd_file: str | None,
-    light: str | None,
-    sets: tuple[str, ...],
-    allow_cpu: bool,
-    quiet: bool,
-    settings: dict[str, Any],
+    out: str | None, quiet: bool, options: dict[str, Any]
 ) -> tuple[TrainConfig, MTCDConfig, Path]:
     """Both configs from the shared options, checked (a GPU preset on a CPU is refused) and
-    announced before any work."""
+    announced before any work.
+
+    Args:
+        out: `--out` (a run directory that holds both configs is continued).
+        quiet: `--quiet`.
+        options: The command's other parameters by name; the shared options' are consumed,
+            those left are flags of the resolver's flag layer (`--seed`, `--ablation`).
+    """
     setup_logging(quiet)
-    flags = flag_settings(
-        settings,
-        ablation="mtcd.ablation",
-        translator="mtcd.translator.name",
-    )
+    preset, allow_cpu = options.pop("preset"), options.pop("allow_cpu")
+    sets = set_values(options.pop("light"), options.pop("sets"))
+    config_file, mtcd_file = options.pop("config_file"), options.pop("mtcd_file")
+    flags = flag_settings(options, ablation="mtcd.ablation", translator="mtcd.translator.name")
     continued = out is not None and load_run_configs(out) is not None
     cfg, mcfg, run_dir = resolve_mtcd_run(
         run_dir=out,
@@ -112,7 +109,7 @@ def resolve_mtcd_options(
         yaml_path=config_file,
         mtcd_yaml_path=mtcd_file,
         overrides=flags,
-        sets=set_values(light, sets),
+        sets=sets,
     )
     check_preset_device(cfg, None if continued else preset or "paper", allow_cpu=allow_cpu)
     announce(cfg, quiet)
@@ -148,15 +145,7 @@ def mtcd(out, quiet, **options) -> None:
     Under torchrun every stage trains with DDP across the processes."""
     from .pipeline import run_mtcd
 
-    named = {k: options.pop(k) for k in ("preset", "config_file", "mtcd_file", "light")}
-    cfg, mcfg, run_dir = resolve_mtcd_options(
-        out,
-        **named,
-        sets=options.pop("sets"),
-        allow_cpu=options.pop("allow_cpu"),
-        quiet=quiet,
-        settings=options,
-    )
+    cfg, mcfg, run_dir = resolve_mtcd_options(out, quiet, options)
     res = run_mtcd(cfg, mcfg, run_dir, progress=progress_factory(quiet), notes=notes_printer(quiet))
     test = res.get("test")
     if test:

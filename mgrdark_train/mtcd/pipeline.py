@@ -59,6 +59,7 @@ def train_network_stage(
     modalities: Sequence[str],
     eval_modalities: Sequence[str],
     progress: Progress | None = None,
+    notes: Notes | None = None,
 ) -> dict[str, Any]:
     """Train one network stage with the engine's trainer, resuming a killed run.
 
@@ -69,6 +70,7 @@ def train_network_stage(
         modalities: Streams the step reads while training.
         eval_modalities: Streams it reads in eval mode (per-epoch validation).
         progress: Progress factory (bars named by the caller, e.g. ``teacher: epoch 3/60``).
+        notes: Receives, on rank 0, a line when the stage resumes a killed run.
 
     Returns:
         The stage summary written to ``done.json`` (last epoch's metrics).
@@ -90,6 +92,8 @@ def train_network_stage(
     )
     if _on_main(lambda: (stage_dir / "checkpoints" / LAST).exists()):
         trainer.resume()
+        if notes is not None and main:
+            notes(f"{stage_dir.name}: resuming after epoch {trainer.start_epoch}")
     rows = trainer.fit()
     summary = {"stage": cfg.stage, "epochs": cfg.optim.epochs, "last": rows[-1] if rows else {}}
     if main:
@@ -189,6 +193,7 @@ def run_mtcd(
                 modalities=("ir",),
                 eval_modalities=("ir",),
                 progress=prefixed(progress, "teacher"),
+                notes=notes,
             )
         teacher = load_network(tcfg, num_classes, "ir", dirs["teacher"], "model")
     if needs["assistant"]:
@@ -210,6 +215,7 @@ def run_mtcd(
                 modalities=("rgb", "ir") if use_kd else ("rgb",),
                 eval_modalities=("rgb",),
                 progress=prefixed(progress, "assistant"),
+                notes=notes,
             )
         assistant = load_network(acfg, num_classes, "ir", dirs["assistant"], "assistant")
     scfg = _stage_cfg(cfg, STUDENT_STAGE)
@@ -228,6 +234,7 @@ def run_mtcd(
             modalities=("rgb", "ir") if needs["teacher"] else ("rgb",),
             eval_modalities=("rgb",),
             progress=prefixed(progress, "student"),
+            notes=notes,
         )
     results: dict[str, Any] = {
         "ablation": mcfg.ablation,
