@@ -150,3 +150,11 @@ def test_markdown_states_missing_spreads_and_the_paper():
     md = format_markdown(table)
     assert "| baseline | 75.58 | 50.00 | - | 50.00 |" in md
     assert "| full | 85.26 | 75.00 | - | 75.00 |" in md
+
+
+def test_the_paper_preset_is_refused_on_a_cpu(data, tmp_path):
+    for command in ("ablation", "mtcd"):
+        args = [command, "-d", str(data), "--device", "cpu", "--out", str(tmp_path / command)]
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code == 1 and "--preset tiny" in res.output, res.output
+        assert not (tmp_path / command).exists()
