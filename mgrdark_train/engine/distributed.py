@@ -10,11 +10,15 @@ import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
 
 log = logging.getLogger(__name__)
+
+COLLECTIVE_TIMEOUT = timedelta(hours=1)
+"""How long a rank waits in a collective before the job fails."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,9 @@ def init_distributed(device_type: str) -> DistInfo:
         backend = "nccl" if device_type == "cuda" else "gloo"
         if device_type == "cuda":
             torch.cuda.set_device(local_rank)
-        dist.init_process_group(backend=backend)
+        # Rank 0 alone writes and evaluates some results (an MTCD run's final test) while the
+        # others wait in a collective: longer than the 10 minutes NCCL allows by default.
+        dist.init_process_group(backend=backend, timeout=COLLECTIVE_TIMEOUT)
         log.info("rank %d/%d joined (%s)", rank, world, backend)
     return DistInfo(rank, world, local_rank)
 

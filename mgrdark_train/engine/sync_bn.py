@@ -12,6 +12,8 @@ machines) `GlobalBatchNorm` computes the same in plain tensor operations.
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -115,7 +117,8 @@ def _to_global(bn: _BatchNorm) -> GlobalBatchNorm:
     )
     new.load_state_dict(bn.state_dict())
     new.train(bn.training)
-    return new.to(bn.weight.device if bn.affine else bn.running_mean.device)
+    held = next(itertools.chain(bn.parameters(), bn.buffers()), None)
+    return new if held is None else new.to(held.device)
 
 
 def convert_sync_batchnorm(module: nn.Module, device: torch.device) -> nn.Module:
