@@ -15,6 +15,7 @@ from .options import (
     in_memory_option,
     light_option,
     preset_option,
+    pretrained_option,
     seed_option,
     set_option,
     set_values,
@@ -44,6 +45,7 @@ from .options import (
 @click.option("--batch-size", type=int, default=None, help="Global batch size.")
 @click.option("--lr", type=float, default=None)
 @click.option("--frames", type=int, default=None, help="Frames sampled per clip (T).")
+@pretrained_option
 @workers_option
 @light_option
 @seed_option

@@ -140,7 +140,7 @@ def evaluate_run(
     cfg = resolve_config(
         base=read_yaml(folder / "config.yaml"),
         overrides=flags,
-        sets={"model.pretrained_2d": None},
+        sets={"model.pretrained": None},
     )
     stage = get_stage(cfg.stage)
     dev = resolve_device(cfg.run.device, DistInfo())  # evaluation is one process
