@@ -8,15 +8,33 @@ them back, and outputs, gradients and statistics are those of the plain network.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.checkpoint import checkpoint
 
+_OBSERVERS: list[Callable[[torch.Tensor], None]] = []
+
+
+@contextmanager
+def observe_kept_inputs(callback: Callable[[torch.Tensor], None]) -> Iterator[None]:
+    """Call `callback(x)` with each input a checkpointed block keeps for the backward pass
+    (the checkpoint holds it outside autograd's saved tensors; memory estimates count it)."""
+    _OBSERVERS.append(callback)
+    try:
+        yield
+    finally:
+        _OBSERVERS.remove(callback)
+
 
 def checkpoint_block(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """`block(x)`, keeping only `x` for the backward pass (the block's activations are
     recomputed there)."""
+    for observe in _OBSERVERS:
+        observe(x)
     calls = 0
 
     def run(inp: torch.Tensor) -> torch.Tensor:
