@@ -100,6 +100,18 @@ def scratch_note(cfg: TrainConfig) -> str | None:
     )
 
 
+def no_validation_note(cfg: TrainConfig) -> str:
+    """Why per-epoch validation is off when `data.eval_subset` selects no clips."""
+    d = cfg.data
+    light = "" if d.light is None else f" with data.light={d.light}"
+    return (
+        f"per-epoch validation is off: split {d.split!r} has no {d.eval_subset} clips{light} "
+        "(`mgrdata split` makes val subjects only with --val-subjects N or --val), so no "
+        "best.pt is kept and `mgrtrain eval` takes last.pt; --set data.eval_subset=null "
+        "silences this"
+    )
+
+
 def light_note(cfg: TrainConfig) -> str | None:
     """What a user should know about the light filter before a run starts (None: all clips)."""
     if cfg.data.light is None:

@@ -80,7 +80,13 @@ def baseline(modality, preset, config_file, light, sets, out, resume, quiet, **s
     if not continued and modality is None:
         raise click.UsageError("--modality is required for a new run")
     announce(cfg, quiet)
-    rows = train_run(cfg, run_dir, resume=resume, progress=progress_factory(quiet))
+    rows = train_run(
+        cfg,
+        run_dir,
+        resume=resume,
+        progress=progress_factory(quiet),
+        notes=None if quiet else lambda line: click.echo(f"note: {line}", err=True),
+    )
     if rows and not quiet:
         last = rows[-1]
         shown = {k: v for k, v in last.items() if k.endswith(("loss", "top1", "top5"))}

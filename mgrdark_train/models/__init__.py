@@ -8,7 +8,7 @@ from typing import Any
 from torch import nn
 
 from .layouts import WeightsError
-from .pretrained import LoadReport, load_pretrained, map_pretrained
+from .pretrained import LoadReport, load_pretrained, map_pretrained, pretrained_reports
 from .resnet3d import (
     STAGE_NAMES,
     VARIANTS,
@@ -59,5 +59,6 @@ __all__ = [
     "load_pretrained",
     "map_pretrained",
     "model_problems",
+    "pretrained_reports",
     "temporal_stride",
 ]

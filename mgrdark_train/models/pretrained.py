@@ -234,6 +234,12 @@ def load_pretrained(
     return report
 
 
+def pretrained_reports(module: nn.Module) -> list[LoadReport]:
+    """The load reports of every network inside `module` built with `pretrained`."""
+    found = (getattr(m, "pretrained_report", None) for m in module.modules())
+    return [r for r in found if isinstance(r, LoadReport)]
+
+
 def _refusal(report: LoadReport) -> str:
     unmatched = [f"{k} ({v})" for k, v in report.mismatched.items()] + report.missing
     unused = [f"file's {k}" for k in report.unexpected]
