@@ -261,3 +261,12 @@ def test_the_paper_preset_warns_when_it_starts_from_scratch(tmp_path):
     fine_tune = resolve_config(preset="paper", sets={"model.pretrained": str(weights)})
     assert scratch_note(fine_tune) is None
     assert scratch_note(resolve_config(preset="tiny")) is None  # AdamW at 2e-3 from scratch
+
+
+def test_runs_saved_with_the_old_key_are_still_read(tmp_path):
+    """A run directory written before `model.pretrained_2d` became `model.pretrained`."""
+    weights = tmp_path / "r50.pth"
+    weights.write_bytes(b"")
+    cfg = resolve_config(base={"model": {"depth": 18, "pretrained_2d": str(weights)}})
+    assert cfg.model.pretrained == str(weights) and cfg.model.depth == 18
+    assert resolve_config(base={"model": {"pretrained_2d": None}}).model.pretrained is None

@@ -87,7 +87,7 @@ def train_run(
         trainer.resume()
     if dist.is_main:
         say = notes or log.info
-        for report in pretrained_reports(step):
+        for report in [] if resume else pretrained_reports(step):  # resumed: last.pt's weights
             say(report.summary())
         say(trainer.describe())
     return trainer.fit()
