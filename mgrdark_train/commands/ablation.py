@@ -8,9 +8,9 @@ import click
 
 from mgrdark_data.cli.progress import progress_factory
 
-from ..mtcd.cli import mtcd_options, notes_printer, resolve_mtcd_options
+from ..mtcd.cli import mtcd_options, resolve_mtcd_options
 from ..mtcd.config import ABLATIONS
-from .options import echo_result
+from .options import echo_result, notes_printer
 
 
 def _rows(ctx, param, value: str) -> list[str]:

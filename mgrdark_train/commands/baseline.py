@@ -17,7 +17,9 @@ from .options import (
     flag_settings,
     in_memory_option,
     light_option,
+    notes_printer,
     preset_option,
+    pretrained_option,
     seed_option,
     set_option,
     set_values,
@@ -47,6 +49,7 @@ from .options import (
 @click.option("--batch-size", type=int, default=None, help="Global batch size.")
 @click.option("--lr", type=float, default=None)
 @click.option("--frames", type=int, default=None, help="Frames sampled per clip (T).")
+@pretrained_option
 @workers_option
 @light_option
 @seed_option
@@ -85,7 +88,13 @@ def baseline(
         raise click.UsageError("--modality is required for a new run")
     check_preset_device(cfg, None if continued else preset or "paper", allow_cpu=allow_cpu)
     announce(cfg, quiet)
-    rows = train_run(cfg, run_dir, resume=resume, progress=progress_factory(quiet))
+    rows = train_run(
+        cfg,
+        run_dir,
+        resume=resume,
+        progress=progress_factory(quiet),
+        notes=notes_printer(quiet),
+    )
     if rows:
         last = rows[-1]
         shown = {k: v for k, v in last.items() if k.endswith(("loss", "top1", "top5"))}

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
 
-from ..builders import light_note
+from ..builders import light_note, scratch_note
 from ..engine.config import PRESETS, TrainConfig
 from ..engine.distributed import is_main_process
 from ..engine.preflight import workers_note
@@ -69,6 +69,13 @@ light_option = click.option(
     default=None,
     help="Clips to use by light condition (default: dark, as in the paper's experiments).",
 )
+pretrained_option = click.option(
+    "--pretrained",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Weights file to fine-tune from: a Kinetics-400 checkpoint of PyTorchVideo (.pyth) or "
+    "MMAction2, or a torchvision ImageNet ResNet-50 (inflated); nothing is downloaded.",
+)
 set_option = click.option(
     "--set",
     "sets",
@@ -89,6 +96,7 @@ SETTING_OF_FLAG: dict[str, str] = {
     "epochs": "optim.epochs",
     "batch_size": "optim.batch_size",
     "lr": "optim.lr",
+    "pretrained": "model.pretrained",
     "seed": "run.seed",
     "device": "run.device",
 }
@@ -114,13 +122,26 @@ def set_values(light: str | None, sets: tuple[str, ...]) -> dict[str, Any]:
 
 
 def announce(cfg: TrainConfig, quiet: bool) -> None:
-    """Say on stderr, before any work, what the settings leave out (the dark-only default) and
-    how many DataLoader workers each process starts (once under torchrun)."""
-    if quiet or not is_main_process():
+    """Say on stderr, before any work, what will likely go wrong (from scratch at a fine-tuning
+    rate: shown even with -q), what the settings leave out (the dark-only default) and how many
+    DataLoader workers each process starts; once under torchrun."""
+    if not is_main_process():
+        return
+    warning = scratch_note(cfg)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+    if quiet:
         return
     for note in (light_note(cfg), workers_note(cfg)):
         if note:
             click.echo(f"note: {note}", err=True)
+
+
+def notes_printer(quiet: bool) -> Callable[[str], None] | None:
+    """Where a library's notes during a run go: stderr, once under torchrun, not with -q."""
+    if quiet or not is_main_process():
+        return None
+    return lambda line: click.echo(f"note: {line}", err=True)
 
 
 def echo_result(line: str) -> None:

@@ -21,14 +21,15 @@ from ..commands.options import (
     flag_settings,
     in_memory_option,
     light_option,
+    notes_printer,
     preset_option,
+    pretrained_option,
     seed_option,
     set_values,
     split_option,
     workers_option,
 )
 from ..engine.config import TrainConfig
-from ..engine.distributed import is_main_process
 from ..engine.preflight import check_preset_device
 from ..translator.networks import TRANSLATORS
 from .config import ABLATIONS, MTCDConfig, load_run_configs, resolve_mtcd_run
@@ -60,6 +61,7 @@ _SHARED = [
     ),
     click.option("--batch-size", type=int, default=None, help="Global batch size."),
     click.option("--lr", type=float, default=None),
+    pretrained_option,
     workers_option,
     light_option,
     device_option,
@@ -114,13 +116,6 @@ def resolve_mtcd_options(
     check_preset_device(cfg, None if continued else preset or "paper", allow_cpu=allow_cpu)
     announce(cfg, quiet)
     return cfg, mcfg, run_dir
-
-
-def notes_printer(quiet: bool) -> Callable[[str], None] | None:
-    """Where a library's start-of-stage notes go: stderr, once, unless --quiet."""
-    if quiet or not is_main_process():
-        return None
-    return lambda line: click.echo(f"note: {line}", err=True)
 
 
 @click.command()

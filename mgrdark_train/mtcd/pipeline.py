@@ -26,6 +26,7 @@ from ..engine.checkpoint import LAST, RunDirError
 from ..engine.config import TrainConfig, resolve_config, write_config
 from ..engine.distributed import barrier, broadcast_object, current, init_distributed
 from ..engine.trainer import Trainer
+from ..models import pretrained_reports
 from ..stages.run import evaluate_run, seed_everything
 from ..translator.stage import DONE as TRANSLATOR_DONE
 from ..translator.stage import load_translator, train_translator_stage
@@ -70,7 +71,9 @@ def train_network_stage(
         modalities: Streams the step reads while training.
         eval_modalities: Streams it reads in eval mode (per-epoch validation).
         progress: Progress factory (bars named by the caller, e.g. ``teacher: epoch 3/60``).
-        notes: Receives, on rank 0, a line when the stage resumes a killed run.
+        notes: Receives, on rank 0 before the first epoch, whether the stage resumes a killed
+            run, what was loaded from `model.pretrained` and the parameter count with the
+            step's memory estimate (default: logged at INFO).
 
     Returns:
         The stage summary written to ``done.json`` (last epoch's metrics).
@@ -90,10 +93,16 @@ def train_network_stage(
     trainer = Trainer(
         step, train_set, cfg=cfg, run_dir=stage_dir, eval_set=eval_set, progress=progress
     )
-    if _on_main(lambda: (stage_dir / "checkpoints" / LAST).exists()):
+    resumed = _on_main(lambda: (stage_dir / "checkpoints" / LAST).exists())
+    if resumed:
         trainer.resume()
-        if notes is not None and main:
-            notes(f"{stage_dir.name}: resuming after epoch {trainer.start_epoch}")
+    if main:
+        say = notes or log.info
+        if resumed:
+            say(f"{stage_dir.name}: resuming after epoch {trainer.start_epoch}")
+        for report in [] if resumed else pretrained_reports(step):  # resumed: last.pt's weights
+            say(f"{stage_dir.name}: {report.summary()}")
+        say(f"{stage_dir.name}: {trainer.describe()}")
     rows = trainer.fit()
     summary = {"stage": cfg.stage, "epochs": cfg.optim.epochs, "last": rows[-1] if rows else {}}
     if main:
