@@ -11,7 +11,9 @@ crops, batch 32, bf16 autocast on CUDA; the translator at its own paper settings
   DataLoader (`Trainer.train_epoch`; the translator through its own loader), the first epoch
   left out (worker start-up), and the share of that time spent waiting for data;
 * peak: the highest GPU memory allocated during the compute steps (`max_memory_allocated`);
-  at a batch that does not fit, the batch is halved until it does and the table says so.
+  at a batch that does not fit, the batch is halved until it does and the table says so;
+* estimate: what `engine/memory.py` estimates for that step before any work (`*`: without
+  activations, which it could not trace), to check the estimate against the peak.
 
 The data is a toy dark-RGB/IR dataset written at the preset's resize and cached with
 `mgrtrain prepare` (about a minute on 16 cores), or `--data DIR`, any dataset root with aligned
@@ -45,6 +47,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mgrdark_train.builders import build_dataset  # noqa: E402
 from mgrdark_train.engine.config import TrainConfig  # noqa: E402
 from mgrdark_train.engine.device import autocast_dtype, move_batch, resolve_device  # noqa: E402
+from mgrdark_train.engine.memory import (  # noqa: E402
+    estimate_step_memory,
+    meta_batch,
+    optimizer_state_slots,
+)
 from mgrdark_train.engine.optim import build_optimizer  # noqa: E402
 from mgrdark_train.engine.trainer import Trainer  # noqa: E402
 from mgrdark_train.engine.workers import loader_workers  # noqa: E402
@@ -213,6 +220,20 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def estimate(b: Bench, cfg: TrainConfig, item: dict, batch_size: int) -> dict:
+    """`engine/memory.py`'s estimate of the step (before its optimizers exist)."""
+    slots = (
+        2 if b.name == "translator" else optimizer_state_slots(cfg.optim.name, cfg.optim.momentum)
+    )
+    est = estimate_step_memory(
+        b.step, meta_batch(item, batch_size), optimizer_slots=slots, amp=b.amp
+    )
+    return {
+        "estimate_bytes": est.total_bytes,
+        "estimate_has_activations": est.activation_bytes is not None,
+    }
+
+
 def compute(b: Bench, cfg, dataset, device, a) -> dict:
     """clips/s on a fixed batch and the peak memory; halves the batch until it fits."""
     item = dataset[(0, 0)]
@@ -223,6 +244,7 @@ def compute(b: Bench, cfg, dataset, device, a) -> dict:
                 torch.cuda.empty_cache()
                 torch.cuda.reset_peak_memory_stats(device)
             b.step.to(device).train()
+            guess = estimate(b, cfg, item, batch_size)
             one = trainer(b, cfg)
             batch = move_batch(default_collate([item] * batch_size), device, False)
             for _ in range(a.warmup):
@@ -234,10 +256,10 @@ def compute(b: Bench, cfg, dataset, device, a) -> dict:
             sync(device)
             rate = batch_size * a.steps / (time.perf_counter() - t0)
             peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
-            return {"batch": batch_size, "compute_clips_s": rate, "peak_bytes": peak}
+            return {"batch": batch_size, "compute_clips_s": rate, "peak_bytes": peak, **guess}
         except torch.OutOfMemoryError:
             if batch_size == 1:
-                return {"batch": 0, "compute_clips_s": None, "peak_bytes": None}
+                return {"batch": 0, "compute_clips_s": None, "peak_bytes": None, **guess}
             batch_size //= 2
             print(f"  {b.name}: out of memory, trying batch {batch_size}", flush=True)
 
@@ -303,8 +325,15 @@ def fmt(r: dict) -> str:
         "        -" if loaded is None else f"{loaded:9.1f}",
         "     -" if loaded is None else f"{100 * r['data_wait']:5.0f}%",
         "        -" if peak is None else f"{peak / 2**30:6.1f} GiB",
+        _gib(r.get("estimate_bytes")) + ("" if r.get("estimate_has_activations") else " *"),
     ]
     return "  ".join(cells)
+
+
+def _gib(n: int | None) -> str:
+    if n is None:
+        return "        -"
+    return f"{n / 2**30:6.1f} GiB" if n >= 2**28 else f"{n / 2**20:6.1f} MiB"
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -317,7 +346,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     device = resolve_device(cfg.run.device)
     amp = autocast_dtype(cfg.run.amp, device)
     print(header(a, cfg, device), flush=True)
-    print("stage       batch  compute/s  loader/s   wait       peak", flush=True)
+    print("stage       batch  compute/s  loader/s   wait       peak   estimate", flush=True)
     results = []
     for name in a.stages:
         torch.manual_seed(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -84,10 +85,11 @@ def test_rows_of_a_seed_share_one_translator_teacher_and_assistant_per_kind(two_
     assert (out / "seed1" / "stages" / "teacher" / "done.json").exists()
 
 
-def test_rerun_reads_finished_rows_back_and_refuses_other_settings(two_seeds, data):
+def test_rerun_reads_finished_rows_back_and_refuses_other_settings(two_seeds, data, monkeypatch):
     out, _ = two_seeds
     marks = {p: p.stat().st_mtime_ns for p in out.rglob("last.pt")}
-    res = _ablation(data, out, "--seeds", "0,1")
+    monkeypatch.chdir(data.parent)  # the same data named from another folder
+    res = _ablation(Path(data.name), out, "--seeds", "0,1")
     assert res.exit_code == 0, res.output
     assert {p: p.stat().st_mtime_ns for p in out.rglob("last.pt")} == marks
 

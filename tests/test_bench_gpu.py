@@ -38,6 +38,7 @@ def test_smoke_mode_measures_every_stage_on_the_cpu(tmp_path, capsys):
     )
     _check(rows, batch=4)
     assert all(r["peak_bytes"] is None for r in rows)  # no GPU: no peak memory
+    assert all(r["estimate_bytes"] > 0 for r in rows)  # engine/memory.py's, for comparison
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("bench/gpu.py --smoke: CPU, torch ")
     assert "T=4, 16 -> 16, batch 4, fp32, 0 DataLoader workers" in out

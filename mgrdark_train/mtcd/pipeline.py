@@ -262,10 +262,13 @@ def run_mtcd(
 
 def comparable_settings(cfg: TrainConfig, mcfg: MTCDConfig) -> dict[str, Any]:
     """The settings a finished stage depends on: all but `data.workers` and `run.device`,
-    which change nothing that a stage learnt."""
+    which change nothing that a stage learnt; `data.root` as an absolute path (the same data
+    named from another folder is the same data)."""
     c = cfg.to_dict()
     c["data"].pop("workers")
     c["run"].pop("device")
+    if c["data"]["root"] is not None:
+        c["data"]["root"] = str(Path(c["data"]["root"]).resolve())
     return {"config": c, "mtcd": mcfg.to_dict()}
 
 
