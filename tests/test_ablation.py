@@ -76,6 +76,7 @@ def test_rows_of_a_seed_share_one_translator_teacher_and_assistant_per_kind(two_
     for row in ("teacher", "teacher+assistant", "full"):
         assert used[row]["teacher"] == str(stages / "teacher")
     assert used["teacher+assistant"]["assistant"] == str(stages / "assistant_ce")
+    assert set(used["baseline"]) == {"student"} and "assistant" not in used["teacher"]
     assert used["full"]["assistant"] == str(stages / "assistant_kd")
     for row in ROWS:  # each row trains its own student only
         folders = [p.name for p in (out / "seed0" / row).iterdir() if p.is_dir()]
@@ -160,3 +161,17 @@ def test_the_paper_preset_is_refused_on_a_cpu(data, tmp_path):
         res = CliRunner().invoke(cli, args)
         assert res.exit_code == 1 and "--preset tiny" in res.output, res.output
         assert not (tmp_path / command).exists()
+
+
+def test_a_row_evaluates_only_the_members_it_used(two_seeds):
+    out, _ = two_seeds
+    res = CliRunner().invoke(cli, ["eval", str(out / "seed0" / "baseline"), "--member", "teacher"])
+    assert res.exit_code == 1 and "has no teacher" in res.output
+    res = CliRunner().invoke(
+        cli, ["eval", str(out / "seed0" / "full"), "--member", "assistant", "-q"]
+    )
+    assert res.exit_code == 0, res.output
+    report = json.loads(
+        (out / "seed0" / "stages" / "assistant_kd" / "eval" / "metrics.json").read_text()
+    )
+    assert report["member"] == "assistant" and report["clips"] == 3

@@ -247,7 +247,9 @@ def run_mtcd(
         )
     results: dict[str, Any] = {
         "ablation": mcfg.ablation,
-        "stages": {k: str(v) for k, v in dirs.items()},
+        # Only the stages this row uses: `mgrtrain eval RUN --member teacher` of a baseline row
+        # must not find a teacher that other rows share.
+        "stages": {k: str(v) for k, v in dirs.items() if k == "student" or needs[k]},
     }
     if dist.is_main:
         # One process reads the test set once; the other ranks wait at the broadcast.
