@@ -226,6 +226,11 @@ def test_progress_bars_name_their_mtcd_stage(full):
     assert any(line.startswith("assistant: epoch 1/1 test: ") for line in lines)
     assert any(line.startswith("student: eval test: ") for line in lines)
     assert "note: training on dark clips only (data.light=dark); --light all" in output
+    # Before its first epoch every network stage says what one training step needs.
+    for stage in ("teacher", "assistant", "student"):
+        assert any(
+            line.startswith(f"note: {stage}: ") and "needs about" in line for line in lines
+        ), (stage, output)
 
 
 def _eval(*args):
