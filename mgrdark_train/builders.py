@@ -59,6 +59,7 @@ def build_dataset(
         flip=d.flip,
         vocabulary=load_vocabulary(d.classes),
         cache=d.cache,
+        cache_format=d.cache_format,
         seed=cfg.run.seed,
         in_memory=in_memory,
     )

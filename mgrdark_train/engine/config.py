@@ -18,7 +18,7 @@ from typing import Any
 
 from mgrdark_data.manifest import SPLIT_NAMES
 
-from ..data import MODALITIES
+from ..data import CACHE_FORMATS, MODALITIES
 from ..models import MODELS, model_problems
 from .device import AMP_MODES, DEVICES
 from .optim import OPTIMIZERS
@@ -57,6 +57,8 @@ class DataConfig:
     """Random horizontal flip with labels mapped through the vocabulary's mirror column."""
     cache: bool = False
     """Read pre-resized clips written by `mgrtrain prepare --size <resize>`."""
+    cache_format: str = choice(CACHE_FORMATS[0], CACHE_FORMATS)
+    """Which cache `data.cache` reads: `mgrtrain prepare --format jpeg|h264|raw`."""
     in_memory: bool = False
     """Keep every clip's decoded, resized frames in memory after its first read, so each
     stream is decoded once per run instead of once per epoch (small data: the tiny preset)."""

@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader
 
 from mgrdark_data.progress import Progress, stage_bar
 
+from ..data.normalize import clip_input
 from ..engine.checkpoint import (
     CheckpointError,
     capture_rng,
@@ -143,7 +144,7 @@ def _pick(batch: Mapping[str, Any], max_frames: int | None) -> torch.Tensor | No
 
 
 def _frames(batch: Mapping[str, Any], key: str, pick: torch.Tensor | None) -> torch.Tensor:
-    frames = clip_to_frames(batch[key])
+    frames = clip_to_frames(clip_input(batch, key))
     return frames if pick is None else frames[pick]
 
 
@@ -334,8 +335,8 @@ def evaluate_l1(
     total, count = 0.0, 0
     with stage_bar(progress, stage, len(loader), "batch") as bar:
         for batch in loader:
-            rgb = clip_to_frames(batch["rgb"]).to(device)
-            ir = clip_to_frames(batch["ir"]).to(device)
+            batch = {k: _to(batch[k], device) for k in ("rgb", "ir")}
+            rgb, ir = (clip_to_frames(clip_input(batch, k)) for k in ("rgb", "ir"))
             total += F.l1_loss(translator(rgb), ir, reduction="sum").item()
             count += ir.numel()
             bar.update(1)
