@@ -60,6 +60,7 @@ def build_dataset(
         vocabulary=load_vocabulary(d.classes),
         cache=d.cache,
         cache_format=d.cache_format,
+        encoded=d.gpu_decode,
         seed=cfg.run.seed,
         in_memory=in_memory,
     )

@@ -19,7 +19,7 @@ from mgrdark_data.records import ClipRecord
 from mgrdark_data.vocabulary import Vocabulary, load_vocabulary
 
 from .cache import CACHE_FORMATS, CacheError, cache_path, cache_tag, prepare_command
-from .decode import StaleFileError, decoded_frames, read_clip
+from .decode import StaleFileError, compressed_frames, decoded_frames, read_clip
 from .normalize import DEFAULT_NORMALIZATION, normalize_clip
 from .raw import raw_frames
 from .sampling import crop_origin, eval_indices, train_indices
@@ -119,6 +119,9 @@ class ClipDataset(Dataset):
             (the tiny preset: 64x64, workers 0). `memory_bytes` tells what it will cost.
         normalized: Return normalised float32 clips (`DEFAULT_NORMALIZATION`), for code that
             reads samples itself instead of through a training step.
+        encoded: With the `jpeg` cache, hand rgb/ir over as their T compressed frames (a list
+            of bytes) plus `"window"` (y, x, side, flip); the step decodes them on its device
+            (`device_decode.py`, `data.gpu_decode`).
     """
 
     def __init__(
@@ -140,6 +143,7 @@ class ClipDataset(Dataset):
         seed: int = 0,
         in_memory: bool = False,
         normalized: bool = False,
+        encoded: bool = False,
     ) -> None:
         self.root = data if isinstance(data, DataRoot) else DataRoot(Path(data))
         self.modalities = tuple(modalities)
@@ -162,6 +166,9 @@ class ClipDataset(Dataset):
         self.cache_format = cache_format
         self._prepare = prepare_command(self.root, resize, cache_format)
         self.normalized = normalized
+        if encoded and not (cache and cache_format == "jpeg" and not in_memory):
+            raise ValueError("encoded frames come from the jpeg cache, not kept in memory")
+        self.encoded = encoded
         self.seed = seed
         labels = self.clips["label"].to_numpy(dtype=np.int64)
         if len(labels) and (labels.min() < 0 or labels.max() >= len(self.vocabulary)):
@@ -192,12 +199,16 @@ class ClipDataset(Dataset):
         if self.in_memory:
             key = (index, modality)
             if key not in self._frames:
-                n = int(self._rows[index]["num_frames"])
-                self._frames[key] = self._decode(index, modality, np.arange(n), None)
+                self._frames[key] = self.all_frames(index, modality)
             clip = self._frames[key]
             frames = ((int(i), clip[:, i]) for i in np.unique(idx))
             return gather_clip(frames, idx, window, source=f"{self.clip_id(index)} {modality}")
         return self._decode(index, modality, idx, window)
+
+    def all_frames(self, index: int, modality: str) -> np.ndarray:
+        """Every frame of a clip, resized as the loader resizes it: (C, n, resize, resize)."""
+        n = int(self._rows[index]["num_frames"])
+        return self._decode(index, modality, np.arange(n), None)
 
     def _decode(
         self, index: int, modality: str, idx: np.ndarray, window: Window | None
@@ -259,6 +270,11 @@ class ClipDataset(Dataset):
         window = Window(y, x, self.crop, flipped)
         sample: dict = {}
         for m in self.modalities:
+            if self.encoded and m != "depth":
+                path, _, tag = self.clip_file(index, m)
+                sample[m] = compressed_frames(path, idx, tag=tag)
+                sample["window"] = torch.tensor([y, x, self.crop, int(flipped)])
+                continue
             clip = torch.from_numpy(self._read(index, m, idx, window))
             sample[m] = normalize_clip(clip, DEFAULT_NORMALIZATION[m]) if self.normalized else clip
         sample["label"] = int(self.mirror[label]) if flipped else label

@@ -142,6 +142,26 @@ def _sequential(ctx: av.CodecContext, packets: list[av.Packet]) -> Iterator[av.V
     yield from ctx.decode(None)  # frames the decoder still holds (reordering delay)
 
 
+def compressed_frames(
+    path: str | os.PathLike, indices: np.ndarray, *, tag: str | None = None
+) -> list[bytes]:
+    """The packets of frames `indices` of an all-intra file, undecoded, in the order given."""
+    path = Path(path)
+    try:
+        with av.open(str(path)) as container:
+            found = container.metadata.get("comment") or container.metadata.get("COMMENT")
+            if tag is not None and found != tag:
+                raise StaleFileError(f"{path}: tagged {found!r}, expected {tag!r}")
+            packets = [p for p in container.demux(container.streams.video[0]) if p.size]
+    except av.FFmpegError as e:
+        raise MediaError(f"{path}: {e}") from e
+    if not all(p.is_keyframe for p in packets):
+        raise MediaError(f"{path}: not all-intra; its frames cannot be decoded one by one")
+    if int(np.max(indices)) >= len(packets):
+        raise MediaError(f"{path}: ends before frame {int(np.max(indices))}")
+    return [bytes(packets[int(i)]) for i in indices]
+
+
 def read_clip(
     path: str | os.PathLike,
     indices: np.ndarray,

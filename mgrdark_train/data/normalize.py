@@ -76,7 +76,8 @@ def clip_input(
 
     Integer clips (what the loader hands over) are normalised in the current autocast dtype of
     their device (float32 without autocast); floating clips are taken as already normalised
-    (synthetic batches, a translator's pseudo-IR).
+    (synthetic batches, a translator's pseudo-IR); compressed frames (`data.gpu_decode`) are
+    decoded on the device of `batch["window"]` first (`device_decode.py`).
 
     Args:
         batch: A batch on the step's device.
@@ -85,6 +86,10 @@ def clip_input(
         normalization: Overrides of `DEFAULT_NORMALIZATION`.
     """
     x = batch[key]
+    if isinstance(x, list | tuple):  # still compressed (data.gpu_decode)
+        from .device_decode import decode_window_batch
+
+        x = decode_window_batch(x, batch["window"], modality or key)
     if x.is_floating_point():
         return x
     norm = {**DEFAULT_NORMALIZATION, **(normalization or {})}[modality or key]
