@@ -14,11 +14,11 @@ from dataclasses import replace
 import av
 import cv2
 import numpy as np
-import torch
 
-from mgrdark_train.data import DEFAULT_NORMALIZATION, ClipDataset, Normalization, prepare_cache
+from mgrdark_train.data import DEFAULT_NORMALIZATION, ClipDataset, prepare_cache
 from mgrdark_train.data import cache as cache_module
 from mgrdark_train.data.transforms import Window
+from mgrdark_train.testing.reference import normalize_before
 
 _FORMAT = {"rgb": "rgb24", "ir": "rgb24", "depth": "gray16le"}
 
@@ -51,17 +51,6 @@ def _convert(frame: av.VideoFrame, modality: str, size: int | None) -> np.ndarra
     return frame.reformat(width=size, height=size, format=fmt, interpolation="AREA").to_ndarray()
 
 
-def old_to_tensor(frames: np.ndarray, norm: Normalization) -> torch.Tensor:
-    a = frames if frames.ndim == 4 else frames[..., None]
-    t = torch.from_numpy(np.ascontiguousarray(a)).to(torch.float32)
-    t = t.permute(3, 0, 1, 2).div_(norm.scale)
-    if norm.clip:
-        t.clamp_(0.0, 1.0)
-    mean = torch.tensor(norm.mean, dtype=torch.float32).view(-1, 1, 1, 1)
-    std = torch.tensor(norm.std, dtype=torch.float32).view(-1, 1, 1, 1)
-    return t.sub_(mean).div_(std).contiguous()
-
-
 class BeforeDataset(ClipDataset):
     """`ClipDataset`'s sampling with the old decoding and float32 samples."""
 
@@ -82,7 +71,7 @@ class BeforeDataset(ClipDataset):
         frames = frames[:, window.y : window.y + window.size, window.x : window.x + window.size]
         if window.flip:
             frames = frames[:, :, ::-1]
-        return old_to_tensor(frames, DEFAULT_NORMALIZATION[modality]).numpy()
+        return normalize_before(frames, DEFAULT_NORMALIZATION[modality]).numpy()
 
 
 def _old_cache_dir(root, size: int):

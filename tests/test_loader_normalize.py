@@ -12,21 +12,10 @@ from mgrdark_train.data.normalize import Normalization
 from mgrdark_train.engine.steps import ClassificationStep
 from mgrdark_train.mtcd.steps import StudentStep
 from mgrdark_train.testing import ClipSpec, write_dataset_root
+from mgrdark_train.testing.reference import normalize_before
 from mgrdark_train.translator import create_translator
 
 ALL = ("rgb", "ir", "depth")
-
-
-def _before(frames: np.ndarray, norm: Normalization) -> torch.Tensor:
-    """The loader's float32 normalisation before uint8 hand-off (step by step, in the worker)."""
-    a = frames if frames.ndim == 4 else frames[..., None]
-    t = torch.from_numpy(np.ascontiguousarray(a)).to(torch.float32)
-    t = t.permute(3, 0, 1, 2).div_(norm.scale)
-    if norm.clip:
-        t.clamp_(0.0, 1.0)
-    mean = torch.tensor(norm.mean, dtype=torch.float32).view(-1, 1, 1, 1)
-    std = torch.tensor(norm.std, dtype=torch.float32).view(-1, 1, 1, 1)
-    return t.sub_(mean).div_(std).contiguous()
 
 
 def _exact(clip: torch.Tensor, norm: Normalization) -> torch.Tensor:
@@ -50,7 +39,7 @@ def test_device_normalisation_gives_the_loaders_numbers(modality):
     norm = DEFAULT_NORMALIZATION[modality]
     frames = _every_value(modality)
     clip = torch.from_numpy(frames if frames.ndim == 4 else frames[..., None]).permute(3, 0, 1, 2)
-    new, old, exact = normalize_clip(clip, norm), _before(frames, norm), _exact(clip, norm)
+    new, old, exact = normalize_clip(clip, norm), normalize_before(frames, norm), _exact(clip, norm)
     assert new.dtype == torch.float32 and new.shape == old.shape
     # Units of one ulp at the largest input magnitude (the sums cancel near zero, where a
     # relative ulp means nothing): the fused op is within 1 of the exact value, the old
@@ -111,7 +100,7 @@ def test_samples_are_decoded_values_and_normalise_to_the_old_samples(small_root)
             norm = DEFAULT_NORMALIZATION[m]
             assert torch.equal(normalize_clip(s[m], norm), n[m])
             frames = s[m].numpy().transpose(1, 2, 3, 0)
-            old = _before(frames[..., 0] if m == "depth" else frames, norm)
+            old = normalize_before(frames[..., 0] if m == "depth" else frames, norm)
             torch.testing.assert_close(n[m], old, rtol=0, atol=3e-7)
 
 

@@ -108,10 +108,7 @@ def decoded_frames(
     convert = PlaneConverter(modality, size)
     try:
         with av.open(str(path)) as container:
-            if tag is not None:
-                found = container.metadata.get("comment") or container.metadata.get("COMMENT")
-                if found != tag:
-                    raise StaleFileError(f"{path}: tagged {found!r}, expected {tag!r}")
+            _check_tag(container, path, tag)
             stream = container.streams.video[0]
             stream.codec_context.thread_count = 1
             packets = [p for p in container.demux(stream) if p.size]
@@ -136,6 +133,14 @@ def decoded_frames(
         raise MediaError(f"{path}: {e}") from e
 
 
+def _check_tag(container: av.container.InputContainer, path: Path, tag: str | None) -> None:
+    if tag is None:
+        return
+    found = container.metadata.get("comment") or container.metadata.get("COMMENT")
+    if found != tag:
+        raise StaleFileError(f"{path}: tagged {found!r}, expected {tag!r}")
+
+
 def _sequential(ctx: av.CodecContext, packets: list[av.Packet]) -> Iterator[av.VideoFrame]:
     for p in packets:
         yield from ctx.decode(p)
@@ -149,9 +154,7 @@ def compressed_frames(
     path = Path(path)
     try:
         with av.open(str(path)) as container:
-            found = container.metadata.get("comment") or container.metadata.get("COMMENT")
-            if tag is not None and found != tag:
-                raise StaleFileError(f"{path}: tagged {found!r}, expected {tag!r}")
+            _check_tag(container, path, tag)
             packets = [p for p in container.demux(container.streams.video[0]) if p.size]
     except av.FFmpegError as e:
         raise MediaError(f"{path}: {e}") from e
