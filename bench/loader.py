@@ -155,8 +155,9 @@ def main() -> None:
             rows = variants(root, m, common)
             for name, ds in rows.items():
                 jobs.append((content, m, name, ds))
-            for fmt in FORMATS:
-                extra[(content, m, fmt)] = (quality(rows["segmented"], rows[fmt], m), cost[fmt])
+            for name in ("before h264", *FORMATS):
+                q = quality(rows["segmented"], rows[name], m)
+                extra[(content, m, name)] = (q, cost.get(name))
     print(
         f"T={a.frames} resize {a.resize} crop {a.crop}, one worker process (1 thread), batch "
         f"{a.batch}, {a.rounds} rounds; load average {os.getloadavg()[0]:.1f} on "
@@ -168,7 +169,7 @@ def main() -> None:
         empty_cpu, empty_n = worker_cpu(_Empty(a.clips), a.passes, a.batch)
         per_empty = empty_cpu / empty_n
         for content, m, name, ds in jobs:
-            passes = 1 if "segmented" in name and content == "noise" else a.passes
+            passes = 1 if "segmented" in name else a.passes
             cpu, n = worker_cpu(ds, passes, a.batch)
             rates[(content, m, name)].append(n / max(cpu - per_empty * n, 1e-9))
         print(f"  round {r + 1}: empty worker {1000 * per_empty:.1f} ms/clip", flush=True)
@@ -185,8 +186,7 @@ def report(jobs, rates, extra, target: float) -> None:
         rate = statistics.median(rates[(content, m, name)])
         ref = "before segmented" if "segmented" in name else "before h264"
         ratio = rate / statistics.median(rates[(content, m, ref)])
-        fmt = name.split()[-1]
-        q, prep = extra.get((content, m, fmt), ("", None))
+        q, prep = extra.get((content, m, name), ("", None))
         size = bytes_per_clip(ds, m) / 1e3
         prep_s = f"{prep:10.2f}" if prep else f"{'':10s}"
         print(

@@ -58,8 +58,9 @@ def gather_clip(
     Raises:
         MediaError: `frames` ended before every index was produced.
     """
-    idx = np.asarray(indices, dtype=np.int64)
-    wanted = np.unique(idx)
+    slots: dict[int, list[int]] = {}
+    for k, i in enumerate(np.asarray(indices, dtype=np.int64).tolist()):
+        slots.setdefault(i, []).append(k)
     out: np.ndarray | None = None
     seen = 0
     for i, planes in frames:
@@ -67,14 +68,16 @@ def gather_clip(
         if out is None:
             # Native byte order: PNG depth decodes big-endian, torch wants native.
             dtype = cut[0].dtype.newbyteorder("=")
-            out = np.empty((len(cut), len(idx), *cut[0].shape), dtype=dtype)
-        slots = np.flatnonzero(idx == i)
+            out = np.empty((len(cut), len(indices), *cut[0].shape), dtype=dtype)
+        first, *repeats = slots[i]
         for c, plane in enumerate(cut):
-            out[c, slots] = plane
+            out[c, first] = plane
+        for k in repeats:  # a clip shorter than T: the same frame in several slots
+            out[:, k] = out[:, first]
         seen += 1
-    if out is None or seen != len(wanted):
+    if out is None or seen != len(slots):
         raise MediaError(
-            f"{source}: ends before frame {int(wanted[-1])}; the clip is shorter than its "
+            f"{source}: ends before frame {max(slots)}; the clip is shorter than its "
             "manifest row says (re-run `mgrdata segment`, then `mgrtrain prepare`)"
         )
     return out
