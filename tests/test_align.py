@@ -317,11 +317,11 @@ def test_ir_offset_from_motion_within_one_rgb_frame(fps_ir, offset):
     # IR frame j shows RGB time j / fps_ir - offset.
     rgb = activity(t_rgb) * rng.uniform(0.8, 1.2, t_rgb.size)
     ir = 5 * activity(t_ir - offset) * rng.uniform(0.8, 1.2, t_ir.size) + 2
-    est, score = estimate_ir_offset(rgb, ir, fps_rgb, fps_ir)
+    est, score = estimate_ir_offset(rgb, ir, t_rgb, t_ir)
     assert abs(est - offset) <= 1 / fps_rgb, est
     assert score > 0.5
     # Unrelated motion: low confidence.
-    _, bad = estimate_ir_offset(rgb, rng.permutation(ir), fps_rgb, fps_ir)
+    _, bad = estimate_ir_offset(rgb, rng.permutation(ir), t_rgb, t_ir)
     assert bad < 0.3
 
 
@@ -513,8 +513,6 @@ def test_sample_frame_pairs_reads_the_mapped_frames(small_raw):
     pairs = sample_frame_pairs(
         folder / "rgb.mp4",
         folder / "ir.mp4",
-        fps_rgb=25,
-        fps_ir=25,
         ir_offset_s=0.2,
         count=4,
         max_side=160,
