@@ -102,7 +102,8 @@ def write_preview(
     count: int = 4,
 ) -> ContactSheet:
     """Draw `count` frames of a clip (first, last and evenly between), every modality side by
-    side, each tile labelled 'rgb #312' / '12.480 s  +0.0 ms'; write a PNG.
+    side, each tile labelled with its source frame and that frame's time on the RGB clock
+    ('ir #312 at 12.493 s'), the clip frame and its time, and the sync error; write a PNG.
 
     Args:
         data: Dataset root.
@@ -142,8 +143,9 @@ def write_preview(
             source = frames[f"{m}_frame"][k]
             error = frames[f"{m}_error_ms"][k]
             t = frames["time_s"][k]
-            head = f"{m} #{int(source)}  (clip frame {k})"
-            tail = f"{t:.3f} s  sync {float(error):+.1f} ms"
+            # The source frame's own time, on the RGB clock: clip frame time + sync error.
+            head = f"{m} #{int(source)} at {t + float(error) / 1000:.3f} s"
+            tail = f"clip frame {k} ({t:.3f} s) sync {float(error):+.1f} ms"
             _text(canvas, head, x, y + h + 14)
             _text(canvas, tail, x, y + h + 29)
             sheet.boxes[(k, m)] = (x, y, w, h)

@@ -23,26 +23,19 @@ from mgrdark_data.testing import (
     decode_index,
     depth_index,
     write_annotations,
-    write_depth_pngs,
     write_index_images,
-    write_index_video,
     write_timestamps,
+)
+from mgrdark_data.testing.sync import (
+    DEPTH_TIMES,
+    IR_OFFSET,
+    IR_TICKS,
+    IR_TIMES,
+    RGB_TIMES,
+    build_raw,
 )
 from mgrdark_data.validate import validate_dataset
 
-# RGB: 30 fps for 2 s, 15 fps for 2 s (the Kinect in the dark), 30 fps for 1 s.
-RGB_TICKS = [*range(0, 60), *range(60, 120, 2), *range(120, 150)]
-RGB_TIMES = [Fraction(t, 30) for t in RGB_TICKS]
-# IR: 25 fps, frame 20 dropped, then 0.64 s without frames (ticks 75-89), 0.1 s offset.
-IR_TICKS = [t for t in range(126) if t != 20 and not 75 <= t < 90]
-IR_TIMES = [Fraction(t, 25) for t in IR_TICKS]
-IR_OFFSET = Fraction(1, 10)
-# Depth: PNGs 0.png..149.png (unpadded: text order would scramble them), times from a sidecar
-# in milliseconds with 0-2 ms of jitter.
-DEPTH_MS = [
-    Fraction(round(Fraction(1000 * n, 30), 3)).limit_denominator(1000) + n % 3 for n in range(150)
-]
-DEPTH_TIMES = [ms / 1000 for ms in DEPTH_MS]
 COLUMNS = ["recording", "subject", "gesture", "start_frame", "end_frame", "start_s", "end_s"]
 ROWS = [
     ("S01/dark/vfr", "S01", "stop", 10, 50, "", ""),  # 30 fps part; IR frame 20 dropped
@@ -56,19 +49,6 @@ ROWS = [
 def nearest(times: list[Fraction], t: Fraction) -> int:
     """Index of the frame nearest t; a tie goes to the later frame."""
     return min(range(len(times)), key=lambda j: (abs(times[j] - t), -j))
-
-
-def build_raw(raw: Path) -> Path:
-    rec = raw / "S01/dark/vfr"
-    write_index_video(rec / "rgb.mp4", len(RGB_TICKS), fps=30, ticks=RGB_TICKS)
-    write_index_video(rec / "ir.mp4", len(IR_TICKS), fps=25, ticks=IR_TICKS, kind="ir")
-    write_depth_pngs(rec / "depth", 150, pad=0)
-    write_timestamps(rec / "depth.timestamps.csv", [float(ms) for ms in DEPTH_MS], "time_ms")
-    (rec / "sync.json").write_text(json.dumps({"ir_offset_s": float(IR_OFFSET)}))
-    png = raw / "S02/daylight/png"
-    write_index_video(png / "rgb.mp4", 40, fps=25)
-    write_depth_pngs(png / "depth", 40, numbers=[n for n in range(40) if n != 17], pad=0)
-    return raw
 
 
 def _ann(path: Path, rows=ROWS) -> Path:
