@@ -6,7 +6,8 @@ import os
 
 import click
 
-from ..synth import SynthEncoding, synthesize
+from ..synth import CAPTURE_PRESETS, SynthEncoding, synthesize
+from ..synth.capture import STREAMS, TIME_UNITS, capture_options
 from ..synth.plan import DARK_NOISE_SIGMA
 from .common import preset_option, quiet_option, setup_logging
 from .progress import progress_factory
@@ -51,7 +52,7 @@ from .progress import progress_factory
     default=(45, 210),
     show_default=True,
     metavar="MIN MAX",
-    help="Gesture length range in RGB frames (25 fps).",
+    help="Gesture length range in RGB frames (at the RGB rate of their take).",
 )
 @click.option(
     "--rest-frames",
@@ -82,6 +83,82 @@ from .progress import progress_factory
 )
 @preset_option("ultrafast")
 @click.option(
+    "--rig",
+    type=click.Choice(sorted(CAPTURE_PRESETS)),
+    default=None,
+    help="A realistic capture: kinect = RGB 30 fps halving to 15 in dark takes, 3 IR drops and "
+    "a 0.3 s IR dropout per take, depth with a millisecond timestamps file and 3 ms jitter. "
+    "The options below override it.",
+)
+@click.option(
+    "--rgb-fps",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Nominal RGB rate, depth's too  [default: 25].",
+)
+@click.option(
+    "--rgb-dark-fps",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="FPS",
+    help="Dark takes' RGB switches to FPS in the middle of the first gesture (variable rate, "
+    "true times in the container).",
+)
+@click.option(
+    "--ir-drops",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Single IR frames dropped per take (never two in a row).",
+)
+@click.option(
+    "--ir-dropout",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="One IR loss of SECONDS per take, over a gesture that segment must then reject "
+    "(sync_gap; truth.json names it).",
+)
+@click.option(
+    "--timestamps",
+    callback=lambda ctx, param, value: _stream_list(value),
+    default=None,
+    metavar="STREAMS",
+    help=f"Write <stream>.timestamps.csv for these streams: comma-separated among "
+    f"{','.join(STREAMS)}, or 'none'.",
+)
+@click.option(
+    "--timestamps-unit",
+    type=click.Choice(list(TIME_UNITS)),
+    default=None,
+    help="Column of the timestamps files: time_s, time_ms or time_us  [default: us].",
+)
+@click.option(
+    "--depth-jitter",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="MS",
+    help="Largest clock jitter of depth frame times; adds depth to --timestamps.",
+)
+@click.option(
+    "--stream-format",
+    type=click.Choice(["video", "folder"]),
+    default=None,
+    help="RGB and IR as videos or as folders of PNG frames named by frame number [default: video].",
+)
+@click.option(
+    "--stamp",
+    is_flag=True,
+    default=None,
+    help="Draw each frame's index in stream order as a binary code in its top-left corner "
+    "(for tests; it also sways IR alignment, so segment them with --align none).",
+)
+@click.option(
+    "--label-seconds",
+    is_flag=True,
+    help="labels.csv gives start_s/end_s (seconds on the RGB clock) instead of frames.",
+)
+@click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=None,
@@ -101,6 +178,17 @@ def synth(
     crf,
     dark_noise,
     preset,
+    rig,
+    rgb_fps,
+    rgb_dark_fps,
+    ir_drops,
+    ir_dropout,
+    timestamps,
+    timestamps_unit,
+    depth_jitter,
+    stream_format,
+    stamp,
+    label_seconds,
     workers,
     quiet,
 ) -> None:
@@ -110,6 +198,18 @@ def synth(
         if lo > hi:
             raise click.BadParameter(f"MIN {lo} is above MAX {hi}", param_hint=name)
     workers = workers or min(4, os.cpu_count() or 1)
+    capture = capture_options(
+        rig,
+        rgb_fps=rgb_fps,
+        rgb_dark_fps=rgb_dark_fps,
+        ir_drops=ir_drops,
+        ir_dropout_s=ir_dropout,
+        timestamps=timestamps,
+        timestamps_unit=timestamps_unit,
+        depth_jitter_ms=depth_jitter,
+        stream_format=stream_format,
+        stamp=stamp,
+    )
     result = synthesize(
         raw,
         subjects=subjects,
@@ -124,6 +224,8 @@ def synth(
         workers=workers,
         progress=progress_factory(quiet),
         dark_noise=dark_noise,
+        capture=capture,
+        label_seconds=label_seconds,
     )
     click.echo(f"raw:    {result.raw}")
     click.echo(f"labels: {result.labels_path}")
@@ -133,3 +235,15 @@ def synth(
         f"dark/daylight), {result.gestures} gestures, {result.rgb_frames} RGB frames"
         f"{'' if not no_sync else ', no sync.json'}"
     )
+    if result.expected_rejects:
+        click.echo(f"{result.expected_rejects} gestures must be rejected (see truth.json)")
+
+
+def _stream_list(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    names = tuple(v.strip() for v in value.split(",") if v.strip() and v.strip() != "none")
+    bad = [n for n in names if n not in STREAMS]
+    if bad:
+        raise click.BadParameter(f"unknown streams {bad}; choose among {list(STREAMS)}")
+    return names

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import json
 import logging
 import os
 from collections.abc import Iterable
@@ -20,15 +19,18 @@ import numpy as np
 from ..errors import OptionError
 from ..paths import atomic_path, make_dir
 from ..progress import Progress, stage_bar
+from .capture import CaptureOptions
 from .plan import DARK_NOISE_SIGMA, LIGHTS, SynthTake, make_subject, plan_take
 from .scene import make_scene, scene_names, stable_hash
 from .streams import SynthEncoding
+from .truth import dumps_truth
 from .writer import RecordingResult, render_recording
 
 logger = logging.getLogger(__name__)
 
 LABEL_COLUMNS = ("recording", "subject", "gesture", "start_frame", "end_frame", "light", "scene")
-TRUTH_VERSION = 1
+SECONDS_COLUMNS = ("recording", "subject", "gesture", "start_s", "end_s", "light", "scene")
+"""Columns of labels.csv with `seconds`: gesture spans as times on the RGB clock."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class SynthResult:
     """Number of annotated gesture instances."""
     rgb_frames: int
     """RGB frames over all recordings."""
+    expected_rejects: int = 0
+    """Gestures that segmentation must reject (truth.json `expect_reject`)."""
 
 
 def subject_ids(count: int) -> list[str]:
@@ -60,6 +64,7 @@ def plan_dataset(
     gesture_frames: tuple[int, int] = (45, 210),
     rest_frames: tuple[int, int] = (10, 40),
     dark_noise: float = DARK_NOISE_SIGMA,
+    capture: CaptureOptions | None = None,
 ) -> list[SynthTake]:
     """Plans of every recording `synthesize` writes, in recording id order.
 
@@ -94,32 +99,36 @@ def plan_dataset(
                     rest_frames=rest_frames,
                     depth_kind="png" if rid == png else "video",
                     dark_noise=dark_noise,
+                    capture=capture,
                 )
             )
     return sorted(takes, key=lambda p: p.recording)
 
 
-def write_labels(path: str | os.PathLike, rows: Iterable[dict]) -> Path:
+def write_labels(path: str | os.PathLike, rows: Iterable[dict], seconds: bool = False) -> Path:
     """Write annotation rows (the annotation CSV's columns, then light and scene), sorted by
-    recording and start frame."""
+    recording and start frame; with `seconds`, spans as `start_s`/`end_s` (the true times of
+    the first and last RGB frame, in microseconds: each maps back to its frame as the nearest)
+    instead of frames."""
     rows = sorted(rows, key=lambda r: (r["recording"], int(r["start_frame"])))
+    columns = SECONDS_COLUMNS if seconds else LABEL_COLUMNS
     path = Path(path)
     with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=LABEL_COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
-        writer.writerows({k: r[k] for k in LABEL_COLUMNS} for r in rows)
+        for r in rows:
+            writer.writerow(
+                {k: f"{r[k]:.6f}" if k in ("start_s", "end_s") else r[k] for k in columns}
+            )
     return path
 
 
 def write_truth(path: str | os.PathLike, results: Iterable[RecordingResult]) -> Path:
-    """Write `truth.json`: the true IR mapping and clock offsets of every recording."""
-    recordings = {r.recording: r.truth for r in sorted(results, key=lambda r: r.recording)}
+    """Write `truth.json` (format: `mgrdark_data.synth.truth`): per recording the true IR
+    mapping, clock offsets, every stream's frame times and each gesture's expected outcome."""
     path = Path(path)
     with atomic_path(path) as tmp:
-        tmp.write_text(
-            json.dumps({"version": TRUTH_VERSION, "recordings": recordings}, indent=2) + "\n",
-            encoding="utf-8",
-        )
+        tmp.write_text(dumps_truth({r.recording: r.truth for r in results}), encoding="utf-8")
     return path
 
 
@@ -142,6 +151,8 @@ def synthesize(
     encoding: SynthEncoding | None = None,
     workers: int = 1,
     dark_noise: float = DARK_NOISE_SIGMA,
+    capture: CaptureOptions | None = None,
+    label_seconds: bool = False,
     progress: Progress | None = None,
 ) -> SynthResult:
     """Write a synthetic raw dataset into `raw`, deterministic per `seed`.
@@ -153,7 +164,8 @@ def synthesize(
         scale: multiplies every resolution (RGB 1920x1080, depth 512x424, IR 1408x1068).
         seed: the same seed gives byte-identical labels and identical decoded frames.
         repeats: how often each class occurs per take.
-        gesture_frames: (min, max) length of a gesture in RGB frames at 25 fps.
+        gesture_frames: (min, max) length of a gesture in RGB frames (as annotated: frames
+            of a variable-rate take last longer at its lower rate).
         rest_frames: (min, max) pause before, between and after gestures.
         write_sync: write each recording's `sync.json`; without it, offsets must be estimated.
         encoding: encoder settings of the raw streams.
@@ -161,6 +173,9 @@ def synthesize(
         progress: progress display, stage "synth", one unit a recording.
         dark_noise: blotchy sensor noise of the dark takes' RGB in 8-bit levels: how hard
             dark RGB is (the person stands out from the room by a few levels).
+        capture: the streams' clocks and files (variable rate, drops, timestamps files, image
+            folders); default: constant-rate videos.
+        label_seconds: labels.csv gives spans as `start_s`/`end_s` instead of frames.
     """
     raw = make_dir(raw)
     takes = plan_dataset(
@@ -172,6 +187,7 @@ def synthesize(
         gesture_frames=gesture_frames,
         rest_frames=rest_frames,
         dark_noise=dark_noise,
+        capture=capture,
     )
     encoding = encoding or SynthEncoding()
     jobs = [(take, str(raw), encoding, write_sync) for take in takes]
@@ -186,7 +202,9 @@ def synthesize(
         for result in rendered:
             results.append(result)
             bar.update()
-    labels = write_labels(raw / "labels.csv", (row for r in results for row in r.labels))
+    labels = write_labels(
+        raw / "labels.csv", (row for r in results for row in r.labels), seconds=label_seconds
+    )
     truth = write_truth(raw / "truth.json", results)
     return SynthResult(
         raw,
@@ -195,6 +213,7 @@ def synthesize(
         [r.recording for r in results],
         sum(len(r.labels) for r in results),
         sum(r.rgb_frames for r in results),
+        sum(bool(g["expect_reject"]) for r in results for g in r.truth["gestures"]),
     )
 
 
@@ -215,6 +234,7 @@ def synthesize_recording(
     depth_kind: str = "video",
     write_sync: bool = True,
     encoding: SynthEncoding | None = None,
+    capture: CaptureOptions | None = None,
 ) -> RecordingResult:
     """Write one recording of at least `gestures` gestures and `seconds` seconds.
 
@@ -237,6 +257,7 @@ def synthesize_recording(
         depth_kind: 'video' (depth.mkv) or 'png' (depth/ folder).
         write_sync: write `sync.json`.
         encoding: encoder settings.
+        capture: the streams' clocks and files (see `synthesize`).
     """
     if width % 2 or height % 2:
         raise OptionError(f"RGB size must be even for H.264 4:2:0, got {width}x{height}")
@@ -256,5 +277,6 @@ def synthesize_recording(
         gesture_frames=gesture_frames,
         rest_frames=rest_frames,
         depth_kind=depth_kind,
+        capture=capture,
     )
     return render_recording(take, raw, encoding=encoding, write_sync=write_sync)

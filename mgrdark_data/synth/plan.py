@@ -21,6 +21,8 @@ from ..errors import OptionError
 from ..timemap import ir_index
 from ..vocabulary import load_vocabulary
 from .cameras import Rig, make_rig
+from .capture import RGB_FPS, CaptureOptions
+from .clocks import TakeClocks, plan_clocks
 from .figure import Look
 from .motions import (
     MIRRORED_FROM,
@@ -36,7 +38,6 @@ from .motions import (
 from .scene import Scene, stable_hash
 
 LIGHTS = ("dark", "daylight")
-RGB_FPS = 25.0
 IR_FPS = 30.0
 MAX_IR_OFFSET_S = 0.2
 DARK_NOISE_SIGMA = 7.5
@@ -127,6 +128,8 @@ class SynthTake:
     ir_offset_s: float
     exposure: float
     """Target mean RGB level of the empty room, 0-1 (dark about 0.07-0.11)."""
+    clocks: TakeClocks
+    """Every stream's written frames and their true times."""
     depth_kind: str = "video"
     """'video' (depth.mkv) or 'png' (depth/ folder)."""
     dark_noise: float = DARK_NOISE_SIGMA
@@ -145,13 +148,14 @@ class SynthTake:
         return rest_pose(self.subject.body)
 
     def ir_frame_for(self, rgb_index: int) -> int:
-        """IR frame shown with RGB frame `rgb_index`, by the time mapping segmentation uses."""
+        """IR frame number shown with RGB frame `rgb_index` of a constant-rate take, by
+        `mgrdark_data.timemap` (any take: `clocks` and `truth.expected_sources`)."""
         return ir_index(rgb_index, self.rgb_fps, self.ir_fps, self.ir_offset_s)
 
     @property
     def ir_frames(self) -> int:
-        """Enough IR frames for the last RGB frame to have its partner."""
-        return self.ir_frame_for(self.rgb_frames - 1) + 1
+        """IR frame numbers up to the last RGB frame's partner (dropped ones included)."""
+        return self.clocks.ir.slots
 
     def ir_time(self, ir_index: int) -> float:
         """Scene time (RGB clock, seconds) that IR frame `ir_index` shows."""
@@ -159,7 +163,7 @@ class SynthTake:
 
     def pose_at(self, t: float) -> tuple[Pose, float, float]:
         """(pose, pelvis image x, body distance) at scene time `t` seconds."""
-        f = t * self.rgb_fps
+        f = self.clocks.rgb_position(t)
         i = bisect.bisect_right(self._starts, f) - 1
         phase = self.subject.idle_phase
         if i >= 0 and f < self.gestures[i].end + 1:
@@ -201,17 +205,35 @@ class SynthTake:
             "ir_fps": float(self.ir_fps),
             "rgb_fps": float(self.rgb_fps),
             **({"dark_noise": self.dark_noise} if self.light == "dark" else {}),
+            "streams": self.clocks.truth(),
+            "gestures": [
+                {
+                    **self._span(inst),
+                    "expect_reject": reject and reject.reject,
+                    **({"why": self.clocks.why(reject)} if reject else {}),
+                }
+                for inst, reject in zip(self.gestures, self.clocks.rejected, strict=True)
+            ],
         }
 
-    def label_rows(self) -> list[dict[str, str | int]]:
-        """Annotation rows (the annotation CSV's columns plus light and scene)."""
+    def _span(self, inst: SynthGesture) -> dict[str, str | int | float]:
+        """A gesture's class name and RGB span, as frames and as their true times."""
+        times = self.clocks.rgb.times
+        return {
+            "gesture": inst.name,
+            "start_frame": inst.start,
+            "end_frame": inst.end,
+            "start_s": float(times[inst.start]),
+            "end_s": float(times[inst.end]),
+        }
+
+    def label_rows(self) -> list[dict[str, str | int | float]]:
+        """Annotation rows (the annotation CSV's columns, both spans, light and scene)."""
         return [
             {
                 "recording": self.recording,
                 "subject": self.subject.id,
-                "gesture": inst.name,
-                "start_frame": inst.start,
-                "end_frame": inst.end,
+                **self._span(inst),
                 "light": self.light,
                 "scene": self.scene.name,
             }
@@ -263,11 +285,15 @@ def plan_take(
     rest_frames: tuple[int, int] = (10, 40),
     depth_kind: str = "video",
     dark_noise: float = DARK_NOISE_SIGMA,
+    capture: CaptureOptions | None = None,
 ) -> SynthTake:
     """Decide a take: every class `repeats` times in a seeded order, then more gestures (in
     fresh shuffles of all classes) until there are `min_gestures` and the take lasts
-    `min_seconds`. Same arguments, same plan.
+    `min_seconds` (at the nominal RGB rate). Same arguments, same plan; `capture` (default:
+    constant-rate videos) decides the streams' clocks.
     """
+    capture = capture or CaptureOptions()
+    fps = capture.rgb_fps
     if light not in LIGHTS:
         raise OptionError(f"light must be one of {LIGHTS}, got {light!r}")
     gmin, gmax = gesture_frames
@@ -297,11 +323,11 @@ def plan_take(
     exposure = float(rng.uniform(0.07, 0.11) if light == "dark" else rng.uniform(0.42, 0.48))
     order = [int(g) for g in rng.permutation(np.repeat(np.arange(len(vocab)), repeats))]
     # A lead-in of at least the largest IR offset keeps the first gesture inside the IR stream.
-    lead = max(int(rng.integers(rmin, rmax + 1)), math.ceil(MAX_IR_OFFSET_S * RGB_FPS) + 2)
+    lead = max(int(rng.integers(rmin, rmax + 1)), math.ceil(MAX_IR_OFFSET_S * fps) + 2)
     frame = lead
     gestures: list[SynthGesture] = []
     refill: list[int] = []
-    while order or len(gestures) < min_gestures or frame < min_seconds * RGB_FPS:
+    while order or len(gestures) < min_gestures or frame < min_seconds * fps:
         if not order:
             refill = refill or [int(g) for g in rng.permutation(len(vocab))]
             order.append(refill.pop(0))
@@ -332,7 +358,19 @@ def plan_take(
         rgb_frames=frame,
         ir_offset_s=ir_offset,
         exposure=exposure,
+        clocks=plan_clocks(
+            capture,
+            recording=recording,
+            seed=seed,
+            light=light,
+            rgb_frames=frame,
+            ir_fps=IR_FPS,
+            ir_offset_s=ir_offset,
+            spans=[(g.start, g.end) for g in gestures],
+            depth_folder=depth_kind == "png",
+        ),
         depth_kind=depth_kind,
         dark_noise=float(dark_noise),
         seed_words=(seed, stable_hash("noise:" + recording)),
+        rgb_fps=fps,
     )

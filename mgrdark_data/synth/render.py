@@ -13,12 +13,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..testing.media import GRID, decode_index, index_image
 from .cameras import Camera
 from .figure import Figure
 
 SHIFT = 4
 """Fixed-point bits for cv2 drawing: sub-pixel positions, so slow motions move smoothly."""
 _ONE = 1 << SHIFT
+STAMP_CELL = {"rgb": 4, "ir": 4, "depth": 2}
+"""Pixels per cell of a frame's index code: H.264 needs a few, lossless depth does not."""
 
 
 def person_box(fig: Figure, cam: Camera, margin: int) -> tuple[int, int, int, int]:
@@ -206,3 +209,20 @@ class DepthComposer:
             draw_figure(layer, fig, self.cam, (x0, y0), "depth", antialias=False)
             out[roi] = self._measure(layer, k, roi)
         return out
+
+
+def stamp_index(img: np.ndarray, index: int, stream: str) -> np.ndarray:
+    """Draw `index` (< 65536) into the top-left corner of a frame of `stream` as a 4x4 grid of
+    black and white cells (`mgrdark_data.testing.index_image`), in place; returns `img`."""
+    side = GRID * STAMP_CELL[stream]
+    code = index_image(index, side, side, channels=1)
+    if img.dtype == np.uint16:
+        code = code.astype(np.uint16) * 235  # 0 or 59925 mm: bright in any depth view
+    img[:side, :side] = code[..., None] if img.ndim == 3 else code
+    return img
+
+
+def read_stamp(img: np.ndarray, stream: str) -> int:
+    """The index `stamp_index` drew into a decoded frame of `stream`."""
+    side = GRID * STAMP_CELL[stream]
+    return decode_index(img[:side, :side])

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from ..media.write import check_x264_preset
-from ..paths import temporary_sibling
+from ..paths import atomic_path, temporary_sibling
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class VideoStream:
         fps: float,
         encoding: SynthEncoding,
         refs: int | None = None,
+        time_base: Fraction | None = None,
     ) -> None:
         """
         Args:
@@ -70,6 +71,8 @@ class VideoStream:
             fps: frame rate.
             encoding: quality settings.
             refs: H.264 reference frames (x264's preset decides when None).
+            time_base: unit of the `pts` passed to `write` (default 1 / fps); the container
+                then holds true times for variable-rate streams.
         """
         self.kind = kind
         self.path = Path(path)
@@ -101,11 +104,14 @@ class VideoStream:
         stream.width, stream.height = width, height
         self._stream = stream
         self._time_base = Fraction(1) / rate
+        if time_base is not None and time_base != self._time_base:
+            stream.codec_context.time_base = self._time_base = time_base
         # Grey has no colour: chroma planes stay constant, only the luma rows are rewritten.
         self._yuv = np.full((height * 3 // 2, width), 128, np.uint8)
         self.frames = 0
 
-    def write(self, img: np.ndarray) -> None:
+    def write(self, img: np.ndarray, pts: int | None = None) -> None:
+        """Encode one frame at `pts` (units of the time base; default: the next frame)."""
         if self.kind == "rgb":
             yuv = cv2.cvtColor(img, cv2.COLOR_RGB2YUV_I420)
             frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
@@ -114,7 +120,7 @@ class VideoStream:
             frame = av.VideoFrame.from_ndarray(self._yuv, format="yuv420p")
         else:
             frame = av.VideoFrame.from_ndarray(img, format="gray16le")
-        frame.pts = self.frames
+        frame.pts = self.frames if pts is None else pts
         frame.time_base = self._time_base
         self._container.mux(self._stream.encode(frame))
         self.frames += 1
@@ -137,9 +143,11 @@ class VideoStream:
 
 
 class PngStream:
-    """Depth as a folder of 16-bit PNG frames named by index (sorted order = frame order)."""
+    """A folder of PNG frames named by frame number (numeric order = frame order): 16-bit
+    depth, 8-bit RGB or grey IR."""
 
-    def __init__(self, folder: str | os.PathLike, encoding: SynthEncoding) -> None:
+    def __init__(self, folder: str | os.PathLike, encoding: SynthEncoding, kind: str = "depth"):
+        self.kind = kind
         self.path = Path(folder)
         self.path.mkdir(parents=True, exist_ok=True)
         for old in self.path.glob("*.png"):
@@ -147,8 +155,11 @@ class PngStream:
         self._params = [cv2.IMWRITE_PNG_COMPRESSION, encoding.png_compression]
         self.frames = 0
 
-    def write(self, img: np.ndarray) -> None:
-        name = self.path / f"{self.frames:06d}.png"
+    def write(self, img: np.ndarray, number: int | None = None) -> None:
+        """Write one frame as `<number>.png` (default: the next index)."""
+        name = self.path / f"{self.frames if number is None else number:06d}.png"
+        if self.kind == "rgb":
+            img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
         if not cv2.imwrite(str(name), img, self._params):
             raise OSError(f"cannot write {name}")
         self.frames += 1
@@ -158,3 +169,17 @@ class PngStream:
 
     def abort(self) -> None:
         """Nothing to undo: an interrupted folder is rewritten from scratch by the next run."""
+
+
+def write_timestamps(path: str | os.PathLike, times_us: list[int], unit: str) -> Path:
+    """`<stream>.timestamps.csv`: one column `time_<unit>` (s, ms or us), one row per frame in
+    stream order, each an exact decimal of the whole-microsecond time."""
+    digits = {"s": 6, "ms": 3, "us": 0}[unit]
+    scale = 10**digits
+    path = Path(path)
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="") as f:
+        f.write(f"time_{unit}\n")
+        for t in times_us:
+            whole, part = divmod(t, scale)
+            f.write(f"{whole}.{part:0{digits}d}\n" if digits else f"{whole}\n")
+    return path

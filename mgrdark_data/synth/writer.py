@@ -14,11 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from ..paths import make_dir
+from .capture import STREAMS, CaptureOptions
+from .clocks import StreamClock
 from .figure import Figure, person_figure
 from .plan import SynthTake
-from .render import DepthComposer, IrComposer, RgbComposer, make_noise_bank
+from .render import DepthComposer, IrComposer, RgbComposer, make_noise_bank, stamp_index
 from .scene import depth_background, ir_background, rgb_background
-from .streams import PngStream, SynthEncoding, VideoStream
+from .streams import PngStream, SynthEncoding, VideoStream, write_timestamps
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ class RecordingResult:
     rgb_frames: int
     ir_frames: int
     depth_kind: str
-    labels: list[dict[str, str | int]]
+    labels: list[dict[str, str | int | float]]
     """Annotation rows of this recording (see `SynthTake.label_rows`)."""
     truth: dict
     """This recording's entry of `truth.json`."""
@@ -60,7 +62,7 @@ def build_composers(
     take: SynthTake, rng: np.random.Generator
 ) -> tuple[RgbComposer, DepthComposer, IrComposer]:
     """The three frame makers of a recording, backgrounds and noise banks precomputed."""
-    rig, scene, n = take.rig, take.scene, take.rgb_frames
+    rig, scene, n = take.rig, take.scene, take.clocks.rgb.slots
     cam = rig.rgb
     shape = (cam.height, cam.width, 3)
     if take.light == "dark":
@@ -91,7 +93,7 @@ def build_composers(
             (d.height, d.width),
             DEPTH_NOISE[0],
             NOISE_FRAMES,
-            n,
+            take.clocks.depth.slots,
             grain=DEPTH_NOISE[1],
             dtype=np.int16,
         ),
@@ -112,7 +114,8 @@ def build_composers(
     return rgb, depth, ir
 
 
-def _figure(take: SynthTake, t: float) -> Figure:
+def figure_at(take: SynthTake, t: float) -> Figure:
+    """The person as seen at scene time `t` (seconds on the RGB clock)."""
     pose, x_px, dist = take.pose_at(t)
     subject = take.subject
     return person_figure(
@@ -120,19 +123,63 @@ def _figure(take: SynthTake, t: float) -> Figure:
     )
 
 
-def _write_ir(
-    take: SynthTake, composer: IrComposer, stream: VideoStream, stop: threading.Event
+Sink = VideoStream | PngStream
+Composer = RgbComposer | DepthComposer | IrComposer
+
+
+def _write_frames(
+    take: SynthTake,
+    group: list[tuple[StreamClock, Composer, Sink]],
+    stamp: bool,
+    stop: threading.Event,
 ) -> None:
-    """Render and encode every IR frame: frame j shows scene time j / ir_fps - ir_offset_s."""
-    for j in range(take.ir_frames):
+    """Render and write the frames of streams that share one timeline, one figure per time:
+    frame k shows scene time times[k] - offset_s (the stream's clock minus its offset)."""
+    lead = group[0][0]
+    labels = [_frame_labels(clock) for clock, _, _ in group]
+    for k, t in enumerate(lead.times):
         if stop.is_set():
             return
-        stream.write(composer.frame(j, _figure(take, take.ir_time(j))))
+        fig = figure_at(take, float(t) - lead.offset_s)
+        for (clock, composer, sink), label in zip(group, labels, strict=True):
+            img = composer.frame(clock.numbers[k], fig)
+            if stamp:
+                stamp_index(img, k, clock.name)
+            sink.write(img, label[k])
+
+
+def _frame_labels(clock: StreamClock) -> list[int | None]:
+    """What each frame is written under: its number in a folder, its true PTS in a video, the
+    next position in a video whose true times are in a timestamps file."""
+    if clock.folder:
+        return list(clock.numbers)
+    return [None] * len(clock.times) if clock.timestamps else clock.pts
+
+
+def _open(clock: StreamClock, folder: Path, take: SynthTake, encoding: SynthEncoding) -> Sink:
+    if clock.folder:
+        return PngStream(folder / clock.path, encoding, kind=clock.name)
+    cam = {"rgb": take.rig.rgb, "depth": take.rig.depth, "ir": take.rig.ir}[clock.name]
+    return VideoStream(
+        folder / clock.path,
+        clock.name,
+        cam.width,
+        cam.height,
+        float(clock.fps),
+        encoding,
+        refs=NOISE_FRAMES if clock.name == "rgb" else None,
+        time_base=None if clock.timestamps else clock.time_base,
+    )
 
 
 def _clear_stale(folder: Path, take: SynthTake, write_sync: bool) -> None:
     """Remove what an earlier run with other options left, so no stream is ambiguous."""
-    stale = [folder / ("depth" if take.depth_kind == "video" else "depth.mkv")]
+    stale = []
+    for clock in take.clocks.streams:
+        video = f"{clock.name}.{'mkv' if clock.name == 'depth' else 'mp4'}"
+        stale.append(folder / (video if clock.folder else clock.name))
+        if not clock.timestamps:
+            stale.append(folder / f"{clock.name}.timestamps.csv")
     if not write_sync:
         stale.append(folder / "sync.json")
     for path in stale:
@@ -150,82 +197,70 @@ def render_recording(
     encoding: SynthEncoding | None = None,
     write_sync: bool = True,
 ) -> RecordingResult:
-    """Write `RAW/<recording>/{rgb.mp4, depth.mkv | depth/, ir.mp4, sync.json}`.
+    """Write `RAW/<recording>/{rgb.mp4 | rgb/, depth.mkv | depth/, ir.mp4 | ir/, sync.json}`
+    and any `<stream>.timestamps.csv`, as the take's clocks say.
 
-    The IR camera samples the same take at its own rate: IR frame j shows scene time
-    j / ir_fps - ir_offset_s, which is what the time mapping (`mgrdark_data.timemap`) expects.
+    Every stream samples the same take at its own frame times: frame k of a stream shows scene
+    time t_k - offset_s, so each frame's content is the scene at its true time (`truth.json`).
     """
     encoding = encoding or SynthEncoding()
     folder = make_dir(Path(raw) / take.recording)
     _clear_stale(folder, take, write_sync)
     rng = np.random.default_rng(list(take.seed_words))
-    rgb_c, depth_c, ir_c = build_composers(take, rng)
-    rig = take.rig
-    streams: list[VideoStream | PngStream] = []
+    composers = dict(zip(STREAMS, build_composers(take, rng), strict=True))
+    clocks = take.clocks
+    sinks: list[Sink] = []
     stop = threading.Event()
     try:
-        rgb_s = VideoStream(
-            folder / "rgb.mp4",
-            "rgb",
-            rig.rgb.width,
-            rig.rgb.height,
-            take.rgb_fps,
-            encoding,
-            refs=NOISE_FRAMES,
-        )
-        streams.append(rgb_s)
-        depth_s: VideoStream | PngStream
-        if take.depth_kind == "png":
-            depth_s = PngStream(folder / "depth", encoding)
-        else:
-            depth_s = VideoStream(
-                folder / "depth.mkv",
-                "depth",
-                rig.depth.width,
-                rig.depth.height,
-                take.rgb_fps,
-                encoding,
-            )
-        streams.append(depth_s)
-        ir_s = VideoStream(
-            folder / "ir.mp4", "ir", rig.ir.width, rig.ir.height, take.ir_fps, encoding
-        )
-        streams.append(ir_s)
-        # IR has its own clock, so it is rendered by its own thread: encoding and cv2 release
+        groups: list[list[tuple[StreamClock, Composer, Sink]]] = []
+        for clock in (clocks.rgb, clocks.depth, clocks.ir):
+            sinks.append(_open(clock, folder, take, encoding))
+            job = (clock, composers[clock.name], sinks[-1])
+            lead = groups[0][0][0] if groups else None
+            if lead and (clock.times, clock.offset_s) == (lead.times, lead.offset_s):
+                groups[0].append(job)  # depth on the RGB clock: the same figure for both
+            else:
+                groups.append([job])
+        # Streams on other clocks are rendered by their own threads: encoding and cv2 release
         # the GIL, and each stream's content depends only on the take, never on the interleaving.
-        with ThreadPoolExecutor(1, thread_name_prefix="synth-ir") as pool:
-            ir_done = pool.submit(_write_ir, take, ir_c, ir_s, stop)
+        stamp = clocks.options.stamp
+        with ThreadPoolExecutor(max(1, len(groups) - 1), thread_name_prefix="synth-clock") as pool:
+            others = [pool.submit(_write_frames, take, g, stamp, stop) for g in groups[1:]]
             try:
-                for i in range(take.rgb_frames):
-                    fig = _figure(take, i / take.rgb_fps)
-                    rgb_s.write(rgb_c.frame(i, fig))
-                    depth_s.write(depth_c.frame(i, fig))
+                _write_frames(take, groups[0], stamp, stop)
             except BaseException:
-                stop.set()  # leaving the pool waits for the IR thread: make it quit now
+                stop.set()  # leaving the pool waits for the other threads: make them quit now
                 raise
-            ir_done.result()
-        for s in streams:
-            s.close()
+            for done in others:
+                done.result()
+        for sink in sinks:
+            sink.close()
     except BaseException:
         stop.set()
-        for s in streams:
-            s.abort()
+        for sink in sinks:
+            sink.abort()
         raise
+    for clock in clocks.streams:
+        if clock.timestamps:
+            path = folder / f"{clock.name}.timestamps.csv"
+            write_timestamps(path, clock.timestamps_us(), clocks.options.timestamps_unit)
     if write_sync:
-        sync = {"ir_offset_s": take.ir_offset_s, "depth_offset_frames": 0}
+        sync: dict[str, float | int] = {"ir_offset_s": take.ir_offset_s, "depth_offset_frames": 0}
+        if clocks.options != CaptureOptions():
+            sync.update({f"{c.name}_fps": float(c.fps) for c in clocks.streams})
         (folder / "sync.json").write_text(json.dumps(sync) + "\n")
     logger.info(
         "wrote %s: %d RGB frames, %d IR frames, %d gestures",
         take.recording,
         take.rgb_frames,
-        take.ir_frames,
+        len(clocks.ir.times),
         len(take.gestures),
     )
     return RecordingResult(
         take.recording,
         folder,
         take.rgb_frames,
-        take.ir_frames,
+        len(clocks.ir.times),
         take.depth_kind,
         take.label_rows(),
         take.truth(),
