@@ -249,8 +249,11 @@ def read_sync(path: Path | None) -> Sync:
 def probe_recording(files: RecordingFiles, ir_offset_s: float | None = None) -> RecordingInfo:
     """Probe every stream and build its timeline (docs/architecture.md, "Time model").
 
-    RGB problems (and a bad sync.json) raise RecordingError/MediaError naming the file: the
-    recording cannot be cut. A depth or IR stream that cannot be used (undecodable, a bad
+    Timestamps files share one capture clock. When RGB has one, every file is counted from RGB's
+    first time (RGB frame 0 is time 0, as for a container); otherwise they are taken as
+    written, on the RGB stream's clock. Container timestamps count from the stream's first
+    frame. RGB problems (and a bad sync.json) raise RecordingError/MediaError naming the file:
+    the recording cannot be cut. A depth or IR stream that cannot be used (undecodable, a bad
     timestamps file) is left out with the reason in `depth_error`/`ir_error`.
 
     `ir_offset_s`: an alignment table's IR offset (`RecordingInfo.with_ir_offset`).
@@ -268,24 +271,16 @@ def probe_recording(files: RecordingFiles, ir_offset_s: float | None = None) -> 
             errors[name] = str(e)
             log.warning("%s: %s left out: %s", files.recording, name, e)
     found = {"rgb": rgb, **streams}
-    origin = _sidecar_origin(files, found)
-    for name, s in found.items():
-        if s is not None and s.timeline.source == "sidecar":
-            start = origin if origin is not None else int(s.timeline.ticks[0])
-            found[name] = Stream(name, s.info, s.timeline.shifted(start))
+    if rgb.timeline.source == "sidecar":
+        # Timestamps files share the capture clock; its zero is RGB's first frame.
+        origin = int(rgb.timeline.ticks[0])
+        for name, s in found.items():
+            if s is not None and s.timeline.source == "sidecar":
+                found[name] = Stream(name, s.info, s.timeline.shifted(origin))
     info = RecordingInfo(
         files, found["rgb"], found["depth"], found["ir"], sync, errors["depth"], errors["ir"]
     )
     return info.with_ir_offset(ir_offset_s) if ir_offset_s is not None else info
-
-
-def _sidecar_origin(files: RecordingFiles, streams: dict[str, Stream | None]) -> int | None:
-    """Sidecar times share the capture clock: when RGB has one, its first frame is time 0 for
-    all of them; otherwise each sidecar stream starts at 0, like a container's timestamps."""
-    rgb = streams["rgb"]
-    if rgb is not None and rgb.timeline.source == "sidecar":
-        return int(rgb.timeline.ticks[0])
-    return None
 
 
 def _probe(files: RecordingFiles, name: str, sync: Sync, rgb_rate: Fraction | None) -> Stream:

@@ -126,6 +126,12 @@ def test_recording_timelines_and_the_shared_sidecar_clock(tmp_path):
     info = probe_recording(recording_files(tmp_path, "S01/dark/a"))
     assert info.depth.timeline.source == "filename" and info.depth.fps == 30  # the RGB rate
     assert info.offset("depth") == Fraction(2, 30)
+    # Without an RGB timestamps file, depth's times are on the RGB stream's clock as written.
+    write_timestamps(
+        rec / "depth.timestamps.csv", [2 + 1000 * i / 30 for i in range(30)], "time_ms"
+    )
+    info = probe_recording(recording_files(tmp_path, "S01/dark/a"))
+    assert info.depth.timeline.seconds[0] == pytest.approx(0.002)
     # Sidecars share the capture clock: RGB's first frame is time 0 for all of them.
     write_timestamps(
         rec / "rgb.timestamps.csv", [5_000_000 + 33_333 * i for i in range(30)], "time_us"
