@@ -275,3 +275,20 @@ def test_image_folders_for_rgb_and_ir(tmp_path):
     ir_times = [Fraction(n, 25) for n in ir_numbers]
     want = [ir_numbers[nearest(ir_times, Fraction(i, 30))] for i in range(3, 21)]
     assert decoded(data, clip.ir_path) == want and 7 not in want
+
+
+def test_rerun_keeps_variable_rate_and_resampled_clips(raw, source_run, grid_run, tmp_path):
+    for (data, first, clips, _), fps in ((source_run, "source"), (grid_run, "25")):
+        copy = tmp_path / fps
+        shutil.copytree(data, copy)
+        again = segment_dataset(
+            raw,
+            _ann(tmp_path / "labels.csv"),
+            copy,
+            align="none",
+            workers=1,
+            sync=SyncOptions.parse(fps),
+        )
+        assert (again.written, again.skipped, again.clips) == (0, first.clips, first.clips)
+        second = read_frame(copy / "manifest/clips.parquet", ClipRecord).set_index("source_row")
+        assert second.equals(clips)
