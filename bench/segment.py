@@ -284,7 +284,7 @@ def main() -> None:
     p.add_argument("--vfr", action="store_true", help="also time a variable-rate copy")
     args = p.parse_args()
 
-    work = args.work
+    work = args.work.resolve()  # commands run in the source tree: paths must be absolute
     if args.raw is None:
         raw = work / "raw"
         if not (raw / "labels.csv").exists():
@@ -293,7 +293,7 @@ def main() -> None:
             print(f"synthesized {args.seconds:g} s at 1280x720 in {t:.1f} s")
         ann = raw / "labels.csv"
     else:
-        raw, ann = args.raw, args.ann
+        raw, ann = args.raw.resolve(), args.ann.resolve()
     info, spans = _spans(raw, ann)
     frames = sum(b - a + 1 for a, b in spans)
     print(
@@ -310,9 +310,9 @@ def main() -> None:
         return d
 
     def ours(verify: str, src: Path | None = None, raw=raw, ann=ann, extra=(), name=None):
-        env = dict(os.environ)
-        if src is not None:
-            env["PYTHONPATH"] = str(src)
+        # `python -m` puts the working folder first on sys.path: run inside the source tree.
+        src = (src or HERE.parent).resolve()
+        env = {**os.environ, "PYTHONPATH": str(src)}
 
         def run() -> None:
             out = fresh(name or f"ours_{verify}")
@@ -337,6 +337,7 @@ def main() -> None:
                 check=True,
                 stdout=subprocess.DEVNULL,
                 env=env,
+                cwd=src,
             )
 
         return run
@@ -351,8 +352,10 @@ def main() -> None:
         order.insert(1, ("ours_packets", ours("packets")))
     if args.baseline_src:
         order.append(("baseline", ours("decode", args.baseline_src, name="baseline")))
-    times = _alternate(order, args.repeat)
+    cpu: dict[str, list[float]] = {}
+    times = _alternate(order, args.repeat, cpu)
     t_ours, t_a = min(times["ours"]), min(times["a"])
+    c_ours, c_a = min(cpu["ours"]), min(cpu["a"])
     t_pk = min(times["ours_packets"]) if "ours_packets" in times else None
     t_b = None
     if not args.skip_per_clip:
@@ -367,6 +370,8 @@ def main() -> None:
         f"(a) single ffmpeg split+trim command:            {t_a:7.2f} s",
         f"ours, --verify decode (default), workers={os.cpu_count()}: {t_ours:7.2f} s"
         f"   ours/(a) = {t_ours / t_a:.2f}",
+        f"cpu seconds (user+sys, best of {args.repeat}): (a) {c_a:.1f}, ours {c_ours:.1f}"
+        f"   ours/(a) = {c_ours / c_a:.2f}",
     ]
     if t_pk is not None:
         lines.append(
@@ -374,10 +379,14 @@ def main() -> None:
             f"   ours/(a) = {t_pk / t_a:.2f}"
         )
     if "baseline" in times:
-        t_base = min(times["baseline"])
+        t_base, c_base = min(times["baseline"]), min(cpu["baseline"])
         lines.append(
             f"baseline ({args.baseline_src}), --verify decode:  {t_base:7.2f} s"
             f"   baseline/(a) = {t_base / t_a:.2f}; ours/baseline = {t_ours / t_base:.2f}"
+        )
+        lines.append(
+            f"baseline cpu {c_base:.1f} s   baseline/(a) = {c_base / c_a:.2f}; "
+            f"ours/baseline = {c_ours / c_base:.2f}"
         )
     if t_b is not None:
         lines.append(
@@ -392,12 +401,27 @@ def main() -> None:
         _append_results(cmd.strip(), lines)
 
 
-def _alternate(order, repeat: int) -> dict[str, list[float]]:
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of every finished child process so far."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _alternate(order, repeat: int, cpu: dict[str, list[float]] | None = None):
+    """Run each (name, fn) `repeat` times, alternating the order; wall seconds per name. CPU
+    seconds of the child processes go to `cpu`: on a shared machine they move far less with
+    other jobs' load than wall time does."""
     times: dict[str, list[float]] = {name: [] for name, _ in order}
     for r in range(repeat):
         for name, fn in order if r % 2 == 0 else order[::-1]:
+            before = _children_cpu()
             times[name].append(_timed(fn))
-            print(f"  run {r + 1}: {name} {times[name][-1]:.2f} s", flush=True)
+            used = _children_cpu() - before
+            if cpu is not None:
+                cpu.setdefault(name, []).append(used)
+            print(f"  run {r + 1}: {name} {times[name][-1]:.2f} s (cpu {used:.1f} s)", flush=True)
     return times
 
 
@@ -414,8 +438,10 @@ def _vfr(cfr_raw: Path, work: Path, fresh, ours, repeat: int) -> list[str]:
         subprocess.run(ffmpeg_vfr_command(info, spans, fresh("ffmpeg_vfr")), check=True)
 
     run = ours("decode", raw=raw, ann=ann, extra=("--fps", "25"), name="ours_vfr")
-    times = _alternate([("ours_vfr", run), ("a_vfr", run_ffmpeg)], repeat)
+    cpu: dict[str, list[float]] = {}
+    times = _alternate([("ours_vfr", run), ("a_vfr", run_ffmpeg)], repeat, cpu)
     t_ours, t_a = min(times["ours_vfr"]), min(times["a_vfr"])
+    c_ours, c_a = min(cpu["ours_vfr"]), min(cpu["a_vfr"])
     from mgrdark_data.manifest import read_frame
     from mgrdark_data.records import ClipRecord, RejectRecord
 
@@ -429,6 +455,7 @@ def _vfr(cfr_raw: Path, work: Path, fresh, ours, repeat: int) -> list[str]:
         f"ours --fps 25, --verify decode:                  {t_ours:7.2f} s   ours/(a) = "
         f"{t_ours / t_a:.2f}  ({len(clips)} clips, {clips.num_frames.sum()} frames each "
         f"modality; rejects {dict(rejects.reason_code.value_counts())})",
+        f"cpu seconds: (a) {c_a:.1f}, ours {c_ours:.1f}   ours/(a) = {c_ours / c_a:.2f}",
     ]
 
 
