@@ -454,7 +454,7 @@ def _vfr(cfr_raw: Path, work: Path, fresh, ours, repeat: int) -> list[str]:
         f"(a) ffmpeg split + trim by time + fps=25:        {t_a:7.2f} s",
         f"ours --fps 25, --verify decode:                  {t_ours:7.2f} s   ours/(a) = "
         f"{t_ours / t_a:.2f}  ({len(clips)} clips, {clips.num_frames.sum()} frames each "
-        f"modality; rejects {dict(rejects.reason_code.value_counts())})",
+        f"modality; rejects {rejects.reason_code.value_counts().to_dict()})",
         f"cpu seconds: (a) {c_a:.1f}, ours {c_ours:.1f}   ours/(a) = {c_ours / c_a:.2f}",
     ]
 
