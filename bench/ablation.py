@@ -35,13 +35,15 @@ import torch
 from torch.utils.data import DataLoader
 
 from mgrdark_data.synth.plan import DARK_NOISE_SIGMA
+from mgrdark_train.builders import build_dataset
 from mgrdark_train.engine.config import resolve_config
-from mgrdark_train.mtcd.config import ABLATIONS, resolve_mtcd_config
+from mgrdark_train.mtcd.config import ABLATIONS, resolve_mtcd_run
+from mgrdark_train.mtcd.losses import KD_DISTANCES
 from mgrdark_train.mtcd.pipeline import run_mtcd
 from mgrdark_train.mtcd.synthetic import write_dark_ir_dataset
-from mgrdark_train.stages.baseline import build_dataset
 from mgrdark_train.stages.run import evaluate_run
 from mgrdark_train.translator.apply import translate_clip
+from mgrdark_train.translator.networks import TRANSLATORS
 from mgrdark_train.translator.stage import load_translator
 
 ROOT = Path(__file__).resolve().parent
@@ -93,8 +95,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="read the pre-resized clips of `mgrtrain prepare --size <resize>`",
     )
-    p.add_argument("--translator", default="gan", choices=["gan", "grayscale", "identity"])
-    p.add_argument("--kd-distance", default="mse_l2", choices=["mse_l2", "kl_logits"])
+    p.add_argument("--translator", default="gan", choices=list(TRANSLATORS))
+    p.add_argument("--kd-distance", default="mse_l2", choices=list(KD_DISTANCES))
     p.add_argument("--threads", type=int, default=1, help="torch threads (the VM is shared)")
     p.add_argument("--no-write", action="store_true", help="do not touch bench/RESULTS.md")
     return p.parse_args(argv)
@@ -104,7 +106,7 @@ def configs(args: argparse.Namespace, data: Path, seed: int, row: str):
     sets = {"data.num_frames": args.frames, "run.tensorboard": False, "data.cache": args.cache}
     if args.size is not None:
         sets.update({"data.resize": args.size, "data.crop": args.size})
-    cfg = resolve_config(
+    cfg, mcfg, _ = resolve_mtcd_run(
         preset="tiny",
         overrides={
             "data.root": str(data),
@@ -112,17 +114,11 @@ def configs(args: argparse.Namespace, data: Path, seed: int, row: str):
             "optim.lr": args.lr,
             "run.seed": seed,
             "data.workers": 0,
+            "mtcd.ablation": row,
+            "mtcd.translator.name": args.translator,
+            "mtcd.distill.kd_distance": args.kd_distance,
         },
         sets=sets,
-    )
-    cfg.stage = "mtcd"
-    mcfg = resolve_mtcd_config(
-        preset="tiny",
-        overrides={
-            "ablation": row,
-            "translator.name": args.translator,
-            "distill.kd_distance": args.kd_distance,
-        },
     )
     return cfg, mcfg
 
@@ -355,7 +351,7 @@ def write_section(args: argparse.Namespace, table: str) -> None:
 
 {data}. Tiny preset (ResNet-10 x0.25, {cfg.data.num_frames} frames, {cfg.data.resize} -> \
 {cfg.data.crop}, batch {cfg.optim.batch_size}), {cfg.optim.name} lr {cfg.optim.lr},
-{cfg.optim.epochs} epochs per network stage, precise BN after each stage.
+{cfg.optim.epochs} epochs per network stage, precise BN before evaluations and after the last epoch.
 
 ```
 {cmd.strip()}

@@ -2,7 +2,7 @@
 
 Loads the 8 evaluation-sampled frames of every clip (at SIZE x SIZE) of a
 dataset's train and test subjects once into memory, then trains the tiny preset's MTCD network
-with the real step modules (`ClassifierStep`, `StudentStep`) in a plain loop: random crops,
+with the real step modules (`ClassificationStep`, `StudentStep`) in a plain loop: random crops,
 AdamW lr 2e-3, one x0.1 decay at 80% of the epochs. About 1 s per epoch for 240 clips with two
 torch threads (`THREADS`), against minutes for the trainer decoding every epoch; the figures
 in RESULTS.md ("tiny", "ablation") that say "probe" come from here.
@@ -23,8 +23,9 @@ import torch
 
 from mgrdark_train.data.dataset import ClipDataset
 from mgrdark_train.engine.config import resolve_config
+from mgrdark_train.engine.steps import ClassificationStep
 from mgrdark_train.mtcd.stages import build_network
-from mgrdark_train.mtcd.steps import ClassifierStep, StudentStep
+from mgrdark_train.mtcd.steps import StudentStep
 
 torch.set_num_threads(int(os.environ.get("THREADS", "2")))
 
@@ -127,7 +128,7 @@ def main():
         torch.manual_seed(args.seed)
         if run in ("ir", "rgb"):
             net = build_network(cfg, 10, run)
-            step = ClassifierStep(net, input_key=run)
+            step = ClassificationStep(net, input_key=run)
             acc = fit(step, train, test, run, args.epochs, args.crop, args.seed, log=run)
             if run == "ir":
                 teacher = net

@@ -7,6 +7,11 @@ import click
 from mgrdark_data.cli.common import MgrGroup, run_main
 
 from . import __version__
+from .commands.baseline import baseline
+from .commands.evaluate import evaluate
+from .commands.prepare import prepare
+from .mtcd.cli import mtcd
+from .translator.cli import translator
 
 
 @click.group(cls=MgrGroup, name="mgrtrain")
@@ -15,21 +20,9 @@ def cli() -> None:
     """Train and evaluate gesture recognisers (baselines, MTCD) on an mgrdark dataset."""
 
 
+for _command in (baseline, evaluate, prepare, mtcd, translator):
+    cli.add_command(_command)
+
+
 def main() -> None:
     run_main(cli)
-
-
-# Command registration: each command module appends its lines below.
-from .commands.baseline import baseline  # noqa: E402
-from .commands.evaluate import evaluate  # noqa: E402
-from .commands.prepare import prepare  # noqa: E402
-
-cli.add_command(baseline)
-cli.add_command(evaluate)
-cli.add_command(prepare)
-from .mtcd.cli import mtcd  # noqa: E402
-
-cli.add_command(mtcd)
-from .translator.cli import translator  # noqa: E402
-
-cli.add_command(translator)

@@ -1,4 +1,5 @@
-"""Shared fixtures. Tiny media factories live in `mgrdark_data.testing` (STYLE 11)."""
+"""Shared fixtures. Tiny media factories live in `mgrdark_data.testing`
+(docs/architecture.md, "Tests")."""
 
 from __future__ import annotations
 

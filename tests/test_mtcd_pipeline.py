@@ -54,13 +54,20 @@ def data(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def full_run(data, tmp_path_factory):
+def full(data, tmp_path_factory):
+    """A full run with progress on (CliRunner's stderr is no terminal: plain lines)."""
     run = tmp_path_factory.mktemp("runs") / "full"
+    loud = [a for a in TINY if a != "-q"]
     res = CliRunner().invoke(
-        cli, ["mtcd", "-d", str(data), "--split", "subjects", *TINY, "--out", str(run)]
+        cli, ["mtcd", "-d", str(data), "--split", "subjects", *loud, "--out", str(run)]
     )
     assert res.exit_code == 0, res.output
-    return run
+    return run, res.output
+
+
+@pytest.fixture(scope="module")
+def full_run(full):
+    return full[0]
 
 
 def test_full_run_trains_every_stage_and_tests_the_student(full_run):
@@ -224,3 +231,65 @@ def test_eval_in_a_fresh_process_finds_the_mtcd_stage(full_run, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "top1=" in proc.stdout
+
+
+def test_progress_bars_name_their_mtcd_stage(full):
+    _, output = full
+    lines = output.splitlines()
+    assert "\r" not in output
+    for stage in ("translator", "teacher", "assistant", "student"):
+        assert any(line.startswith(f"{stage}: epoch 1/1: ") for line in lines), (stage, output)
+    assert any(line.startswith("translator: val L1: ") for line in lines)
+    # mtcd's precise BN (run.precise_bn_batches 200) and the per-epoch test, named by epoch.
+    assert any(line.startswith("teacher: epoch 1/1 precise BN: ") for line in lines)
+    assert any(line.startswith("assistant: epoch 1/1 test: ") for line in lines)
+    assert any(line.startswith("student: eval test: ") for line in lines)
+    assert "note: training on dark clips only (data.light=dark); --light all" in output
+
+
+def _eval(*args):
+    return CliRunner().invoke(cli, ["eval", *map(str, args), "-q"])
+
+
+def test_eval_of_an_mtcd_run_directory_is_the_student_unless_asked(full_run, data, tmp_path):
+    res = _eval(full_run, "--out", tmp_path / "student")
+    assert res.exit_code == 0, res.output
+    prefix = f"{full_run / 'student'} (student, test, 3 clips, last.pt of epoch 1, views 1x1)"
+    assert res.output.startswith(prefix)
+    student = json.loads((tmp_path / "student" / "metrics.json").read_text())
+    same = json.loads((full_run / "student" / "eval" / "metrics.json").read_text())
+    assert student["member"] == "student" and student["top1"] == same["top1"]
+    assert student["confusion"] == same["confusion"]
+
+    res = _eval(full_run, "--member", "teacher")
+    assert res.exit_code == 0, res.output
+    teacher = json.loads((full_run / "teacher" / "eval" / "metrics.json").read_text())
+    assert teacher["member"] == "teacher" and teacher["clips"] == 3
+    assert teacher["run"] == str(full_run / "teacher")
+
+    # The assistant reads RGB through the translator its stage was trained with.
+    rgb_only = tmp_path / "rgb_only"
+    shutil.copytree(data, rgb_only)
+    shutil.rmtree(rgb_only / "clips" / "ir")
+    res = _eval(full_run, "--member", "assistant", "-d", rgb_only, "--out", tmp_path / "a")
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "a" / "metrics.json").read_text())["clips"] == 3
+    assert json.loads((full_run / "assistant" / "inputs.json").read_text())["translator"] == str(
+        full_run / "translator"
+    )
+
+
+def test_eval_refuses_members_a_run_does_not_have(full_run, data, tmp_path):
+    run = tmp_path / "baseline_row"
+    res = CliRunner().invoke(
+        cli,
+        ["mtcd", "-d", str(data), *TINY, "--ablation", "baseline", "--out", str(run)],
+    )
+    assert res.exit_code == 0, res.output
+    res = _eval(run, "--member", "teacher")
+    assert res.exit_code == 1
+    assert "has no teacher" in res.output and len(res.output.strip().splitlines()) == 1
+    res = _eval(full_run / "student", "--member", "teacher")
+    assert res.exit_code == 1 and "not an MTCD run directory" in res.output
+    res = _eval(tmp_path)
+    assert res.exit_code == 1 and "is not a run directory" in res.output

@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch import nn
 
+from mgrdark_train.engine.steps import ClassificationStep
 from mgrdark_train.mtcd.networks import MTCDNetwork
-from mgrdark_train.mtcd.steps import AssistantStep, ClassifierStep, StudentStep
+from mgrdark_train.mtcd.steps import AssistantStep, StudentStep
 from mgrdark_train.translator import create_translator
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -144,7 +145,7 @@ def test_assistant_step_terms_and_rgb_only_eval():
 
 
 def test_classifier_step_and_missing_networks():
-    out = ClassifierStep(_net(1), input_key="ir")(_batch())
+    out = ClassificationStep(_net(1), input_key="ir")(_batch())
     assert set(out) == {"loss", "output", "ce"}
     with pytest.raises(ValueError):
         StudentStep(_net(0))  # kd switched on but no teacher

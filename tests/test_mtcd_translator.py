@@ -101,7 +101,7 @@ def test_hot_weighted_l1_is_the_weighted_mean_of_absolute_errors():
 
 def test_weights_of_another_network_version_give_a_clear_error(tmp_path):
     from mgrdark_data.errors import MgrdarkError
-    from mgrdark_train.translator.train import load_weights
+    from mgrdark_train.translator.train import load_translator_weights
 
     net = create_translator("gan", base_channels=4, depth=2)
     old = {**net.state_dict(), "encoder.1.1.running_mean": torch.zeros(8)}  # a BatchNorm buffer
@@ -112,5 +112,56 @@ def test_weights_of_another_network_version_give_a_clear_error(tmp_path):
         r"UNetTranslator\); delete that folder \(in an MTCD run also the "
         r"assistant and student folders trained on it\) to train it again",
     ):
-        load_weights(net, old, tmp_path / "stage")
-    load_weights(net, net.state_dict(), tmp_path / "stage")  # the matching weights load
+        load_translator_weights(net, old, tmp_path / "stage")
+    load_translator_weights(net, net.state_dict(), tmp_path / "stage")  # the matching weights load
+
+
+class _Killed(RuntimeError):
+    pass
+
+
+def test_killed_between_metrics_and_checkpoint_resumes_without_a_duplicate_row(
+    tmp_path, monkeypatch
+):
+    import pandas as pd
+
+    import mgrdark_train.translator.train as train_module
+    from mgrdark_train.engine.checkpoint import load_checkpoint
+    from mgrdark_train.mtcd.synthetic import write_dark_ir_dataset
+    from mgrdark_train.translator.config import resolve_translator_run
+    from mgrdark_train.translator.stage import train_translator_stage
+
+    root = write_dark_ir_dataset(
+        tmp_path / "data", classes=2, train_subjects=2, test_subjects=1, clips_per_class=2
+    )
+    cfg, tcfg = resolve_translator_run(
+        preset="tiny",
+        overrides={"data.root": str(root.root)},
+        sets={"data.resize": 16, "data.crop": 16, "data.num_frames": 4, "translator.epochs": 3},
+    )
+    straight = tmp_path / "straight"
+    train_translator_stage(cfg, tcfg, straight)
+
+    killed = tmp_path / "killed"
+    real_save = train_module.save_checkpoint
+
+    def save_or_die(path, state):
+        if state["epoch"] == 1:  # epoch 2's row is in metrics.csv, its checkpoint is not
+            raise _Killed("simulated kill")
+        return real_save(path, state)
+
+    monkeypatch.setattr(train_module, "save_checkpoint", save_or_die)
+    with pytest.raises(_Killed):
+        train_translator_stage(cfg, tcfg, killed)
+    assert pd.read_csv(killed / "metrics.csv")["epoch"].tolist() == [1, 2]
+    assert load_checkpoint(killed / "checkpoint.pt")["epoch"] == 0
+    monkeypatch.undo()
+
+    torch.manual_seed(1234)  # a fresh process: other RNG state until the checkpoint's is restored
+    train_translator_stage(cfg, tcfg, killed)
+    a, b = pd.read_csv(straight / "metrics.csv"), pd.read_csv(killed / "metrics.csv")
+    assert b["epoch"].tolist() == [1, 2, 3]  # epoch 2 once, not twice
+    assert b["l1"].tolist() == a["l1"].tolist() and b["val_l1"].tolist() == a["val_l1"].tolist()
+    wa = torch.load(straight / "translator.pt", weights_only=True)
+    wb = torch.load(killed / "translator.pt", weights_only=True)
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)

@@ -9,11 +9,11 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+from mgrdark_train.builders import build_dataset
 from mgrdark_train.engine.config import resolve_config, write_config
 from mgrdark_train.engine.distributed import cleanup, init_distributed
 from mgrdark_train.engine.trainer import Trainer
 from mgrdark_train.stages import get_stage
-from mgrdark_train.stages.baseline import build_dataset
 from mgrdark_train.stages.run import evaluate_run, seed_everything
 from mgrdark_train.testing import write_pattern_dataset
 

@@ -10,6 +10,7 @@ import yaml
 from torch import nn
 from torch.utils.data import Dataset
 
+from mgrdark_train.builders import build_dataset
 from mgrdark_train.engine.checkpoint import load_checkpoint
 from mgrdark_train.engine.config import (
     ConfigError,
@@ -21,7 +22,6 @@ from mgrdark_train.engine.config import (
 from mgrdark_train.engine.metrics import MetricsCSV, topk_correct
 from mgrdark_train.engine.trainer import Trainer
 from mgrdark_train.stages import get_stage
-from mgrdark_train.stages.baseline import build_dataset
 from mgrdark_train.stages.run import seed_everything
 from mgrdark_train.testing import write_pattern_dataset
 
@@ -52,7 +52,7 @@ def _cfg(root, **sets):
 
 
 def test_optimizer_by_name():
-    from mgrdark_train.engine.trainer import build_optimizer
+    from mgrdark_train.engine.optim import build_optimizer
 
     params = [nn.Parameter(torch.zeros(2))]
     cfg = resolve_config(preset="paper")
@@ -93,7 +93,7 @@ def test_config_layers_in_order(tmp_path):
 
 
 def test_config_errors_name_the_problem(tmp_path):
-    with pytest.raises(ConfigError, match="unknown setting 'lrr'"):
+    with pytest.raises(ConfigError, match="unknown setting 'optim.lrr'"):
         resolve_config(overrides={"optim.lrr": 1.0})
     with pytest.raises(ConfigError, match="optim.epochs must be int"):
         resolve_config(sets={"optim.epochs": "many"})
@@ -229,7 +229,7 @@ def test_precise_bn_replaces_lagging_statistics():
     net.train()
     for b in batches:
         net(b)  # momentum 0.1: the running mean lags behind the batches
-    used = update_bn_stats(net, iter(batches), net, num_batches=3)
+    used = update_bn_stats(net, iter(batches), num_batches=3, forward=net)
     assert used == 3 and net[1].momentum == 0.1
     conv = [net[0](b) for b in batches[:3]]
     want_mean = torch.stack([c.mean(dim=(0, 2, 3, 4)) for c in conv]).mean(0)

@@ -75,7 +75,11 @@ def progress_factory(
         from tqdm import tqdm
 
         def make_tqdm(stage: str, total: int, unit: str) -> ProgressBar:
-            return tqdm(total=total, desc=stage, unit=unit, file=out, dynamic_ncols=True)
+            # leave=False: a 60-epoch stage would otherwise leave 60 finished bars behind; the
+            # command prints its result when it ends.
+            return tqdm(
+                total=total, desc=stage, unit=unit, file=out, dynamic_ncols=True, leave=False
+            )
 
         return make_tqdm
 

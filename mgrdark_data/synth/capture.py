@@ -1,5 +1,5 @@
 """How the synthetic rig captures a take: options for the streams' clocks and files (README,
-"mgrdata synth"; DESIGN section 2 for the raw layout); `clocks` plans the frame times.
+"mgrdata synth" and "Raw layout and annotations"); `clocks` plans the frame times.
 
 By default every stream is a constant-rate video (RGB and depth at the RGB rate, IR at its own
 rate and clock offset), as before timelines existed. `CaptureOptions` turns on what real rigs

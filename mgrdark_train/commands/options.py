@@ -1,8 +1,15 @@
-"""Options every training command shares, declared once."""
+"""Options every training command shares, declared once, and what they map to."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import click
+
+from ..builders import light_note, scratch_note
+from ..engine.config import PRESETS, TrainConfig
+from ..engine.resolver import parse_set
 
 split_option = click.option(
     "--split", default=None, help="Split name in DATA/splits/ (default: subjects)."
@@ -20,3 +27,76 @@ in_memory_option = click.option(
     default=None,
     help="Keep decoded frames in memory after the first epoch (small data; the tiny preset).",
 )
+preset_option = click.option(
+    "--preset",
+    type=click.Choice(sorted(PRESETS)),
+    default=None,
+    help="Settings bundle between the defaults and --config (default: paper).",
+)
+light_option = click.option(
+    "--light",
+    type=click.Choice(["dark", "daylight", "all"]),
+    default=None,
+    help="Clips to use by light condition (default: dark, as in the paper's experiments).",
+)
+pretrained_option = click.option(
+    "--pretrained",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Weights file to fine-tune from: a Kinetics-400 checkpoint of PyTorchVideo (.pyth) or "
+    "MMAction2, or a torchvision ImageNet ResNet-50 (inflated); nothing is downloaded.",
+)
+set_option = click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Any setting by its dotted name, e.g. --set model.depth=18 (repeatable).",
+)
+
+
+SETTING_OF_FLAG: dict[str, str] = {
+    "data": "data.root",
+    "split": "data.split",
+    "modality": "data.modality",
+    "frames": "data.num_frames",
+    "workers": "data.workers",
+    "cache": "data.cache",
+    "in_memory": "data.in_memory",
+    "epochs": "optim.epochs",
+    "batch_size": "optim.batch_size",
+    "lr": "optim.lr",
+    "pretrained": "model.pretrained",
+    "seed": "run.seed",
+    "device": "run.device",
+}
+"""The dotted setting each shared flag sets (`--epochs` is `optim.epochs`)."""
+
+
+def flag_settings(params: Mapping[str, Any], **renamed: str) -> dict[str, Any]:
+    """A command's flags as dotted settings, for the resolver's flag layer (None: not given).
+
+    Args:
+        params: A command's parameters by name; those that set nothing here are left out.
+        renamed: Flags that set another key in this command (`epochs="translator.epochs"`).
+    """
+    keys = {**SETTING_OF_FLAG, **renamed}
+    return {keys[name]: value for name, value in params.items() if name in keys}
+
+
+def set_values(light: str | None, sets: tuple[str, ...]) -> dict[str, Any]:
+    """The resolver's --set layer: `--light` first ('all' is `data.light: null`, a value a flag
+    layer would drop), then every `--set KEY=VALUE`."""
+    light_value = {} if light is None else {"data.light": None if light == "all" else light}
+    return {**light_value, **parse_set(sets)}
+
+
+def announce(cfg: TrainConfig, quiet: bool) -> None:
+    """Say on stderr, before any work, what the settings leave out (the dark-only default)
+    and what will likely go wrong (from scratch at a fine-tuning rate: shown even with -q)."""
+    warning = scratch_note(cfg)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+    note = light_note(cfg)
+    if note and not quiet:
+        click.echo(f"note: {note}", err=True)

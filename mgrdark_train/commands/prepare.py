@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from mgrdark_data.cli.common import data_option, data_root, quiet_option, setup_logging
+from mgrdark_data.cli.progress import progress_factory
+from mgrdark_data.errors import MediaError
 
 
 @click.command()
@@ -28,24 +30,20 @@ from mgrdark_data.cli.common import data_option, data_root, quiet_option, setup_
 @quiet_option
 def prepare(data, size, modalities, workers, force, quiet) -> None:
     """Re-encode every clip once at SIZE x SIZE into DATA/cache/ (then train with --cache)."""
-    from tqdm import tqdm
-
     from ..data.cache import prepare_cache
 
     setup_logging(quiet)
-    root = data_root(data)
-    with tqdm(desc="cache", unit="clip", disable=quiet) as bar:
-        report = prepare_cache(
-            root,
-            size=size,
-            modalities=modalities or ("rgb", "ir", "depth"),
-            workers=workers,
-            force=force,
-            progress=bar.update,
-        )
+    report = prepare_cache(
+        data_root(data),
+        size=size,
+        modalities=modalities or ("rgb", "ir", "depth"),
+        workers=workers,
+        force=force,
+        progress=progress_factory(quiet),
+    )
     click.echo(
         f"cache s{size}: {report.written} written, {report.skipped} already cached, "
         f"{len(report.failed)} failed"
     )
     if report.failed:
-        raise click.ClickException(f"{len(report.failed)} clip(s) failed; see the warnings")
+        raise MediaError(f"{len(report.failed)} clip(s) failed; see the warnings")

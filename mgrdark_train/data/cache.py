@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -26,15 +26,21 @@ import av
 import numpy as np
 import pandas as pd
 
-from mgrdark_data.errors import MediaError
+from mgrdark_data.errors import MediaError, MgrdarkError
 from mgrdark_data.manifest import read_frame
 from mgrdark_data.media import count_decoded_frames, read_clip_tag
 from mgrdark_data.paths import CLIP_EXTENSIONS, DataRoot, atomic_path
+from mgrdark_data.progress import Progress, stage_bar
 from mgrdark_data.records import ClipRecord
 
 from .decode import read_clip_frames
 
 log = logging.getLogger(__name__)
+
+
+class CacheError(MgrdarkError):
+    """The pre-resized clip cache lacks a clip the settings ask for."""
+
 
 _TAG_PREFIX = "mgrdark:cache"
 _CRF = "18"  # as `mgrdata segment`'s default: a second generation at this quality is invisible
@@ -75,7 +81,7 @@ def prepare_cache(
     modalities: Sequence[str] = ("rgb", "ir", "depth"),
     workers: int = 1,
     force: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> CacheReport:
     """Write the pre-resized cache for every clip of the manifest.
 
@@ -85,7 +91,7 @@ def prepare_cache(
         modalities: Streams to cache; rows without a stream are skipped for it.
         workers: Parallel encoder processes.
         force: Re-encode clips that are already cached.
-        progress: Called with 1 after each clip.
+        progress: Progress factory (one bar, `cache`, advanced per clip file).
 
     Returns:
         Counts of written and skipped clips and the failures (logged, never raised).
@@ -103,21 +109,22 @@ def prepare_cache(
             target = cache_path(root, size, m, row["clip_id"])
             if not force and target.exists() and read_clip_tag(target) == tag:
                 report.skipped += 1
-                if progress:
-                    progress(1)
                 continue
             jobs.append(
                 _Job(root.root / rel, target, m, size, int(row["num_frames"]), row["fps"], tag)
             )
-    with ProcessPoolExecutor(workers) if workers > 1 else _Inline() as pool:
+    with (
+        stage_bar(progress, f"cache s{size}", report.skipped + len(jobs), "clip") as bar,
+        ProcessPoolExecutor(workers) if workers > 1 else _Inline() as pool,
+    ):
+        bar.update(report.skipped)
         for job, error in zip(jobs, pool.map(_run_job, jobs), strict=True):
             if error:
                 log.warning("cannot cache %s: %s", job.source, error)
                 report.failed.append(f"{job.source}: {error}")
             else:
                 report.written += 1
-            if progress:
-                progress(1)
+            bar.update(1)
     return report
 
 

@@ -12,13 +12,13 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from mgrdark_data.errors import ManifestError, MgrdarkError
+from mgrdark_data.errors import ManifestError
 from mgrdark_data.manifest import SPLIT_NAMES, read_frame, read_split
 from mgrdark_data.paths import DataRoot
 from mgrdark_data.records import ClipRecord
 from mgrdark_data.vocabulary import Vocabulary, load_vocabulary
 
-from .cache import cache_path
+from .cache import CacheError, cache_path
 from .decode import read_clip_frames
 from .sampling import crop_origin, eval_indices, train_indices
 from .transforms import DEFAULT_NORMALIZATION, Normalization, crop_frames, hflip_frames, to_tensor
@@ -193,7 +193,7 @@ class ClipDataset(Dataset):
         if self.cache:
             path = cache_path(self.root, self.resize, modality, row["clip_id"])
             if not path.exists():
-                raise MgrdarkError(
+                raise CacheError(
                     f"{path} is missing; run `mgrtrain prepare -d {self.root.root} "
                     f"--size {self.resize}` or train without --cache"
                 )

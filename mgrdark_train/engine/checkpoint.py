@@ -1,4 +1,5 @@
-"""Atomic checkpoints with everything a resumed run needs to continue exactly."""
+"""Atomic checkpoints with everything a resumed run needs to continue exactly, and the errors
+of checkpoints and run directories."""
 
 from __future__ import annotations
 
@@ -14,6 +15,17 @@ from mgrdark_data.errors import MgrdarkError
 from mgrdark_data.paths import atomic_path
 
 LAST = "last.pt"
+BEST = "best.pt"
+"""Kept beside last.pt when the run validates on val subjects: the epoch of best val top-1."""
+
+
+class CheckpointError(MgrdarkError):
+    """A checkpoint or saved network is missing, unreadable, or does not fit this network."""
+
+
+class RunDirError(MgrdarkError):
+    """A run directory is not what the command needs (holds another run, is not a run, has no
+    such member)."""
 
 
 def capture_rng() -> dict[str, Any]:
@@ -43,6 +55,25 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> Path:
     return Path(path)
 
 
+def load_weights(
+    module: torch.nn.Module,
+    state: dict[str, Any],
+    folder: str | os.PathLike,
+    *,
+    what: str = "the network",
+    advice: str = "it was written by another version of mgrdark or with other model settings",
+) -> None:
+    """`module.load_state_dict(state)`, or CheckpointError saying which saved network in
+    `folder` does not fit this version's network, and what to do (`advice`)."""
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as e:
+        raise CheckpointError(
+            f"{folder}: {what} saved there does not fit this version's network "
+            f"({str(e).splitlines()[0].rstrip(':.')}); {advice}"
+        ) from e
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     """Read a checkpoint written by `save_checkpoint`.
 
@@ -51,8 +82,8 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     """
     path = Path(path)
     if not path.exists():
-        raise MgrdarkError(f"no checkpoint {path}; the run has not finished an epoch yet")
+        raise CheckpointError(f"no checkpoint {path}; the run has not finished an epoch yet")
     try:
         return torch.load(path, map_location=map_location, weights_only=False)
     except (OSError, RuntimeError, EOFError) as e:
-        raise MgrdarkError(f"cannot read checkpoint {path}: {e}") from e
+        raise CheckpointError(f"cannot read checkpoint {path}: {e}") from e

@@ -1,28 +1,40 @@
-"""Layered training configuration: dataclass defaults < preset < YAML file < CLI flags.
+"""The training configuration (`TrainConfig`), its presets, and resolving it from its layers.
 
-The resolved configuration is written as `config.yaml` into the run directory; `--resume`
-starts from that file instead of the defaults, so a resumed run trains what the killed one
-trained unless a flag says otherwise (e.g. `--epochs` to extend it).
+Layers, later ones winning (`engine/resolver.py` checks them all before any work starts):
+dataclass defaults < a resumed run's `config.yaml` < command defaults < preset < YAML file
+< CLI flags < --set. The resolved configuration is written as `config.yaml` into the run
+directory; `--resume` starts from that file instead of the defaults, so a resumed run trains what
+the killed one trained unless a flag says otherwise (e.g. `--epochs` to extend it).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-import yaml
+from mgrdark_data.manifest import SPLIT_NAMES
 
-from mgrdark_data.errors import MgrdarkError
-from mgrdark_data.paths import atomic_path
+from ..data import MODALITIES
+from ..models import MODELS, VARIANTS, model_problems, temporal_stride
+from .device import AMP_MODES, DEVICES
+from .optim import OPTIMIZERS
+from .resolver import (
+    ConfigError,
+    bounded,
+    choice,
+    config_layers,
+    parse_set,
+    read_yaml,
+    resolve,
+    write_yaml,
+)
 
-
-class ConfigError(MgrdarkError):
-    """A configuration file, preset or override is invalid."""
+LIGHTS = ("dark", "daylight")
+"""`data.light` values; null keeps every clip (`--light all`)."""
 
 
 @dataclass
@@ -33,14 +45,14 @@ class DataConfig:
     """Dataset root; None: `$MGRDARK_DATA`, else ./mgrdark-data."""
     split: str = "subjects"
     """Split name: DATA/splits/<split>.parquet."""
-    modality: str = "rgb"
+    modality: str = choice("rgb", MODALITIES)
     """Input stream of a single-modality run: rgb, ir or depth."""
-    light: str | None = "dark"
+    light: str | None = choice("dark", LIGHTS)
     """Keep only clips with this `light` ('dark' as in the paper's experiments); None = all."""
-    num_frames: int = 32
+    num_frames: int = bounded(32, low=1)
     """T, frames sampled uniformly over each clip."""
-    resize: int = 256
-    crop: int = 224
+    resize: int = bounded(256, low=1)
+    crop: int = bounded(224, low=1)
     flip: bool = False
     """Random horizontal flip with labels mapped through the vocabulary's mirror column."""
     cache: bool = False
@@ -50,46 +62,71 @@ class DataConfig:
     stream is decoded once per run instead of once per epoch (small data: the tiny preset)."""
     classes: str | None = None
     """Vocabulary CSV (default: the packaged one)."""
-    workers: int = 4
+    workers: int = bounded(4, low=0)
     """DataLoader worker processes per rank (decoding happens there)."""
-    eval_subset: str | None = "val"
-    """Subset evaluated after each epoch; skipped when empty or None."""
+    eval_subset: str | None = choice("val", SPLIT_NAMES)
+    """Subset evaluated after each epoch; skipped when None or empty."""
+
+    def problems(self) -> list[tuple[str, str]]:
+        if self.crop > self.resize:
+            return [("crop", f"{self.crop} is larger than data.resize {self.resize}")]
+        return []
 
 
 @dataclass
 class ModelConfig:
     """Backbone; the keys after `name` are passed to its builder."""
 
-    name: str = "resnet3d"
+    RENAMED: ClassVar[dict[str, str]] = {"pretrained_2d": "model.pretrained"}
+
+    name: str = choice("resnet3d", MODELS)
+    variant: str = choice("slowonly", VARIANTS)
+    """Where the temporal kernels are: 'slowonly' (res3-res5) or 'i3d' (the Kinetics-400 I3D
+    ResNet-50 of PyTorchVideo and MMAction2; the `paper` preset); `models/resnet3d.py`."""
     depth: int = 50
-    width: float = 1.0
-    dropout: float = 0.5
+    width: float = bounded(1.0, low=0.0)
+    dropout: float = bounded(0.5, low=0.0, high=1.0)
     stem_temporal_kernel: int = 5
-    pool_temporal_stride: int = 2
-    pretrained_2d: str | None = None
-    """A torchvision-named 2D ResNet state_dict file to inflate (no downloads)."""
+    stem_temporal_stride: int = bounded(1, low=1)
+    """Temporal stride of the stem conv (MMAction2's I3D: 2)."""
+    pool_temporal_stride: int = bounded(2, low=1)
+    """Temporal stride of the stem max-pool."""
+    checkpoint_stages: int = bounded(0, low=0, high=4)
+    """Activation checkpointing: recompute the first N residual stages (res2 first, the
+    largest activations) in the backward pass instead of keeping their activations (less
+    memory, about a third more compute; the same results)."""
+    pretrained: str | None = None
+    """A weights file to fine-tune from (`--pretrained`): a Kinetics-400 checkpoint of
+    PyTorchVideo (`.pyth`) or MMAction2, or a 2D torchvision ImageNet ResNet; nothing is
+    downloaded. The classifier is re-initialised; see `models/pretrained.py`."""
 
+    def builder_kwargs(self) -> dict[str, Any]:
+        """What `create_model` gets besides the name."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "name"}
 
-OPTIMIZERS = ("sgd", "adamw")
+    def problems(self) -> list[tuple[str, str]]:
+        if self.pretrained is not None and not Path(self.pretrained).is_file():
+            return [("pretrained", f"{self.pretrained!r}: no such file")]
+        return model_problems(self.name, **self.builder_kwargs())
 
 
 @dataclass
 class OptimConfig:
     """The optimizer (SGD as in the paper, or AdamW) with a step decay."""
 
-    name: str = "sgd"
+    name: str = choice("sgd", OPTIMIZERS)
     """'sgd' (the paper's; uses `momentum`) or 'adamw' (trains a small network from scratch
     in far fewer epochs: the `tiny` preset uses it, see bench/RESULTS.md)."""
-    batch_size: int = 32
+    batch_size: int = bounded(32, low=1)
     """Global batch: divided evenly among DDP ranks."""
-    lr: float = 1e-4
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
+    lr: float = bounded(1e-4, low=0.0)
+    momentum: float = bounded(0.9, low=0.0)
+    weight_decay: float = bounded(1e-4, low=0.0)
     """Not stated in the paper; 1e-4 is the usual value for ResNet video models."""
-    lr_step: int = 20
+    lr_step: int = bounded(20, low=1)
     """Multiply the learning rate by `lr_gamma` every `lr_step` epochs."""
-    lr_gamma: float = 0.1
-    epochs: int = 80
+    lr_gamma: float = bounded(0.1, low=0.0)
+    epochs: int = bounded(80, low=1)
 
 
 @dataclass
@@ -97,43 +134,83 @@ class RunConfig:
     """Execution: device, precision, seeds, checkpoints."""
 
     seed: int = 0
-    device: str = "auto"
+    device: str = choice("auto", DEVICES)
     """'auto' (cuda when available), 'cpu' or 'cuda'."""
-    amp: str = "auto"
+    amp: str = choice("auto", AMP_MODES)
     """'auto' (bf16 autocast on CUDA, none on CPU), 'bf16' or 'off'."""
     channels_last_3d: bool = False
-    keep_every: int = 0
+    keep_every: int = bounded(0, low=0)
     """Besides last.pt (every epoch), keep epoch_NNN.pt every this many epochs; 0 = never."""
-    eval_every: int = 1
+    eval_every: int = bounded(1, low=1)
     """Evaluate `data.eval_subset` every this many epochs, and after the last one."""
     tensorboard: bool = True
     """Write TensorBoard events when the package is installed."""
-    precise_bn_batches: int = 0
-    """After each epoch, recompute BatchNorm statistics over this many training batches
-    (0 = off); see `engine/precise_bn.py`."""
+    precise_bn_batches: int = bounded(0, low=0)
+    """Before every evaluation and after the last epoch, recompute BatchNorm statistics over
+    this many training batches with the epoch's final weights (0 = off; `mgrtrain mtcd`
+    defaults to 200); see `engine/precise_bn.py`."""
     find_unused_parameters: bool = False
     """Passed to DDP (steps whose forward skips some trainable parameters need it)."""
 
 
 @dataclass
+class EvalConfig:
+    """How `mgrtrain eval` (and MTCD's final test) views each clip: C x K views whose softmax
+    scores are averaged (`engine/views.py`); per-epoch validation always uses one view."""
+
+    clips: int = bounded(1, low=1)
+    """C: temporal views, each T frames spread over the whole clip at shifted offsets."""
+    crops: int = bounded(1, low=1)
+    """K: spatial crops of the resized frame, spread evenly from left to right (1: centre)."""
+
+
+@dataclass
 class TrainConfig:
-    """Everything a run needs; `stage` names the training step (see `mgrdark_train.stages`)."""
+    """Everything a run needs; `stage` names the training step (`mgrdark_train.stages`)."""
 
     stage: str = "baseline"
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def problems(self) -> list[tuple[str, str]]:
+        if self.model.name != "resnet3d":
+            return []
+        stride = temporal_stride(**self.model.builder_kwargs())
+        if self.data.num_frames < stride:
+            return [
+                (
+                    "data.num_frames",
+                    f"{self.data.num_frames} frames are fewer than the network's temporal "
+                    f"stride {stride} (model.variant, model.stem_temporal_stride, "
+                    "model.pool_temporal_stride); sample more frames or lower a stride",
+                )
+            ]
+        return []
+
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # The paper's training recipe; weight decay is not given there (see OptimConfig).
+    # The paper's training recipe; weight decay is not given there (see OptimConfig). Its
+    # learning rate is a fine-tuning rate: the recipe starts from Kinetics-400 (or ImageNet)
+    # weights the user passes (`--pretrained FILE`, model.pretrained); from scratch
+    # `mgrtrain` warns. The network is MMAction2's I3D ResNet-50 32x2x1 (temporal strides 2 in
+    # the stem conv and pool, 2 after res2: 32 frames -> 4 at res5), which both I3D
+    # checkpoints fit one-to-one.
     "paper": {
         "data": {"num_frames": 32, "resize": 256, "crop": 224},
-        "model": {"depth": 50, "width": 1.0},
+        "model": {
+            "depth": 50,
+            "width": 1.0,
+            "variant": "i3d",
+            "stem_temporal_kernel": 5,
+            "stem_temporal_stride": 2,
+            "pool_temporal_stride": 2,
+        },
         "optim": {
             "batch_size": 32,
             "lr": 1e-4,
@@ -171,56 +248,6 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def merge(base: dict[str, Any], layer: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """Recursively overlay `layer` on `base`; unknown keys raise ConfigError naming `where`."""
-    out = dict(base)
-    for key, value in layer.items():
-        if key not in out:
-            raise ConfigError(f"{where}: unknown setting {key!r}; expected one of {sorted(out)}")
-        if isinstance(out[key], dict):
-            if not isinstance(value, Mapping):
-                raise ConfigError(f"{where}: {key!r} must be a mapping of settings")
-            out[key] = merge(out[key], value, f"{where}: {key}")
-        else:
-            out[key] = value
-    return out
-
-
-def dotted(overrides: Mapping[str, Any], *, keep_none: bool = False) -> dict[str, Any]:
-    """{'optim.lr': 0.1} -> {'optim': {'lr': 0.1}}; None values are dropped unless kept."""
-    out: dict[str, Any] = {}
-    for key, value in overrides.items():
-        if value is None and not keep_none:
-            continue
-        node = out
-        *parents, leaf = key.split(".")
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = value
-    return out
-
-
-def parse_set(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    """`--set model.depth=18` strings -> {'model.depth': 18} (values parsed as YAML)."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. optim.lr=0.01")
-        out[key.strip()] = yaml.safe_load(text)
-    return out
-
-
-def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(f"cannot read config {path}: {e}") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
-    return data
-
-
 def resolve_config(
     *,
     preset: str | None = None,
@@ -228,8 +255,9 @@ def resolve_config(
     overrides: Mapping[str, Any] | None = None,
     sets: Mapping[str, Any] | None = None,
     base: Mapping[str, Any] | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> TrainConfig:
-    """Build a config from its layers.
+    """Build a training config from its layers.
 
     Args:
         preset: 'paper', 'tiny' or None.
@@ -237,67 +265,58 @@ def resolve_config(
         overrides: Dotted keys from CLI flags (`{'optim.epochs': 3}`); None = flag not given.
         sets: Dotted keys from `--set KEY=VALUE`, applied last; None values are kept
             (`--set data.light=null` trains on every light condition).
-        base: Replaces the dataclass defaults (a resumed run's `config.yaml`).
+        base: A resumed run's `config.yaml` (over the dataclass defaults).
+        defaults: A command's own defaults (`mgrtrain mtcd`: precise BN), under the preset.
 
     Returns:
-        The resolved, type-checked configuration.
+        The resolved, checked configuration.
     """
-    layers = TrainConfig().to_dict()
-    if base is not None:
-        layers = merge(layers, base, "run config.yaml")
-    if preset is not None:
-        if preset not in PRESETS:
-            raise ConfigError(f"unknown preset {preset!r}; expected one of {sorted(PRESETS)}")
-        layers = merge(layers, PRESETS[preset], f"preset {preset}")
-    if yaml_path is not None:
-        layers = merge(layers, read_yaml(yaml_path), str(yaml_path))
-    if overrides:
-        layers = merge(layers, dotted(overrides), "command line")
-    if sets:
-        layers = merge(layers, dotted(sets, keep_none=True), "--set")
-    cfg = _build(TrainConfig, layers, "config")
-    if cfg.optim.name not in OPTIMIZERS:
-        raise ConfigError(f"optim.name {cfg.optim.name!r}: expected one of {list(OPTIMIZERS)}")
-    return cfg
+    layers = config_layers(
+        PRESETS,
+        preset=preset,
+        yaml_path=yaml_path,
+        overrides=overrides,
+        sets=sets,
+        base=None if base is None else upgrade_saved(base),
+        defaults=defaults,
+    )
+    return resolve(TrainConfig, layers)
 
 
-def _build(cls: type, values: Mapping[str, Any], where: str) -> Any:
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        v = values[f.name]
-        hint = hints[f.name]
-        if dataclasses.is_dataclass(hint):
-            kwargs[f.name] = _build(hint, v, f"{where}.{f.name}")
-        else:
-            kwargs[f.name] = _coerce(v, hint, f"{where}.{f.name}")
-    return cls(**kwargs)
-
-
-def _coerce(value: Any, hint: Any, where: str) -> Any:
-    args = typing.get_args(hint)
-    allowed = args if args else (hint,)
-    if value is None:
-        if type(None) in allowed:
-            return None
-        raise ConfigError(f"{where} may not be empty")
-    if float in allowed and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if not any(t is not type(None) and isinstance(value, t) for t in allowed) or (
-        isinstance(value, bool) and bool not in allowed
-    ):
-        names = " or ".join(getattr(t, "__name__", str(t)) for t in allowed)
-        raise ConfigError(f"{where} must be {names}, got {value!r}")
-    return value
+def upgrade_saved(saved: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's saved config written by an earlier version, in today's keys (a renamed key
+    given by the user is refused, but a run directory must stay readable)."""
+    out = dict(saved)
+    model = out.get("model")
+    if isinstance(model, Mapping) and "pretrained_2d" in model:
+        model = dict(model)
+        old = model.pop("pretrained_2d")
+        model.setdefault("pretrained", old)
+        out["model"] = model
+    return out
 
 
 def write_config(cfg: TrainConfig, path: str | os.PathLike) -> Path:
     """Write the resolved configuration (atomically)."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-    return Path(path)
+    return write_yaml(cfg, path)
 
 
 def load_config(path: str | os.PathLike) -> TrainConfig:
     """Read a run directory's `config.yaml` back."""
     return resolve_config(base=read_yaml(path))
+
+
+__all__ = [
+    "PRESETS",
+    "ConfigError",
+    "DataConfig",
+    "EvalConfig",
+    "ModelConfig",
+    "OptimConfig",
+    "RunConfig",
+    "TrainConfig",
+    "load_config",
+    "parse_set",
+    "resolve_config",
+    "write_config",
+]

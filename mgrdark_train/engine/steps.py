@@ -26,8 +26,17 @@ def output_logits(output: Any) -> torch.Tensor:
     return output["logits"] if isinstance(output, Mapping) else output
 
 
+def step_terms(out: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+    """The scalar loss terms of a step's output (everything but `output`), `loss` included."""
+    return {
+        k: v
+        for k, v in out.items()
+        if k != "output" and isinstance(v, torch.Tensor) and v.dim() == 0
+    }
+
+
 class ClassificationStep(nn.Module):
-    """Cross-entropy on one modality: the single-modality baseline.
+    """Cross-entropy on one modality: the single-modality baseline and the MTCD IR teacher.
 
     Args:
         model: Network returning a dict with `logits`.

@@ -6,81 +6,37 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 
+from mgrdark_data.progress import NullBar, Progress, ProgressBar, open_bar
+
 from ..data.sampler import ClipSampler
-from .checkpoint import LAST, capture_rng, load_checkpoint, restore_rng, save_checkpoint
-from .config import OPTIMIZERS, ConfigError, OptimConfig, TrainConfig
-from .distributed import DistInfo, all_gather_objects, barrier, broadcast_buffers, current
+from .checkpoint import (
+    BEST,
+    LAST,
+    capture_rng,
+    load_checkpoint,
+    load_weights,
+    restore_rng,
+    save_checkpoint,
+)
+from .config import ConfigError, TrainConfig
+from .device import autocast_dtype, move_batch, resolve_device
+from .distributed import all_gather_objects, barrier, broadcast_buffers, current
+from .memory import estimate_step_memory, meta_batch, optimizer_state_slots
 from .metrics import MeanTracker, MetricsCSV
+from .optim import build_optimizer, build_scheduler
 from .precise_bn import update_bn_stats
-from .steps import output_logits
+from .steps import output_logits, step_terms
 
 log = logging.getLogger(__name__)
-
-
-class ProgressBar(Protocol):
-    """What the trainer needs from a progress bar (tqdm fits; the CLI supplies one)."""
-
-    def update(self, n: int = 1) -> Any: ...
-    def set_postfix(self, ordered_dict: Mapping[str, Any] | None = None, **kw: Any) -> Any: ...
-    def close(self) -> Any: ...
-
-
-ProgressFactory = Callable[[int, str], ProgressBar]
-"""`factory(total_batches, description)` -> a bar; called on rank 0 only."""
-
-
-def resolve_device(name: str, dist: DistInfo) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError("run.device is cuda but no CUDA device is visible; use --device cpu")
-        return torch.device("cuda", dist.local_rank)
-    if name != "cpu":
-        raise ConfigError(f"unknown device {name!r}; expected auto, cpu or cuda")
-    return torch.device("cpu")
-
-
-def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
-    if amp == "auto":
-        return torch.bfloat16 if device.type == "cuda" else None
-    if amp == "bf16":
-        return torch.bfloat16
-    if amp == "off":
-        return None
-    raise ConfigError(f"unknown amp mode {amp!r}; expected auto, bf16 or off")
-
-
-def move_batch(batch: Mapping[str, Any], device: torch.device, channels_last: bool) -> dict:
-    """Tensors to `device` (5-D clips in channels_last_3d when asked); other values as they are."""
-    out = {}
-    for k, v in batch.items():
-        if isinstance(v, torch.Tensor):
-            v = v.to(device, non_blocking=True)
-            if channels_last and v.dim() == 5:
-                v = v.contiguous(memory_format=torch.channels_last_3d)
-        out[k] = v
-    return out
-
-
-def build_optimizer(params: list[nn.Parameter], optim: OptimConfig) -> torch.optim.Optimizer:
-    """SGD with momentum (the paper's recipe) or AdamW, as `optim.name` says."""
-    if optim.name == "sgd":
-        return torch.optim.SGD(
-            params, lr=optim.lr, momentum=optim.momentum, weight_decay=optim.weight_decay
-        )
-    if optim.name == "adamw":
-        return torch.optim.AdamW(params, lr=optim.lr, weight_decay=optim.weight_decay)
-    raise ConfigError(f"optim.name {optim.name!r}: expected one of {list(OPTIMIZERS)}")
 
 
 class Trainer:
@@ -88,9 +44,10 @@ class Trainer:
 
     Writes `metrics.csv` (one row per epoch; evaluation columns are prefixed with the
     evaluated subset, e.g. `val_top1`), `checkpoints/last.pt` (atomically, every
-    epoch; `epoch_NNN.pt` too every `run.keep_every` epochs) and TensorBoard events when
-    available. Under `torchrun` each rank trains its shard; metrics are summed over ranks and
-    only rank 0 writes.
+    epoch; `epoch_NNN.pt` too every `run.keep_every` epochs; `best.pt` at each new best
+    `val_top1` when the evaluated subset is val, ties going to the earlier epoch) and
+    TensorBoard events when available. Under `torchrun` each rank trains its shard; metrics
+    are summed over ranks and only rank 0 writes.
 
     Args:
         step: The training step (contract in `steps.py`).
@@ -98,7 +55,9 @@ class Trainer:
         cfg: Resolved configuration.
         run_dir: Output directory.
         eval_set: Evaluated after every `run.eval_every` epochs (None or empty: never).
-        progress: Progress-bar factory (None: no bars).
+        progress: Progress factory (None: no bars); bars are named `epoch 3/60`,
+            `epoch 3/60 precise BN` and `epoch 3/60 val` (the evaluated subset);
+            `mgrdark_data.progress.prefixed` adds a stage name (`teacher: epoch 3/60`).
         label_key: Batch key of the labels.
     """
 
@@ -110,13 +69,15 @@ class Trainer:
         cfg: TrainConfig,
         run_dir: str | Path,
         eval_set: Dataset | None = None,
-        progress: ProgressFactory | None = None,
+        progress: Progress | None = None,
         label_key: str = "label",
     ) -> None:
         self.cfg = cfg
         self.run_dir = Path(run_dir)
         self.dist = current()
         self.device = resolve_device(cfg.run.device, self.dist)
+        # Every batch has the same shape (fixed T and crop): let cuDNN pick its fastest kernels.
+        torch.backends.cudnn.benchmark = self.device.type == "cuda"
         self.amp = autocast_dtype(cfg.run.amp, self.device)
         self.progress = progress if self.dist.is_main else None
         self.label_key = label_key
@@ -133,9 +94,7 @@ class Trainer:
         if not params:
             raise ConfigError("the training step has no trainable parameters")
         self.optimizer = build_optimizer(params, cfg.optim)
-        self.scheduler = torch.optim.lr_scheduler.StepLR(
-            self.optimizer, step_size=cfg.optim.lr_step, gamma=cfg.optim.lr_gamma
-        )
+        self.scheduler = build_scheduler(self.optimizer, cfg.optim)
         self.model: nn.Module = self.step
         if self.dist.enabled:
             self.model = DistributedDataParallel(
@@ -160,8 +119,11 @@ class Trainer:
         self.metrics = MetricsCSV(self.run_dir / "metrics.csv")
         self.ckpt_dir = self.run_dir / "checkpoints"
         self.start_epoch = 0
+        self.best: dict[str, Any] | None = None
+        """`{"metric", "value", "epoch"}` of `best.pt` (None: none yet, or no val subset)."""
+        self.keep_best = self.eval_loader is not None and cfg.data.eval_subset == "val"
         self._tb = None
-        self._bar: ProgressBar | None = None
+        self._bar: ProgressBar = NullBar()
 
     def _loader(self, dataset: Dataset, sampler: ClipSampler) -> DataLoader:
         workers = self.cfg.data.workers
@@ -175,22 +137,40 @@ class Trainer:
             prefetch_factor=4 if workers > 0 else None,
         )
 
+    def describe(self) -> str:
+        """The parameter count and the estimated memory of one training step (`memory.py`),
+        for the start of a run."""
+        item = self.train_loader.dataset[(0, 0)]
+        estimate = estimate_step_memory(
+            self.step,
+            meta_batch(item, self.batch_size),
+            optimizer_slots=optimizer_state_slots(self.cfg.optim.name, self.cfg.optim.momentum),
+            amp=self.amp,
+        )
+        return estimate.describe(self.device)
+
     # --- state -------------------------------------------------------------------------------
 
     def state(self, epoch: int) -> dict[str, Any]:
-        return {
+        state = {
             "epoch": epoch,
             "step": self.step.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "config": self.cfg.to_dict(),
         }
+        if self.best is not None:
+            state["best"] = self.best
+        return state
 
-    def save(self, epoch: int) -> None:
-        """Checkpoint after `epoch` (0-based) with every rank's RNG state."""
+    def save(self, epoch: int, best: bool = False) -> None:
+        """Checkpoint after `epoch` (0-based) with every rank's RNG state (`best`: it is the
+        best epoch so far, also written as best.pt, before last.pt)."""
         rng = all_gather_objects(capture_rng())
         if self.dist.is_main:
             state = {**self.state(epoch), "rng": rng}
+            if best:
+                save_checkpoint(self.ckpt_dir / BEST, state)
             save_checkpoint(self.ckpt_dir / LAST, state)
             keep = self.cfg.run.keep_every
             if keep and (epoch + 1) % keep == 0:
@@ -205,7 +185,7 @@ class Trainer:
             return False
         # On the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest.
         state = load_checkpoint(path, map_location="cpu")
-        self.step.load_state_dict(state["step"])
+        load_weights(self.step, state["step"], self.run_dir)
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         rng = state["rng"]
@@ -217,6 +197,7 @@ class Trainer:
                 self.dist.world_size,
             )
         restore_rng(rng[self.dist.rank % len(rng)])
+        self.best = state.get("best")
         self.start_epoch = int(state["epoch"]) + 1
         if self.dist.is_main:
             self.metrics.truncate(self.start_epoch)
@@ -234,21 +215,38 @@ class Trainer:
                 row: dict[str, float] = {"epoch": epoch + 1, "lr": self.scheduler.get_last_lr()[0]}
                 row.update(self.train_epoch(epoch))
                 last = epoch + 1 == self.cfg.optim.epochs
-                if self.eval_loader is not None and (
+                evaluate = self.eval_loader is not None and (
                     (epoch + 1) % self.cfg.run.eval_every == 0 or last
-                ):
-                    row.update(self.evaluate(prefix=self.cfg.data.eval_subset or "val"))
+                )
+                if evaluate or last:
+                    self.precise_bn(f"{self._epoch_name(epoch)} precise BN")
+                # DDP broadcasts buffers at each forward only: make the BatchNorm statistics
+                # of every rank rank 0's before evaluating or saving.
+                broadcast_buffers(self.step)
+                if evaluate:
+                    subset = self.cfg.data.eval_subset or "val"
+                    row.update(self.evaluate(subset, f"{self._epoch_name(epoch)} {subset}"))
                 self.scheduler.step()
                 if self.dist.is_main:
                     self.metrics.append(row)
                     self._log_tensorboard(row)
                     log.info("epoch %d: %s", epoch + 1, _fmt(row))
-                self.save(epoch)
+                self.save(epoch, best=evaluate and self._new_best(row, epoch))
                 rows.append(row)
         finally:
             if self._tb is not None:
                 self._tb.close()
         return rows
+
+    def _new_best(self, row: Mapping[str, float], epoch: int) -> bool:
+        """Whether this epoch's val top-1 beats every earlier one (a tie keeps the earlier)."""
+        value = row.get("val_top1")
+        if not self.keep_best or value is None:
+            return False
+        if self.best is not None and value <= self.best["value"]:
+            return False
+        self.best = {"metric": "val_top1", "value": float(value), "epoch": epoch + 1}
+        return True
 
     def _autocast(self):
         if self.amp is None:
@@ -257,7 +255,7 @@ class Trainer:
 
     def _batches(self, loader: DataLoader, desc: str) -> Iterator[tuple[dict, float]]:
         """Batches on the device, with the seconds spent waiting for each."""
-        bar = self.progress(len(loader), desc) if self.progress else None
+        bar = open_bar(self.progress, desc, len(loader), "batch")
         self._bar = bar
         try:
             it = iter(loader)
@@ -269,12 +267,10 @@ class Trainer:
                     return
                 batch = move_batch(batch, self.device, self.cfg.run.channels_last_3d)
                 yield batch, time.perf_counter() - t0
-                if bar is not None:
-                    bar.update(1)
+                bar.update(1)
         finally:
-            if bar is not None:
-                bar.close()
-            self._bar = None
+            bar.close()
+            self._bar = NullBar()
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
         self.model.train()
@@ -283,7 +279,7 @@ class Trainer:
         wait = 0.0
         clips = 0
         start = time.perf_counter()
-        desc = f"epoch {epoch + 1}/{self.cfg.optim.epochs}"
+        desc = self._epoch_name(epoch)
         for i, (batch, waited) in enumerate(self._batches(self.train_loader, desc)):
             wait += waited
             with self._autocast():
@@ -294,20 +290,11 @@ class Trainer:
             self.optimizer.step()
             labels = batch[self.label_key]
             clips += int(labels.shape[0])
-            tracker.update(_terms(out), output_logits(out["output"]).float(), labels)
-            if self._bar is not None and i % 10 == 0:
+            tracker.update(step_terms(out), output_logits(out["output"]).float(), labels)
+            if self.progress is not None and i % 10 == 0:
                 elapsed = time.perf_counter() - start
                 self._postfix(loss, clips * self.dist.world_size / elapsed, wait / elapsed)
         elapsed = time.perf_counter() - start
-        if self.cfg.run.precise_bn_batches:
-            with (
-                contextlib.closing(self._batches(self.train_loader, "precise BN")) as it,
-                self._autocast(),
-            ):
-                update_bn_stats(
-                    self.step, (b for b, _ in it), self.step, self.cfg.run.precise_bn_batches
-                )
-        broadcast_buffers(self.step)
         res = {f"train_{k}": v for k, v in tracker.compute(self.device).items()}
         if not math.isfinite(res.get("train_loss", 0.0)):
             log.warning("epoch %d: the training loss is not finite", epoch + 1)
@@ -316,6 +303,20 @@ class Trainer:
         res["epoch_s"] = elapsed
         return res
 
+    def precise_bn(self, desc: str = "precise BN") -> int:
+        """Recompute the BatchNorm statistics of the trained network over
+        `run.precise_bn_batches` batches of this epoch's training data (`precise_bn.py`)."""
+        if not self.cfg.run.precise_bn_batches:
+            return 0
+        with (
+            contextlib.closing(self._batches(self.train_loader, desc)) as it,
+            self._autocast(),
+        ):
+            return update_bn_stats(self.step, (b for b, _ in it), self.cfg.run.precise_bn_batches)
+
+    def _epoch_name(self, epoch: int) -> str:
+        return f"epoch {epoch + 1}/{self.cfg.optim.epochs}"
+
     def _postfix(self, loss: torch.Tensor, rate: float, wait: float) -> None:
         # float(loss) syncs the GPU: done every tenth batch only, and only with a bar.
         self._bar.set_postfix(
@@ -323,16 +324,17 @@ class Trainer:
         )
 
     @torch.no_grad()
-    def evaluate(self, prefix: str = "val") -> dict[str, float]:
+    def evaluate(self, prefix: str = "val", desc: str | None = None) -> dict[str, float]:
         """Loss terms and top-1/top-5 of the step in eval mode on the evaluation set."""
         if self.eval_loader is None:
             return {}
         self.step.eval()
         tracker = MeanTracker()
-        for batch, _ in self._batches(self.eval_loader, prefix):
+        for batch, _ in self._batches(self.eval_loader, desc or prefix):
             with self._autocast():
                 out = self.step(batch)
-            tracker.update(_terms(out), output_logits(out["output"]).float(), batch[self.label_key])
+            labels = batch[self.label_key]
+            tracker.update(step_terms(out), output_logits(out["output"]).float(), labels)
         return {f"{prefix}_{k}": v for k, v in tracker.compute(self.device).items()}
 
     def _log_tensorboard(self, row: Mapping[str, float]) -> None:
@@ -350,15 +352,6 @@ class Trainer:
             if k != "epoch":
                 self._tb.add_scalar(k, v, int(row["epoch"]))
         self._tb.flush()
-
-
-def _terms(out: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-    """The scalar loss terms of a step's output (everything but `output`)."""
-    return {
-        k: v
-        for k, v in out.items()
-        if k != "output" and isinstance(v, torch.Tensor) and v.dim() == 0
-    }
 
 
 def _fmt(row: Mapping[str, float]) -> str:

@@ -7,11 +7,23 @@ from typing import Any
 
 from torch import nn
 
-from .inflate import inflate_state_dict, load_inflated
-from .resnet3d import STAGE_NAMES, ResNet3d, create_resnet3d
+from .layouts import WeightsError
+from .pretrained import LoadReport, load_pretrained, map_pretrained, pretrained_reports
+from .resnet3d import (
+    STAGE_NAMES,
+    VARIANTS,
+    ResNet3d,
+    create_resnet3d,
+    resnet3d_problems,
+    temporal_stride,
+)
 
 MODELS: dict[str, Callable[..., nn.Module]] = {"resnet3d": create_resnet3d}
 """Builders by name; each takes keyword arguments only."""
+
+MODEL_PROBLEMS: dict[str, Callable[..., list[tuple[str, str]]]] = {"resnet3d": resnet3d_problems}
+"""Per builder: `(argument, message)` for each keyword argument it cannot build (builds
+nothing, so a config can be checked before any work)."""
 
 
 def create_model(name: str, **kwargs: Any) -> nn.Module:
@@ -27,12 +39,26 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
     return builder(**kwargs)
 
 
+def model_problems(name: str, **kwargs: Any) -> list[tuple[str, str]]:
+    """What `create_model(name, **kwargs)` would refuse, as `(argument, message)` pairs."""
+    if name not in MODELS:
+        return [("name", f"unknown model {name!r}; expected one of {sorted(MODELS)}")]
+    return MODEL_PROBLEMS[name](**kwargs)
+
+
 __all__ = [
     "MODELS",
+    "MODEL_PROBLEMS",
     "STAGE_NAMES",
+    "VARIANTS",
+    "LoadReport",
     "ResNet3d",
+    "WeightsError",
     "create_model",
     "create_resnet3d",
-    "inflate_state_dict",
-    "load_inflated",
+    "load_pretrained",
+    "map_pretrained",
+    "model_problems",
+    "pretrained_reports",
+    "temporal_stride",
 ]

@@ -4,16 +4,11 @@ into a student that sees only dark RGB."""
 from .converter import AttentiveFeatureConverter
 from .losses import fuse, kd_distance, kd_fusion_to_rgb, kd_ir_to_irp, kd_ir_to_rgb, total_loss
 from .networks import MTCDNetwork, freeze
-from .stages import register_stages
-from .steps import AssistantStep, ClassifierStep, StudentStep
-
-# `mgrtrain eval RUN_DIR/student` rebuilds the step from the foundation's stage registry.
-register_stages()
+from .steps import AssistantStep, StudentStep
 
 __all__ = [
     "AssistantStep",
     "AttentiveFeatureConverter",
-    "ClassifierStep",
     "MTCDNetwork",
     "StudentStep",
     "freeze",
@@ -22,6 +17,5 @@ __all__ = [
     "kd_fusion_to_rgb",
     "kd_ir_to_irp",
     "kd_ir_to_rgb",
-    "register_stages",
     "total_loss",
 ]

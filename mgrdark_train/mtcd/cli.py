@@ -2,33 +2,33 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from mgrdark_data.cli.common import data_option, quiet_option, setup_logging
+from mgrdark_data.cli.progress import progress_factory
 
 from ..commands.options import (
+    announce,
     cache_option,
     device_option,
+    flag_settings,
     in_memory_option,
+    light_option,
+    preset_option,
+    pretrained_option,
     seed_option,
+    set_values,
     split_option,
     workers_option,
 )
-from ..engine.config import load_config, parse_set, resolve_config
-from .config import ABLATIONS, load_mtcd_config, resolve_mtcd_config
+from ..translator.networks import TRANSLATORS
+from .config import ABLATIONS, resolve_mtcd_run
 
 
 @click.command()
 @data_option
 @split_option
-@click.option(
-    "--preset",
-    type=click.Choice(["paper", "tiny"]),
-    default=None,
-    help="Settings bundle between the defaults and --config (default: paper).",
-)
+@preset_option
 @click.option(
     "--config",
     "config_file",
@@ -52,13 +52,15 @@ from .config import ABLATIONS, load_mtcd_config, resolve_mtcd_config
 )
 @click.option(
     "--translator",
-    type=click.Choice(["gan", "grayscale", "identity"]),
+    type=click.Choice(list(TRANSLATORS)),
     default=None,
     help="RGB -> pseudo-IR translator (default: gan, trained on aligned pairs).",
 )
 @click.option("--batch-size", type=int, default=None, help="Global batch size.")
 @click.option("--lr", type=float, default=None)
+@pretrained_option
 @workers_option
+@light_option
 @seed_option
 @device_option
 @cache_option
@@ -79,61 +81,27 @@ from .config import ABLATIONS, load_mtcd_config, resolve_mtcd_config
     "skips finished stages and resumes an unfinished one.",
 )
 @quiet_option
-def mtcd(
-    data,
-    split,
-    preset,
-    config_file,
-    mtcd_file,
-    epochs,
-    ablation,
-    translator,
-    batch_size,
-    lr,
-    workers,
-    seed,
-    device,
-    cache,
-    in_memory,
-    sets,
-    out,
-    quiet,
-) -> None:
+def mtcd(preset, config_file, mtcd_file, light, sets, out, quiet, **settings) -> None:
     """Train MTCD: translator -> IR teacher -> pseudo-IR assistant -> RGB student, then test
-    the student on RGB alone (report in RUN_DIR/student/eval/)."""
-    from ..commands.progress import tqdm_factory
+    the student on RGB alone (report in RUN_DIR/student/eval/; `mgrtrain eval RUN_DIR`)."""
     from .pipeline import run_mtcd
 
     setup_logging(quiet)
-    parsed = parse_set(sets)
-    train_sets = {k: v for k, v in parsed.items() if not k.startswith("mtcd.")}
-    mtcd_sets = {k[len("mtcd.") :]: v for k, v in parsed.items() if k.startswith("mtcd.")}
-    flags = {
-        "data.root": data,
-        "data.split": split,
-        "optim.epochs": epochs,
-        "optim.batch_size": batch_size,
-        "optim.lr": lr,
-        "data.workers": workers,
-        "run.seed": seed,
-        "run.device": device,
-        "data.cache": cache,
-        "data.in_memory": in_memory,
-    }
-    mtcd_flags = {"ablation": ablation, "translator.name": translator, **mtcd_sets}
-    run_dir = Path(out) if out else None
-    base = mbase = None
-    if run_dir and (run_dir / "config.yaml").exists() and (run_dir / "mtcd.yaml").exists():
-        base = load_config(run_dir / "config.yaml").to_dict()
-        mbase = load_mtcd_config(run_dir / "mtcd.yaml").to_dict()
-    chosen = None if base else (preset or "paper")
-    cfg = resolve_config(
-        preset=chosen, yaml_path=config_file, overrides=flags, sets=train_sets, base=base
+    flags = flag_settings(
+        settings,
+        ablation="mtcd.ablation",
+        translator="mtcd.translator.name",
     )
-    cfg.stage = "mtcd"
-    mcfg = resolve_mtcd_config(preset=chosen, yaml_path=mtcd_file, overrides=mtcd_flags, base=mbase)
-    run_dir = run_dir or Path("runs") / f"mtcd_{mcfg.ablation}_{cfg.data.split}"
-    res = run_mtcd(cfg, mcfg, run_dir, progress=tqdm_factory(quiet))
+    cfg, mcfg, run_dir = resolve_mtcd_run(
+        run_dir=out,
+        preset=preset,
+        yaml_path=config_file,
+        mtcd_yaml_path=mtcd_file,
+        overrides=flags,
+        sets=set_values(light, sets),
+    )
+    announce(cfg, quiet)
+    res = run_mtcd(cfg, mcfg, run_dir, progress=progress_factory(quiet))
     test = res.get("test")
     if test and not quiet:
         click.echo(

@@ -1,9 +1,10 @@
-"""MTCD settings, layered like the training config: defaults < preset < YAML < flags.
+"""MTCD settings, and resolving both configs of an MTCD run through the engine's resolver.
 
-The networks' training recipe (data sampling, backbone, SGD schedule, epochs) is the
-foundation's `TrainConfig`, shared by the teacher, assistant and student stages. This file holds
+The networks' training recipe (data sampling, backbone, SGD schedule, epochs, precise BN) is
+the engine's `TrainConfig`, shared by the teacher, assistant and student stages. This file holds
 what only MTCD has: the translator, the distillation losses and the ablation row. Both resolved
-configs are written into the run directory (`config.yaml`, `mtcd.yaml`).
+configs are written into the run directory (`config.yaml`, `mtcd.yaml`); on the command line the
+MTCD settings are `mtcd.*` keys (`--set mtcd.distill.alpha=0.5`).
 """
 
 from __future__ import annotations
@@ -13,15 +14,20 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-import yaml
-
-from mgrdark_data.paths import atomic_path
-
-from ..engine.config import ConfigError, dotted, merge, read_yaml
+from ..engine.config import TrainConfig, resolve_config
+from ..engine.resolver import (
+    bounded,
+    choice,
+    config_layers,
+    read_yaml,
+    resolve,
+    split_keys,
+    write_yaml,
+)
 from ..translator.config import TRANSLATOR_PRESETS, TranslatorConfig
-from ..translator.networks import TRANSLATORS
+from .layout import RUN_STAGE
 from .losses import KD_DISTANCES, KD_REDUCTIONS
 
 ABLATIONS: dict[str, dict[str, bool]] = {
@@ -33,39 +39,45 @@ ABLATIONS: dict[str, dict[str, bool]] = {
     "full": {"ir_kd": True, "fusion_kd": True, "assistant_kd": True},
 }
 
+TRAIN_DEFAULTS: dict[str, Any] = {
+    # After each network stage's evaluations and last epoch, recompute BatchNorm statistics
+    # over 200 training batches: dark RGB needs it (engine/precise_bn.py). Baselines: off.
+    "run": {"precise_bn_batches": 200},
+}
+"""What `mgrtrain mtcd` changes in the training defaults (under the preset)."""
+
 
 @dataclass
 class DistillConfig:
     """Distillation losses (eq. 5-7, 10). The student's weights follow the paper."""
 
-    kd_distance: str = "mse_l2"
+    kd_distance: str = choice("mse_l2", KD_DISTANCES)
     """'mse_l2': squared distance of L2-normalised projected feature maps (= 2 - 2 cos, per
     space-time location; IR is pixel-aligned with RGB, so locations correspond);
     'kl_logits': T^2 * KL of temperature-softened logits (class-level only)."""
-    kd_reduction: str = "mean"
+    kd_reduction: str = choice("mean", KD_REDUCTIONS)
     """'mean': sum over channels, mean over batch and positions; 'batchmean': sum over
     channels and positions, mean over batch. Cross-entropy is always the batch mean."""
-    temperature: float = 4.0
+    temperature: float = bounded(4.0, low=0.0)
     """Softening temperature of 'kl_logits'."""
-    alpha: float = 0.9
+    alpha: float = bounded(0.9, low=0.0)
     """Weight of L_kd(Fusion->RGB) in eq. 10."""
-    beta: float = 0.3
+    beta: float = bounded(0.3, low=0.0)
     """Weight of L_kd(IR->RGB) in eq. 10."""
-    gamma: float = 1.0
+    gamma: float = bounded(1.0, low=0.0)
     """Weight of L_kd(IR->IRp) in the assistant's loss (the paper gives none)."""
-    fusion_weight: float = 0.5
+    fusion_weight: float = bounded(0.5, low=0.0, high=1.0)
     """Teacher share of the fused target of eq. 7; the assistant gets the rest."""
 
 
 @dataclass
 class MTCDConfig:
-    """Everything MTCD adds to the foundation's training config."""
+    """Everything MTCD adds to the engine's training config."""
 
-    ablation: str = "full"
+    RENAMED: ClassVar[dict[str, str]] = {"precise_bn_batches": "run.precise_bn_batches"}
+
+    ablation: str = choice("full", ABLATIONS)
     """Table 4 row: 'baseline', 'teacher', 'teacher+assistant' or 'full'."""
-    precise_bn_batches: int = 200
-    """After each network stage, recompute BatchNorm statistics over this many training batches
-    with the final weights (0: off); see `mtcd/precise_bn.py` for why dark RGB needs it."""
     translator: TranslatorConfig = field(default_factory=TranslatorConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
 
@@ -76,34 +88,6 @@ class MTCDConfig:
     def switches(self) -> dict[str, bool]:
         """Which loss terms the ablation row keeps (``ir_kd``, ``fusion_kd``, ``assistant_kd``)."""
         return ABLATIONS[self.ablation]
-
-    def validate(self) -> MTCDConfig:
-        """Raise ConfigError on a value no stage could use; return self."""
-        checks = [
-            (self.ablation in ABLATIONS, f"ablation {self.ablation!r}: expected {list(ABLATIONS)}"),
-            (
-                self.translator.name in TRANSLATORS,
-                f"translator.name {self.translator.name!r}: expected one of {TRANSLATORS}",
-            ),
-            (
-                self.distill.kd_distance in KD_DISTANCES,
-                f"distill.kd_distance {self.distill.kd_distance!r}: expected one of {KD_DISTANCES}",
-            ),
-            (
-                self.distill.kd_reduction in KD_REDUCTIONS,
-                f"distill.kd_reduction {self.distill.kd_reduction!r}: "
-                f"expected one of {KD_REDUCTIONS}",
-            ),
-            (0.0 <= self.distill.fusion_weight <= 1.0, "distill.fusion_weight must be in [0, 1]"),
-            (
-                isinstance(self.precise_bn_batches, int) and self.precise_bn_batches >= 0,
-                "precise_bn_batches must be an integer >= 0",
-            ),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(f"mtcd config: {message}")
-        return self
 
 
 MTCD_PRESETS: dict[str, dict[str, Any]] = {
@@ -116,55 +100,87 @@ def resolve_mtcd_config(
     preset: str | None = None,
     yaml_path: str | os.PathLike | None = None,
     overrides: Mapping[str, Any] | None = None,
+    sets: Mapping[str, Any] | None = None,
     base: Mapping[str, Any] | None = None,
 ) -> MTCDConfig:
-    """Build the MTCD config from its layers (same rules as the foundation's config).
+    """Build the MTCD config from its layers (the same resolver as the training config).
 
     Args:
         preset: 'paper', 'tiny' or None.
         yaml_path: YAML file with any subset of the settings (the layout of ``mtcd.yaml``).
-        overrides: Dotted keys from CLI flags; None values mean "flag not given".
+        overrides: Dotted keys (without ``mtcd.``) from CLI flags; None means "not given".
+        sets: Dotted keys (without ``mtcd.``) from ``--set``, applied last; None is kept.
         base: Replaces the defaults (a resumed run's ``mtcd.yaml``).
     """
-    layers = MTCDConfig().to_dict()
-    if base is not None:
-        layers = merge(layers, base, "run mtcd.yaml")
-    if preset is not None:
-        if preset not in MTCD_PRESETS:
-            raise ConfigError(f"unknown preset {preset!r}; expected one of {sorted(MTCD_PRESETS)}")
-        layers = merge(layers, MTCD_PRESETS[preset], f"mtcd preset {preset}")
-    if yaml_path is not None:
-        layers = merge(layers, read_yaml(yaml_path), str(yaml_path))
-    if overrides:
-        layers = merge(layers, dotted(overrides), "command line")
-    try:
-        cfg = MTCDConfig(
-            ablation=layers["ablation"],
-            precise_bn_batches=layers["precise_bn_batches"],
-            translator=TranslatorConfig(**layers["translator"]),
-            distill=DistillConfig(**{k: _number(k, v) for k, v in layers["distill"].items()}),
-        )
-    except TypeError as e:
-        raise ConfigError(f"mtcd config: {e}") from e
-    return cfg.validate()
-
-
-def _number(key: str, value: Any) -> Any:
-    # YAML reads "1" as an int; the float fields accept it.
-    return (
-        float(value)
-        if isinstance(value, int)
-        and not isinstance(value, bool)
-        and key in {"temperature", "alpha", "beta", "gamma", "fusion_weight"}
-        else value
+    layers = config_layers(
+        MTCD_PRESETS, preset=preset, yaml_path=yaml_path, overrides=overrides, sets=sets, base=base
     )
+    return resolve(MTCDConfig, layers, prefix="mtcd.")
+
+
+def resolve_mtcd_run(
+    *,
+    run_dir: str | os.PathLike | None = None,
+    preset: str | None = None,
+    yaml_path: str | os.PathLike | None = None,
+    mtcd_yaml_path: str | os.PathLike | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    sets: Mapping[str, Any] | None = None,
+) -> tuple[TrainConfig, MTCDConfig, Path]:
+    """Both configs of an MTCD run and its directory, checked before any work starts.
+
+    Args:
+        run_dir: The run directory; when it holds both configs already, they are the base
+            (re-running a run continues it) and no preset applies.
+        preset: 'paper' (default for a new run) or 'tiny', for both configs.
+        yaml_path: YAML file of training settings.
+        mtcd_yaml_path: YAML file of MTCD settings.
+        overrides: Dotted CLI flags; `mtcd.*` keys go to the MTCD config.
+        sets: Dotted `--set` values, split the same way.
+
+    Returns:
+        `(training config, MTCD config, run directory)`; the run directory defaults to
+        `runs/mtcd_<ablation>_<split>`.
+    """
+    mflags, flags = split_keys(overrides or {}, "mtcd.")
+    msets, train_sets = split_keys(sets or {}, "mtcd.")
+    saved = load_run_configs(run_dir) if run_dir is not None else None
+    base, mbase = saved if saved else (None, None)
+    chosen = None if saved else (preset or "paper")
+    cfg = resolve_config(
+        preset=chosen,
+        yaml_path=yaml_path,
+        overrides={**flags, "stage": RUN_STAGE},
+        sets=train_sets,
+        base=base,
+        defaults=None if saved else TRAIN_DEFAULTS,
+    )
+    mcfg = resolve_mtcd_config(
+        preset=chosen, yaml_path=mtcd_yaml_path, overrides=mflags, sets=msets, base=mbase
+    )
+    if run_dir is None:
+        return cfg, mcfg, Path("runs") / f"mtcd_{mcfg.ablation}_{cfg.data.split}"
+    return cfg, mcfg, Path(run_dir)
+
+
+def load_run_configs(run_dir: str | os.PathLike) -> tuple[dict, dict] | None:
+    """The saved `config.yaml` and `mtcd.yaml` of an MTCD run directory (None: not both there).
+
+    `mtcd.precise_bn_batches` of runs written before it became `run.precise_bn_batches` moves
+    to its new place, so such a run continues with the setting it was started with.
+    """
+    run_dir = Path(run_dir)
+    if not ((run_dir / "config.yaml").exists() and (run_dir / "mtcd.yaml").exists()):
+        return None
+    base, mbase = read_yaml(run_dir / "config.yaml"), read_yaml(run_dir / "mtcd.yaml")
+    if "precise_bn_batches" in mbase:
+        base.setdefault("run", {})["precise_bn_batches"] = mbase.pop("precise_bn_batches")
+    return base, mbase
 
 
 def write_mtcd_config(cfg: MTCDConfig, path: str | os.PathLike) -> Path:
     """Write the resolved MTCD config (atomically)."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
-    return Path(path)
+    return write_yaml(cfg, path)
 
 
 def load_mtcd_config(path: str | os.PathLike) -> MTCDConfig:

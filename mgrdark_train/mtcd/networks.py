@@ -30,7 +30,7 @@ class MTCDNetwork(nn.Module):
 
     Args:
         backbone: A module whose forward returns a dict with ``features[stage]`` of shape
-            (B, C, T, H, W) (the foundation's ``create_resnet3d``).
+            (B, C, T, H, W) (``mgrdark_train.models.create_resnet3d``).
         feature_channels: C of ``features[stage]``.
         num_classes: Number of gesture classes.
         embed_dim: Channels of the projected space shared by T_t, T_a and T_s (default: C, as

@@ -1,16 +1,9 @@
 """The MTCD pipeline: translator -> IR teacher -> pseudo-IR assistant -> RGB student -> eval.
 
-Run directory::
-
-    config.yaml, mtcd.yaml     the resolved training and MTCD configs
-    translator/                translator stage (``translator.json`` when complete)
-    teacher/                   an ordinary run folder (config.yaml, metrics.csv, checkpoints/)
-    assistant/                 idem (only when the ablation row uses the assistant)
-    student/                   idem; ``student/eval/`` holds the test report
-    results.json               the student's test metrics and where each stage lives
-
-Each network stage writes ``done.json`` when it has finished; a finished stage is skipped, an
-unfinished one resumes from its last checkpoint, so a killed pipeline continues where it was.
+The run directory's layout is in `layout.py`. Every network stage is an ordinary engine run
+(`Trainer`: checkpoints, metrics, precise BN) in its own folder and writes `done.json` when it
+has finished; a finished stage is skipped, an unfinished one resumes from its last checkpoint,
+so a killed pipeline continues where it was.
 """
 
 from __future__ import annotations
@@ -24,31 +17,30 @@ from typing import Any
 
 from torch import nn
 
-from mgrdark_data.errors import MgrdarkError
 from mgrdark_data.paths import atomic_path
+from mgrdark_data.progress import Progress, prefixed
 from mgrdark_data.vocabulary import load_vocabulary
 
-from ..engine.checkpoint import LAST, load_checkpoint, save_checkpoint
-from ..engine.config import TrainConfig, load_config, write_config
-from ..engine.trainer import ProgressFactory, Trainer
-from ..stages.baseline import build_dataset
+from ..builders import build_dataset, require_clips
+from ..engine.checkpoint import LAST, RunDirError
+from ..engine.config import TrainConfig, resolve_config, write_config
+from ..engine.steps import ClassificationStep
+from ..engine.trainer import Trainer
 from ..stages.run import evaluate_run, seed_everything
 from ..translator.stage import load_translator, train_translator_stage
-from .config import MTCDConfig, load_mtcd_config, write_mtcd_config
-from .precise_bn import recompute_batchnorm
-from .stages import (
+from .config import MTCDConfig, load_run_configs, resolve_mtcd_config, write_mtcd_config
+from .layout import (
     ASSISTANT_STAGE,
+    DONE,
+    RESULTS,
     STUDENT_STAGE,
     TEACHER_STAGE,
-    build_network,
-    load_network,
-    register_stages,
+    write_inputs,
 )
-from .steps import AssistantStep, ClassifierStep, StudentStep
+from .stages import build_network, load_network
+from .steps import AssistantStep, StudentStep
 
 log = logging.getLogger(__name__)
-
-DONE = "done.json"
 
 
 def _kd_kwargs(mcfg: MTCDConfig) -> dict[str, Any]:
@@ -63,10 +55,9 @@ def train_network_stage(
     *,
     modalities: Sequence[str],
     eval_modalities: Sequence[str],
-    precise_bn_batches: int = 0,
-    progress: ProgressFactory | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Train one network stage with the foundation's trainer, resuming a killed run.
+    """Train one network stage with the engine's trainer, resuming a killed run.
 
     Args:
         cfg: Training config of the stage (``cfg.stage`` names it for ``mgrtrain eval``).
@@ -74,21 +65,17 @@ def train_network_stage(
         stage_dir: Stage folder.
         modalities: Streams the step reads while training.
         eval_modalities: Streams it reads in eval mode (per-epoch validation).
-        precise_bn_batches: After training, recompute BatchNorm statistics over this many
-            training batches and store them in the last checkpoint (0: keep the trainer's).
-            The trainer's per-epoch validation metrics predate this step.
-        progress: Progress-bar factory.
+        progress: Progress factory (bars named by the caller, e.g. ``teacher: epoch 3/60``).
 
     Returns:
         The stage summary written to ``done.json`` (last epoch's metrics).
     """
     stage_dir = Path(stage_dir)
-    train_set = build_dataset(cfg, "train", tuple(modalities))
-    if not len(train_set):
-        raise MgrdarkError(
-            f"no training clips with {list(modalities)} in split {cfg.data.split!r} "
-            f"(light={cfg.data.light!r}); MTCD needs aligned IR clips for training"
-        )
+    train_set = require_clips(
+        build_dataset(cfg, "train", tuple(modalities)),
+        cfg,
+        "; MTCD needs aligned IR clips for training",
+    )
     eval_set = None
     if cfg.data.eval_subset:
         eval_set = build_dataset(cfg, cfg.data.eval_subset, tuple(eval_modalities))
@@ -100,27 +87,9 @@ def train_network_stage(
         trainer.resume()
     rows = trainer.fit()
     summary = {"stage": cfg.stage, "epochs": cfg.optim.epochs, "last": rows[-1] if rows else {}}
-    if precise_bn_batches:
-        summary["precise_bn_batches"] = _precise_bn(
-            trainer, stage_dir / "checkpoints" / LAST, precise_bn_batches
-        )
     with atomic_path(stage_dir / DONE) as tmp:
         tmp.write_text(json.dumps(summary, indent=2))
     return summary
-
-
-def _precise_bn(trainer: Trainer, ckpt: Path, max_batches: int) -> int:
-    """Recompute the trained network's BatchNorm statistics and rewrite its checkpoint."""
-    trainer.train_sampler.set_epoch(trainer.cfg.optim.epochs)  # fresh augmentation draws
-    batches = iter(trainer.train_loader)
-    used = recompute_batchnorm(
-        trainer.step, batches, max_batches=max_batches, device=trainer.device
-    )
-    if used and trainer.dist.is_main:
-        state = load_checkpoint(ckpt, map_location="cpu")
-        state["step"] = trainer.step.state_dict()
-        save_checkpoint(ckpt, state)
-    return used
 
 
 def _stage_cfg(cfg: TrainConfig, stage: str) -> TrainConfig:
@@ -143,24 +112,24 @@ def run_mtcd(
     *,
     stage_dirs: dict[str, str | Path] | None = None,
     evaluate: bool = True,
-    progress: ProgressFactory | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Run every stage the ablation row needs, skipping finished ones, then test the student.
 
     Args:
         cfg: Training config shared by the network stages (data, backbone, schedule, seed).
         mcfg: MTCD config (translator, losses, ablation row).
-        run_dir: Run directory (layout in the module docstring).
+        run_dir: Run directory (layout in ``layout.py``).
         stage_dirs: Other folders for some stages (``translator``, ``teacher``, ``assistant``),
             e.g. to share a teacher between ablation rows; default: inside ``run_dir``.
         evaluate: Test the student with ``mgrtrain eval``'s library function at the end.
-        progress: Progress-bar factory for the network stages.
+        progress: Progress factory; each stage's bars start with its name
+            (``translator: epoch 2/8``, ``teacher: epoch 3/60``, ``student: eval test``).
 
     Returns:
         What ``results.json`` holds: the student's test metrics (when evaluated) and the stage
         folders.
     """
-    register_stages()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     _check_same_settings(run_dir, cfg, mcfg)
@@ -172,27 +141,27 @@ def run_mtcd(
     num_classes = len(load_vocabulary(cfg.data.classes))
     kd = _kd_kwargs(mcfg)
     d = mcfg.distill
-    pbn = mcfg.precise_bn_batches
 
     translator = teacher = assistant = None
     if needs["translator"]:
-        train_translator_stage(cfg, mcfg.translator, dirs["translator"])
+        train_translator_stage(
+            cfg, mcfg.translator, dirs["translator"], progress=prefixed(progress, "translator")
+        )
         translator = load_translator(dirs["translator"])
     if needs["teacher"]:
         tcfg = _stage_cfg(cfg, TEACHER_STAGE)
         if not (dirs["teacher"] / DONE).exists():
             seed_everything(cfg.run.seed)
-            step = ClassifierStep(build_network(tcfg, num_classes, "ir"), input_key="ir")
+            step = ClassificationStep(build_network(tcfg, num_classes, "ir"), input_key="ir")
             train_network_stage(
                 tcfg,
                 step,
                 dirs["teacher"],
                 modalities=("ir",),
                 eval_modalities=("ir",),
-                precise_bn_batches=pbn,
-                progress=progress,
+                progress=prefixed(progress, "teacher"),
             )
-        teacher = load_network(tcfg, num_classes, "ir", dirs["teacher"], "net")
+        teacher = load_network(tcfg, num_classes, "ir", dirs["teacher"], "model")
     if needs["assistant"]:
         acfg = _stage_cfg(cfg, ASSISTANT_STAGE)
         use_kd = mcfg.switches["assistant_kd"]
@@ -206,14 +175,14 @@ def run_mtcd(
                 gamma=d.gamma,
                 kd=kd,
             )
+            write_inputs(dirs["assistant"], translator=dirs["translator"], teacher=dirs["teacher"])
             train_network_stage(
                 acfg,
                 step,
                 dirs["assistant"],
                 modalities=("rgb", "ir") if use_kd else ("rgb",),
                 eval_modalities=("rgb",),
-                precise_bn_batches=pbn,
-                progress=progress,
+                progress=prefixed(progress, "assistant"),
             )
         assistant = load_network(acfg, num_classes, "ir", dirs["assistant"], "assistant")
     scfg = _stage_cfg(cfg, STUDENT_STAGE)
@@ -232,39 +201,42 @@ def run_mtcd(
             fusion_weight=d.fusion_weight,
             kd=kd,
         )
+        frozen = {k: dirs[k] for k, needed in needs.items() if needed}
+        write_inputs(dirs["student"], **frozen)
         train_network_stage(
             scfg,
             step,
             dirs["student"],
             modalities=("rgb", "ir") if needs["teacher"] else ("rgb",),
             eval_modalities=("rgb",),
-            precise_bn_batches=pbn,
-            progress=progress,
+            progress=prefixed(progress, "student"),
         )
     results: dict[str, Any] = {
         "ablation": mcfg.ablation,
         "stages": {k: str(v) for k, v in dirs.items()},
     }
     if evaluate:
-        results["test"] = evaluate_run(dirs["student"], subset="test")
-    with atomic_path(run_dir / "results.json") as tmp:
+        results["test"] = evaluate_run(
+            dirs["student"], subset="test", progress=prefixed(progress, "student")
+        )
+    with atomic_path(run_dir / RESULTS) as tmp:
         tmp.write_text(json.dumps(results, indent=2, default=str))
     return results
 
 
 def _check_same_settings(run_dir: Path, cfg: TrainConfig, mcfg: MTCDConfig) -> None:
     """Refuse to continue a run directory with other settings (finished stages are reused)."""
-    old_cfg, old_mcfg = run_dir / "config.yaml", run_dir / "mtcd.yaml"
-    if not (old_cfg.exists() and old_mcfg.exists()):
+    saved = load_run_configs(run_dir)
+    if saved is None:
         return
-    before = (load_config(old_cfg).to_dict(), load_mtcd_config(old_mcfg).to_dict())
+    before = (resolve_config(base=saved[0]).to_dict(), resolve_mtcd_config(base=saved[1]).to_dict())
     after = (cfg.to_dict(), mcfg.to_dict())
     # Workers and device change nothing that a finished stage learnt.
     for c in (before[0], after[0]):
         c["data"].pop("workers")
         c["run"].pop("device")
     if before != after:
-        raise MgrdarkError(
+        raise RunDirError(
             f"{run_dir} holds an MTCD run with other settings (see its config.yaml and "
             "mtcd.yaml); pass --out for a new run directory"
         )

@@ -1,36 +1,38 @@
-"""MTCD networks and steps built from a config, and their registration with `mgrtrain eval`.
+"""MTCD networks and steps built from a config, for training and for `mgrtrain eval`.
 
-Registered stages (the foundation's registry, `mgrdark_train.stages.STAGES`):
+The stage registry (`mgrdark_train.stages.registry`) lists three MTCD stages:
 
 * ``mtcd_teacher``: the IR teacher (reads ``ir``);
+* ``mtcd_assistant``: the pseudo-IR assistant; evaluates on ``rgb`` translated by the frozen
+  translator its stage was trained with (``inputs.json``, see ``layout.py``);
 * ``mtcd_student``: the RGB student; trains on ``rgb`` + ``ir``, evaluates on ``rgb`` alone.
 
-For evaluation the student step is built without its frozen networks: they are not part of a
-step's ``state_dict`` (see ``steps.py``), so the checkpoint loads into the RGB-only step and
-inference cannot reach IR. The assistant is not registered: evaluating it needs its translator,
-which lives in a sibling folder the registry cannot know about.
+For evaluation the steps are built without the frozen networks they distil from: those are not
+part of a step's ``state_dict`` (see ``steps.py``), so the checkpoint loads into the inference
+step and inference cannot reach IR.
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from torch import nn
 
+from ..builders import build_model
 from ..data import CHANNELS
-from ..engine.checkpoint import LAST, load_checkpoint
+from ..engine.checkpoint import (
+    LAST,
+    CheckpointError,
+    RunDirError,
+    load_checkpoint,
+    load_weights,
+)
 from ..engine.config import TrainConfig
-from ..stages import STAGES, Stage
-from ..stages.baseline import build_model
+from ..engine.steps import ClassificationStep
+from ..translator.stage import load_translator
+from .layout import input_dir
 from .networks import MTCDNetwork
-from .steps import ClassifierStep, StudentStep
-
-log = logging.getLogger(__name__)
-
-TEACHER_STAGE = "mtcd_teacher"
-ASSISTANT_STAGE = "mtcd_assistant"
-STUDENT_STAGE = "mtcd_student"
+from .steps import AssistantStep, StudentStep
 
 
 def build_network(cfg: TrainConfig, num_classes: int, modality: str) -> MTCDNetwork:
@@ -65,27 +67,42 @@ def load_network(
         num_classes: Classes of the vocabulary.
         modality: The network's input stream.
         stage_dir: Stage folder.
-        prefix: Submodule name of the network inside the stage's step (``net``, ``assistant``).
+        prefix: Submodule name of the network inside the stage's step (``model``,
+            ``assistant``).
     """
     net = build_network(cfg, num_classes, modality)
-    state = load_checkpoint(Path(stage_dir) / "checkpoints" / LAST, map_location="cpu")
+    path = Path(stage_dir) / "checkpoints" / LAST
+    state = load_checkpoint(path, map_location="cpu")
     head = f"{prefix}."
-    net.load_state_dict({k[len(head) :]: v for k, v in state["step"].items() if k.startswith(head)})
+    weights = {k[len(head) :]: v for k, v in state["step"].items() if k.startswith(head)}
+    if not weights:
+        raise CheckpointError(
+            f"{path} holds no {prefix!r} network (written by another version of mgrdark?); "
+            f"delete {stage_dir} and the stages trained after it to train them again"
+        )
+    load_weights(net, weights, stage_dir, advice=f"delete {stage_dir} and the stages after it")
     return net
 
 
-def _teacher_step(cfg: TrainConfig, num_classes: int) -> nn.Module:
-    return ClassifierStep(build_network(cfg, num_classes, "ir"), input_key="ir")
+def teacher_step(
+    cfg: TrainConfig, num_classes: int, stage_dir: str | Path | None = None
+) -> nn.Module:
+    """The IR teacher's step: cross-entropy on ``ir``."""
+    return ClassificationStep(build_network(cfg, num_classes, "ir"), input_key="ir")
 
 
-def _student_inference_step(cfg: TrainConfig, num_classes: int) -> nn.Module:
+def student_inference_step(
+    cfg: TrainConfig, num_classes: int, stage_dir: str | Path | None = None
+) -> nn.Module:
+    """The RGB student without its teachers: what ``mgrtrain eval`` runs."""
     return StudentStep(build_network(cfg, num_classes, "rgb"), use_fusion_kd=False, use_ir_kd=False)
 
 
-def register_stages() -> None:
-    """Add the MTCD stages to the foundation's registry (idempotent)."""
-    STAGES.setdefault(TEACHER_STAGE, Stage(_teacher_step, lambda cfg: ("ir",)))
-    STAGES.setdefault(
-        STUDENT_STAGE,
-        Stage(_student_inference_step, lambda cfg: ("rgb", "ir"), lambda cfg: ("rgb",)),
-    )
+def assistant_inference_step(
+    cfg: TrainConfig, num_classes: int, stage_dir: str | Path | None = None
+) -> nn.Module:
+    """The assistant on pseudo-IR from its own frozen translator (found from ``stage_dir``)."""
+    if stage_dir is None:
+        raise RunDirError("evaluating the assistant needs its stage folder (for its translator)")
+    translator = load_translator(input_dir(stage_dir, "translator"))
+    return AssistantStep(build_network(cfg, num_classes, "ir"), translator=translator, use_kd=False)

@@ -1,6 +1,7 @@
-"""Training steps of the three MTCD stages, as modules that return dicts (STYLE 7).
+"""Training steps of the MTCD assistant and student, as modules that return dicts.
 
-Every step returns ``{"loss", "output", <each unweighted loss term>}``, so the foundation's
+The IR teacher is the engine's plain ``ClassificationStep`` on ``ir``. Every step returns
+``{"loss", "output", <each unweighted loss term>}`` (``engine/steps.py``), so the engine's
 trainer logs each term and an ablation is nothing more than a missing key. Losses are computed
 in float32 even under bf16 autocast (softmax and normalisation lose precision in bf16).
 
@@ -68,27 +69,6 @@ class _FrozenNetworksStep(nn.Module):
         if key not in batch or batch[key] is None:
             raise KeyError(f"batch has no {key!r} clip, which {why} needs during training")
         return batch[key]
-
-
-class ClassifierStep(nn.Module):
-    """Plain cross-entropy on one modality: the IR teacher stage (and the RGB baseline).
-
-    Args:
-        net: The network trained in this stage.
-        input_key: Batch key of its input clip (``"ir"`` for the teacher).
-        label_key: Batch key of the integer labels.
-    """
-
-    def __init__(self, net: nn.Module, *, input_key: str = "ir", label_key: str = "label") -> None:
-        super().__init__()
-        self.net = net
-        self.input_key = input_key
-        self.label_key = label_key
-
-    def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
-        out = self.net(batch[self.input_key])
-        ce = F.cross_entropy(out["logits"].float(), batch[self.label_key])
-        return {"loss": ce, "output": out["logits"], "ce": ce}
 
 
 class AssistantStep(_FrozenNetworksStep):

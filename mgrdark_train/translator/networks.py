@@ -12,11 +12,11 @@ pseudo-IR they produce can be fed to an IR-trained network directly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-TRANSLATORS = ("gan", "grayscale", "identity")
 
 # ITU-R BT.601 luma weights for R, G, B.
 _LUMA = (0.299, 0.587, 0.114)
@@ -164,6 +164,28 @@ class IdentityTranslator(nn.Module):
         return x
 
 
+def _unet(*, in_channels: int, out_channels: int, base_channels: int, depth: int) -> nn.Module:
+    return UNetTranslator(
+        in_channels=in_channels, out_channels=out_channels, base_channels=base_channels, depth=depth
+    )
+
+
+def _grayscale(*, in_channels: int, out_channels: int, **_: int) -> nn.Module:
+    return GrayscaleTranslator(in_channels=in_channels, out_channels=out_channels)
+
+
+def _identity(*, in_channels: int, out_channels: int, **_: int) -> nn.Module:
+    return IdentityTranslator(in_channels=in_channels, out_channels=out_channels)
+
+
+TRANSLATORS: dict[str, Callable[..., nn.Module]] = {
+    "gan": _unet,
+    "grayscale": _grayscale,
+    "identity": _identity,
+}
+"""Translator builders by name (keyword arguments: channels in/out, U-Net width and depth)."""
+
+
 def create_translator(
     name: str,
     *,
@@ -185,15 +207,11 @@ def create_translator(
     Raises:
         ValueError: ``name`` is not a known translator.
     """
-    if name == "gan":
-        return UNetTranslator(
-            in_channels=in_channels,
-            out_channels=out_channels,
-            base_channels=base_channels,
-            depth=depth,
-        )
-    if name == "grayscale":
-        return GrayscaleTranslator(in_channels=in_channels, out_channels=out_channels)
-    if name == "identity":
-        return IdentityTranslator(in_channels=in_channels, out_channels=out_channels)
-    raise ValueError(f"unknown translator {name!r}; expected one of {TRANSLATORS}")
+    if name not in TRANSLATORS:
+        raise ValueError(f"unknown translator {name!r}; expected one of {list(TRANSLATORS)}")
+    return TRANSLATORS[name](
+        in_channels=in_channels,
+        out_channels=out_channels,
+        base_channels=base_channels,
+        depth=depth,
+    )

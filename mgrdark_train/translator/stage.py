@@ -26,13 +26,16 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from mgrdark_data.paths import atomic_path
+from mgrdark_data.progress import Progress
 
-from ..data import CHANNELS
+from ..builders import build_dataset, require_clips
+from ..data import CHANNELS, ClipSampler
+from ..engine.checkpoint import CheckpointError
 from ..engine.config import TrainConfig
-from ..stages.baseline import build_dataset
+from ..engine.device import resolve_device
 from .config import TranslatorConfig
-from .networks import TRANSLATORS, create_translator
-from .train import evaluate_l1, fit_translator, load_weights
+from .networks import create_translator
+from .train import evaluate_l1, fit_translator, load_translator_weights
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +59,7 @@ def train_translator_stage(
     tcfg: TranslatorConfig,
     out_dir: str | Path,
     *,
-    progress: Any = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Train the translator into ``out_dir``; a completed folder is returned as it is.
 
@@ -64,7 +67,7 @@ def train_translator_stage(
         cfg: Training config: which data, split, sampling, device and seed.
         tcfg: Translator settings.
         out_dir: Stage folder.
-        progress: Called as ``progress(epoch, metrics)`` after each training epoch.
+        progress: Progress factory (bars ``epoch 2/8``, ``val L1``, ``L1 <translator>``).
 
     Returns:
         The stage summary (also in ``translator.json``): name, settings, and ``l1`` (mean
@@ -76,13 +79,9 @@ def train_translator_stage(
     if done.exists():
         log.info("translator stage in %s is complete; skipped", out_dir)
         return json.loads(done.read_text())
-    if tcfg.name not in TRANSLATORS:
-        raise ValueError(f"unknown translator {tcfg.name!r}; expected one of {TRANSLATORS}")
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.run.seed)
-    device = torch.device(
-        "cuda" if cfg.run.device != "cpu" and torch.cuda.is_available() else "cpu"
-    )
+    device = resolve_device(cfg.run.device)
     eval_loader = None
     if cfg.data.eval_subset:
         eval_set = build_dataset(cfg, cfg.data.eval_subset, ("rgb", "ir"), train=False)
@@ -93,18 +92,16 @@ def train_translator_stage(
     translator = build_translator(tcfg)
     train_metrics: dict[str, float] = {}
     if tcfg.name == "gan":
-        train_set = build_dataset(cfg, "train", ("rgb", "ir"))
-        if not len(train_set):
-            raise ValueError(
-                f"no training clips with both rgb and ir in split {cfg.data.split!r} "
-                f"(light={cfg.data.light!r}); the paired translator needs aligned IR clips"
-            )
+        train_set = require_clips(
+            build_dataset(cfg, "train", ("rgb", "ir")),
+            cfg,
+            "; the paired translator needs aligned IR clips",
+        )
         loader = DataLoader(
             train_set,
             batch_size=tcfg.batch_size,
-            shuffle=True,
+            sampler=ClipSampler(len(train_set), shuffle=True, seed=cfg.run.seed),
             num_workers=cfg.data.workers,
-            generator=torch.Generator().manual_seed(cfg.run.seed),
         )
         train_metrics = fit_translator(
             translator,
@@ -127,7 +124,9 @@ def train_translator_stage(
         for name in ("grayscale", "identity"):
             candidates.setdefault(name, build_translator(dataclasses.replace(tcfg, name=name)))
         for name, t in candidates.items():
-            l1[name] = evaluate_l1(t.to(device), eval_loader, device=device)
+            l1[name] = evaluate_l1(
+                t.to(device), eval_loader, device=device, progress=progress, stage=f"L1 {name}"
+            )
         log.info("translator L1 on %s: %s", cfg.data.eval_subset, l1)
     summary = {
         "name": tcfg.name,
@@ -145,16 +144,16 @@ def load_translator(stage_dir: str | Path) -> nn.Module:
     """The translator of a completed stage folder, in eval mode on the CPU.
 
     Raises:
-        FileNotFoundError: The stage has not completed.
+        CheckpointError: The stage has not completed.
     """
     stage_dir = Path(stage_dir)
     done = stage_dir / DONE
     if not done.exists():
-        raise FileNotFoundError(f"{stage_dir} holds no finished translator ({DONE} missing)")
+        raise CheckpointError(f"{stage_dir} holds no finished translator ({DONE} missing)")
     summary = json.loads(done.read_text())
     translator = build_translator(TranslatorConfig(**summary["settings"]))
     if summary["name"] == "gan":
-        load_weights(
+        load_translator_weights(
             translator,
             torch.load(stage_dir / WEIGHTS, map_location="cpu", weights_only=True),
             stage_dir,

@@ -7,26 +7,38 @@
 into the RGB view). pix2pix weighs L1 by 100 against a GAN weight of 1, i.e. ``gan_weight``
 0.01 here; ``gan_weight = 0`` trains on L1 alone and builds no critic.
 
-The translator is trained by its own small loop (not the shared trainer) because a GAN needs
-two optimizers stepping in alternation. It checkpoints after every epoch and resumes from the
-last complete epoch.
+The loss is a step module in the engine's contract (`TranslatorStep`, a dict with ``loss``,
+``output`` and the terms), and the loop is built from the engine's pieces: the epoch-keyed
+`ClipSampler`, atomic checkpoints with RNG states (`engine/checkpoint.py`) and the metrics CSV
+that a resumed run truncates to its checkpoint (`engine/metrics.py`). It is a loop of its own
+because a GAN steps two optimizers in alternation, which the classification trainer does not.
 """
 
 from __future__ import annotations
 
-import csv
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import DataLoader
 
-from mgrdark_data.errors import MgrdarkError
+from mgrdark_data.progress import Progress, stage_bar
 
+from ..engine.checkpoint import (
+    CheckpointError,
+    capture_rng,
+    load_checkpoint,
+    load_weights,
+    restore_rng,
+    save_checkpoint,
+)
+from ..engine.metrics import MetricsCSV
+from ..engine.steps import step_terms
 from .apply import clip_to_frames
 from .networks import PatchDiscriminator
 
@@ -36,18 +48,17 @@ CHECKPOINT = "checkpoint.pt"
 METRICS = "metrics.csv"
 
 
-def load_weights(net: nn.Module, state: dict[str, Any], stage_dir: str | Path) -> None:
-    """`net.load_state_dict(state)`, or a clear error when the weights were written by a
-    version of mgrdark whose translator network differs (e.g. BatchNorm before 0.1.0's
-    instance norm)."""
-    try:
-        net.load_state_dict(state)
-    except RuntimeError as e:
-        raise MgrdarkError(
-            f"{stage_dir}: the translator saved there does not fit this version's network "
-            f"({str(e).splitlines()[0].rstrip(':.')}); delete that folder (in an MTCD run also "
-            "the assistant and student folders trained on it) to train it again"
-        ) from e
+def load_translator_weights(net: nn.Module, state: dict[str, Any], stage_dir: str | Path) -> None:
+    """Translator weights into `net`, or CheckpointError when they were written by a version
+    of mgrdark whose translator network differs (e.g. BatchNorm before 0.1.0's instance norm)."""
+    load_weights(
+        net,
+        state,
+        stage_dir,
+        what="the translator",
+        advice="delete that folder (in an MTCD run also the assistant and student folders "
+        "trained on it) to train it again",
+    )
 
 
 def hot_l1_weights(ir: torch.Tensor, hot_weight: float) -> torch.Tensor:
@@ -136,9 +147,58 @@ def _frames(batch: Mapping[str, Any], key: str, pick: torch.Tensor | None) -> to
     return frames if pick is None else frames[pick]
 
 
+class TranslatorStep(nn.Module):
+    """The translator's training step: L1 (optionally warm-weighted) plus the PatchGAN term.
+
+    Returns ``{"loss", "output", "l1"[, "gan", "d_loss"]}`` (`translator_losses`). While
+    training, each batch contributes at most ``frames_per_batch`` frame pairs, and the critic
+    takes its own step on every batch when ``critic_optimizer`` is set.
+
+    Args:
+        gen: The translator being trained.
+        gan_weight: Weight of the adversarial term; 0 builds no critic.
+        hot_weight: Extra L1 weight of warm pixels (`hot_l1_weights`); 0 = plain L1.
+        disc_channels: Width of the PatchGAN critic.
+        frames_per_batch: Frame pairs used per training batch (None: all).
+    """
+
+    def __init__(
+        self,
+        gen: nn.Module,
+        *,
+        gan_weight: float = 0.01,
+        hot_weight: float = 0.0,
+        disc_channels: int = 32,
+        frames_per_batch: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.gen = gen
+        self.disc: nn.Module | None = None
+        if gan_weight > 0:
+            # The critic judges (RGB, IR) pairs stacked along channels.
+            pair = getattr(gen, "in_channels", 3) + getattr(gen, "out_channels", 3)
+            self.disc = PatchDiscriminator(in_channels=pair, base_channels=disc_channels)
+        self.gan_weight, self.hot_weight = gan_weight, hot_weight
+        self.frames_per_batch = frames_per_batch
+        self.critic_optimizer: torch.optim.Optimizer | None = None
+
+    def forward(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        pick = _pick(batch, self.frames_per_batch) if self.training else None
+        rgb, ir = _frames(batch, "rgb", pick), _frames(batch, "ir", pick)
+        return translator_losses(
+            self.gen,
+            self.disc,
+            rgb,
+            ir,
+            gan_weight=self.gan_weight,
+            hot_weight=self.hot_weight,
+            opt_d=self.critic_optimizer if self.training else None,
+        )
+
+
 def fit_translator(
     gen: nn.Module,
-    loader: Iterable[Mapping[str, Any]],
+    loader: DataLoader,
     *,
     out_dir: str | Path,
     epochs: int,
@@ -147,15 +207,16 @@ def fit_translator(
     hot_weight: float = 0.0,
     disc_channels: int = 32,
     frames_per_batch: int | None = None,
-    val_loader: Iterable[Mapping[str, Any]] | None = None,
+    val_loader: DataLoader | None = None,
     device: torch.device | str = "cpu",
-    progress: Callable[[int, dict[str, float]], None] | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, float]:
     """Train ``gen`` on paired clip batches (keys ``rgb``, ``ir``), resumably.
 
     Args:
         gen: The translator (``create_translator("gan", ...)``).
-        loader: Yields batches with (B, C, T, H, W) ``rgb`` and aligned ``ir`` clips.
+        loader: Batches with (B, C, T, H, W) ``rgb`` and aligned ``ir`` clips; a sampler with
+            ``set_epoch`` (``ClipSampler``) makes a resumed run repeat its epochs exactly.
         out_dir: Stage folder: ``checkpoint.pt`` (after every epoch) and ``metrics.csv``.
         epochs: Total epochs; a resumed run continues after the last finished epoch.
         lr: Adam learning rate of generator and critic (betas 0.5, 0.999 as in pix2pix).
@@ -166,97 +227,116 @@ def fit_translator(
             from frame to frame; fewer frames make an epoch cheaper).
         val_loader: Optional batches for a held-out L1 per epoch.
         device: Where to train.
-        progress: Called after every epoch with the epoch number and its metrics.
+        progress: Progress factory: one bar per epoch (``epoch 2/8``) and one per validation.
 
     Returns:
-        The last epoch's metrics (mean ``l1``, ``gan``, ``d_loss``, ``val_l1``).
+        The last epoch's metrics (mean ``loss``, ``l1``, ``gan``, ``d_loss``; ``val_l1``).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     device = torch.device(device)
-    gen.to(device)
-    disc = None
-    if gan_weight > 0:
-        # The critic judges (RGB, IR) pairs stacked along channels.
-        pair_channels = getattr(gen, "in_channels", 3) + getattr(gen, "out_channels", 3)
-        disc = PatchDiscriminator(in_channels=pair_channels, base_channels=disc_channels)
-        disc.to(device)
+    step = TranslatorStep(
+        gen,
+        gan_weight=gan_weight,
+        hot_weight=hot_weight,
+        disc_channels=disc_channels,
+        frames_per_batch=frames_per_batch,
+    ).to(device)
     opt_g = torch.optim.Adam(gen.parameters(), lr=lr, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.999)) if disc else None
-
-    start, metrics = 0, {}
-    ckpt_path = out_dir / CHECKPOINT
-    if ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location=device, weights_only=True)
-        load_weights(gen, state["gen"], out_dir)
-        opt_g.load_state_dict(state["opt_g"])
-        if disc is not None and "disc" in state:
-            disc.load_state_dict(state["disc"])
-            opt_d.load_state_dict(state["opt_d"])
-        start = state["epoch"]
-        logger.info("translator: resuming after epoch %d", start)
-
-    for epoch in range(start + 1, epochs + 1):
+    if step.disc is not None:
+        step.critic_optimizer = torch.optim.Adam(step.disc.parameters(), lr=lr, betas=(0.5, 0.999))
+    metrics_csv = MetricsCSV(out_dir / METRICS)
+    start = _resume(step, opt_g, out_dir, metrics_csv)
+    metrics: dict[str, float] = {}
+    for epoch in range(start, epochs):
         t0 = time.perf_counter()
-        gen.train()
+        step.train()
+        if hasattr(loader.sampler, "set_epoch"):
+            loader.sampler.set_epoch(epoch)
         sums: dict[str, float] = {}
         n = 0
-        for batch in loader:
-            pick = _pick(batch, frames_per_batch)
-            rgb = _frames(batch, "rgb", pick).to(device)
-            ir = _frames(batch, "ir", pick).to(device)
-            terms = translator_losses(
-                gen, disc, rgb, ir, gan_weight=gan_weight, hot_weight=hot_weight, opt_d=opt_d
-            )
-            opt_g.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            opt_g.step()
-            for k, v in terms.items():
-                if k != "output":
+        with stage_bar(progress, f"epoch {epoch + 1}/{epochs}", len(loader), "batch") as bar:
+            for batch in loader:
+                terms = step({k: _to(v, device) for k, v in batch.items()})
+                opt_g.zero_grad(set_to_none=True)
+                terms["loss"].backward()
+                opt_g.step()
+                for k, v in step_terms(terms).items():
                     sums[k] = sums.get(k, 0.0) + float(v.detach())
-            n += 1
+                n += 1
+                bar.update(1)
+                bar.set_postfix(l1=f"{sums['l1'] / n:.4f}")
         if n == 0:
             raise ValueError("the translator's training loader yielded no batch")
         metrics = {k: v / n for k, v in sums.items()}
         if val_loader is not None:
-            metrics["val_l1"] = evaluate_l1(gen, val_loader, device=device)
+            metrics["val_l1"] = evaluate_l1(
+                gen, val_loader, device=device, progress=progress, stage="val L1"
+            )
         metrics["seconds"] = time.perf_counter() - t0
-        _append_metrics(out_dir / METRICS, epoch, metrics)
-        state = {"gen": gen.state_dict(), "opt_g": opt_g.state_dict(), "epoch": epoch}
-        if disc is not None:
-            state |= {"disc": disc.state_dict(), "opt_d": opt_d.state_dict()}
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save(state, tmp)
-        tmp.replace(ckpt_path)  # atomic: a kill mid-save leaves the previous epoch intact
-        logger.info("translator epoch %d: %s", epoch, metrics)
-        if progress is not None:
-            progress(epoch, metrics)
+        # Metrics first, checkpoint second, as the engine's trainer: a kill in between leaves a
+        # row that the resumed run truncates before it repeats the epoch.
+        metrics_csv.append({"epoch": epoch + 1, **metrics})
+        critic = step.critic_optimizer
+        state = {
+            "epoch": epoch,
+            "step": step.state_dict(),
+            "optimizer": opt_g.state_dict(),
+            "critic_optimizer": critic.state_dict() if critic is not None else None,
+            "rng": capture_rng(),
+        }
+        save_checkpoint(out_dir / CHECKPOINT, state)
+        logger.info("translator epoch %d: %s", epoch + 1, metrics)
     gen.eval()
     return metrics
+
+
+def _resume(
+    step: TranslatorStep, opt_g: torch.optim.Optimizer, out_dir: Path, metrics: MetricsCSV
+) -> int:
+    """Load `checkpoint.pt` if there is one; returns the first epoch (0-based) to train."""
+    path = out_dir / CHECKPOINT
+    if not path.exists():
+        return 0
+    state = load_checkpoint(path, map_location="cpu")
+    if "step" not in state:
+        raise CheckpointError(
+            f"{path} was written by an earlier version of mgrdark; delete it to train the "
+            "translator from its first epoch"
+        )
+    load_translator_weights(step, state["step"], out_dir)
+    opt_g.load_state_dict(state["optimizer"])
+    if step.critic_optimizer is not None and state.get("critic_optimizer"):
+        step.critic_optimizer.load_state_dict(state["critic_optimizer"])
+    restore_rng(state["rng"])
+    start = int(state["epoch"]) + 1
+    metrics.truncate(start)
+    logger.info("translator: resuming after epoch %d", start)
+    return start
+
+
+def _to(value: Any, device: torch.device) -> Any:
+    return value.to(device, non_blocking=True) if isinstance(value, torch.Tensor) else value
 
 
 @torch.no_grad()
 def evaluate_l1(
     translator: nn.Module,
-    loader: Iterable[Mapping[str, Any]],
+    loader: DataLoader | list[Mapping[str, Any]],
     *,
     device: torch.device | str = "cpu",
+    progress: Progress | None = None,
+    stage: str = "L1",
 ) -> float:
-    """Mean per-pixel L1 between translated RGB frames and the aligned IR frames."""
+    """Mean per-pixel L1 between translated RGB frames and the aligned IR frames (one bar,
+    named `stage`)."""
     translator.eval()
     total, count = 0.0, 0
-    for batch in loader:
-        rgb = clip_to_frames(batch["rgb"]).to(device)
-        ir = clip_to_frames(batch["ir"]).to(device)
-        total += F.l1_loss(translator(rgb), ir, reduction="sum").item()
-        count += ir.numel()
+    with stage_bar(progress, stage, len(loader), "batch") as bar:
+        for batch in loader:
+            rgb = clip_to_frames(batch["rgb"]).to(device)
+            ir = clip_to_frames(batch["ir"]).to(device)
+            total += F.l1_loss(translator(rgb), ir, reduction="sum").item()
+            count += ir.numel()
+            bar.update(1)
     return total / max(count, 1)
-
-
-def _append_metrics(path: Path, epoch: int, metrics: Mapping[str, float]) -> None:
-    new = not path.exists()
-    with path.open("a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["epoch", *sorted(metrics)])
-        if new:
-            writer.writeheader()
-        writer.writerow({"epoch": epoch, **metrics})

@@ -1,4 +1,5 @@
-"""Precise BatchNorm: statistics recomputed with final weights; frozen networks untouched."""
+"""Precise BatchNorm on training steps: statistics recomputed with final weights; the frozen
+networks an MTCD step holds are untouched."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from mgrdark_train.mtcd.precise_bn import recompute_batchnorm
-from mgrdark_train.mtcd.steps import ClassifierStep, StudentStep
+from mgrdark_train.engine.precise_bn import update_bn_stats
+from mgrdark_train.engine.steps import ClassificationStep
+from mgrdark_train.mtcd.steps import StudentStep
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -38,10 +40,10 @@ def _batches(n: int = 4) -> list[dict]:
 def test_statistics_become_the_average_over_the_batches():
     net = _Net()
     net.bn.running_mean.fill_(-100.0)  # a badly lagging estimate
-    step = ClassifierStep(net, input_key="rgb").eval()
+    step = ClassificationStep(net, input_key="rgb").eval()
     batches = _batches()
     weights = {k: v.clone() for k, v in net.state_dict().items() if "running" not in k}
-    assert recompute_batchnorm(step, batches) == 4
+    assert update_bn_stats(step, batches) == 4
     expected = torch.stack([b["rgb"].mean((0, 2, 3, 4)) for b in batches]).mean(0)
     torch.testing.assert_close(net.bn.running_mean, expected)
     assert not step.training  # mode restored
@@ -55,6 +57,6 @@ def test_frozen_teacher_statistics_are_untouched_and_max_batches_is_honoured():
     teacher = _Net()
     before = teacher.bn.running_mean.clone()
     step = StudentStep(_Net(), teacher=teacher, use_fusion_kd=False)
-    assert recompute_batchnorm(step, _batches(), max_batches=2) == 2
+    assert update_bn_stats(step, _batches(), 2) == 2
     torch.testing.assert_close(teacher.bn.running_mean, before)
     assert (step.student.bn.running_mean > 4).all()
