@@ -4,7 +4,7 @@ PIP ?= $(PYTHON) -m pip
 DEMO_DIR ?= demo-out
 PYTEST_ARGS ?=
 
-.PHONY: torch install dev demo test lint bench clean
+.PHONY: torch install dev demo demo-learn test lint bench clean
 
 # Keep a torch that is already installed (e.g. a CUDA build); otherwise pin the release we test
 # with, since an unpinned torch may pull several GB of CUDA packages.
@@ -19,8 +19,13 @@ install: torch
 dev: torch
 	$(PIP) install -q -e ".[dev]"
 
+# Every pipeline step on tiny data in a few minutes (it shows the steps, not learning).
 demo: install
 	$(PYTHON) -m mgrdark_train.demo --out $(DEMO_DIR)
+
+# The learning demonstration: the tiny preset's full training (about 36 CPU-minutes).
+demo-learn: install
+	$(PYTHON) -m mgrdark_train.demo --learn --out $(DEMO_DIR)
 
 test: dev
 	$(PYTHON) -m pytest -q $(PYTEST_ARGS)

@@ -42,7 +42,9 @@ def build_dataset(
     """The dataset of one subset as the config describes it.
 
     ``one_pass``: the caller reads every clip once (a final evaluation, a timing), so keeping
-    frames in memory (``data.in_memory``) would only decode more and hold it for nothing.
+    frames in memory (``data.in_memory``) would only decode more and hold it for nothing; and
+    its workers decode (``data.gpu_decode`` is for training: multi-view evaluation cuts views
+    from decoded clips).
     """
     d = cfg.data
     in_memory = d.in_memory and not one_pass
@@ -60,7 +62,7 @@ def build_dataset(
         vocabulary=load_vocabulary(d.classes),
         cache=d.cache,
         cache_format=d.cache_format,
-        encoded=d.gpu_decode,
+        encoded=d.gpu_decode and not one_pass,
         seed=cfg.run.seed,
         in_memory=in_memory,
     )
@@ -83,6 +85,35 @@ def require_clips(dataset: ClipDataset, cfg: TrainConfig, why: str = "") -> Clip
             "and --light"
         )
     return dataset
+
+
+SCRATCH_LR = 1e-3
+"""At or below this SGD learning rate, training from scratch almost surely underfits."""
+
+
+def scratch_note(cfg: TrainConfig) -> str | None:
+    """A warning when a network starts from scratch at a fine-tuning learning rate (the
+    `paper` recipe without `model.pretrained`); None otherwise."""
+    o = cfg.optim
+    if cfg.model.pretrained is not None or o.name != "sgd" or o.lr > SCRATCH_LR:
+        return None
+    return (
+        f"training from scratch (no model.pretrained) with SGD at lr {o.lr:g}, a fine-tuning "
+        "rate: the paper's recipe fine-tunes Kinetics-400 or ImageNet weights; pass "
+        "--pretrained FILE (README, Training), or raise --lr to train from scratch"
+    )
+
+
+def no_validation_note(cfg: TrainConfig) -> str:
+    """Why per-epoch validation is off when `data.eval_subset` selects no clips."""
+    d = cfg.data
+    light = "" if d.light is None else f" with data.light={d.light}"
+    return (
+        f"per-epoch validation is off: split {d.split!r} has no {d.eval_subset} clips{light} "
+        "(`mgrdata split` makes val subjects only with --val-subjects N or --val), so no "
+        "best.pt is kept and `mgrtrain eval` takes last.pt; --set data.eval_subset=null "
+        "silences this"
+    )
 
 
 def light_note(cfg: TrainConfig) -> str | None:

@@ -254,7 +254,8 @@ def _eval(*args):
 def test_eval_of_an_mtcd_run_directory_is_the_student_unless_asked(full_run, data, tmp_path):
     res = _eval(full_run, "--out", tmp_path / "student")
     assert res.exit_code == 0, res.output
-    assert res.output.startswith(f"{full_run / 'student'} (student, test, 3 clips, epoch 1)")
+    prefix = f"{full_run / 'student'} (student, test, 3 clips, last.pt of epoch 1, views 1x1)"
+    assert res.output.startswith(prefix)
     student = json.loads((tmp_path / "student" / "metrics.json").read_text())
     same = json.loads((full_run / "student" / "eval" / "metrics.json").read_text())
     assert student["member"] == "student" and student["top1"] == same["top1"]

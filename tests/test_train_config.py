@@ -39,7 +39,12 @@ def data(tmp_path_factory):
         ({"data.workers": -1}, "data.workers must lie in [0, inf], got -1"),
         ({"data.crop": 300}, "data.crop: 300 is larger than data.resize 256"),
         ({"data.split": None}, "data.split may not be empty (null); expected str"),
-        ({"model.pretrained_2d": "/no/such/weights.pt"}, "model.pretrained_2d: '/no/such/"),
+        ({"model.pretrained": "/no/such/weights.pt"}, "model.pretrained: '/no/such/"),
+        ({"model.pretrained_2d": "w.pt"}, "model.pretrained_2d is now model.pretrained"),
+        ({"model.variant": "x3d"}, "model.variant 'x3d': expected one of ['slowonly', 'i3d']"),
+        ({"model.checkpoint_stages": 5}, "model.checkpoint_stages must lie in [0, 4], got 5"),
+        ({"eval.clips": 0}, "eval.clips must lie in [1, inf], got 0"),
+        ({"data.num_frames": 4}, "data.num_frames: 4 frames are fewer than the network's"),
         ({"optim.momentum.x": 1}, "optim.momentum must be float, got {'x': 1}"),
     ],
 )

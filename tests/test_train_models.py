@@ -1,4 +1,5 @@
-"""3D ResNet: output contract, the factory, and 2D -> 3D inflation equivalence."""
+"""3D ResNet: output contract, the factory, the variants, activation checkpointing, and 2D -> 3D
+inflation equivalence (the other weights files: test_train_pretrained.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import torch
 from torch import nn
 
 from mgrdark_data.errors import MgrdarkError
-from mgrdark_train.models import STAGE_NAMES, create_model, create_resnet3d
+from mgrdark_train.models import STAGE_NAMES, create_model, create_resnet3d, temporal_stride
 
 
 class _Bottleneck2d(nn.Module):
@@ -105,7 +106,7 @@ def test_inflated_static_clip_reproduces_2d_activations(tmp_path):
     net2d = _randomised_2d(num_classes=5)
     path = tmp_path / "r50.pt"
     torch.save(net2d.state_dict(), path)
-    net3d = create_resnet3d(depth=50, num_classes=5, pretrained_2d=path, dropout=0.0).eval()
+    net3d = create_resnet3d(depth=50, num_classes=5, pretrained=path, dropout=0.0).eval()
     frame = torch.randn(1, 3, 16, 16)
     # 64 identical frames: zero temporal padding only disturbs frames near the ends (the
     # temporal receptive field is 2 + 1 + 13 frames wide at 1/2 rate), so the centre is clean.
@@ -117,16 +118,74 @@ def test_inflated_static_clip_reproduces_2d_activations(tmp_path):
         f3 = out["features"][name]
         centre = f3[:, :, f3.shape[2] // 2]
         torch.testing.assert_close(centre, ref[name], rtol=1e-4, atol=1e-4)
-    assert net3d.fc.weight.equal(net2d.fc.weight)  # same shape, so the classifier is kept
+    # The file's classes are not ours: the classifier is never loaded, even of the same shape.
+    assert not net3d.fc.weight.equal(net2d.fc.weight)
+    report = net3d.pretrained_report
+    assert report.layout == "torchvision" and report.loaded == report.backbone_tensors == 265
+    assert report.head == "classifier re-initialised for 5 classes (the file's has 5)"
 
 
 def test_inflation_skips_other_classifier_and_checks_shapes(tmp_path):
     net2d = _randomised_2d(num_classes=1000)
     path = tmp_path / "r50.pt"
     torch.save({"state_dict": net2d.state_dict()}, path)
-    net3d = create_resnet3d(depth=50, num_classes=4, in_channels=1, pretrained_2d=path)
+    net3d = create_resnet3d(depth=50, num_classes=4, in_channels=1, pretrained=path)
     w2 = net2d.conv1.weight.sum(dim=1, keepdim=True)  # depth: RGB kernels summed
     torch.testing.assert_close(net3d.conv1.weight, w2.unsqueeze(2).repeat(1, 1, 5, 1, 1) / 5)
     assert net3d.fc.weight.shape == (4, 2048)
-    with pytest.raises(MgrdarkError, match="width 1.0"):
-        create_resnet3d(depth=50, num_classes=4, width=0.5, pretrained_2d=path)
+    assert net3d.pretrained_report.reshaped["conv1.weight"] == (
+        "from 2D, 3 input channels summed to 1, inflated t1->5 (weight/5 repeated)"
+    )
+    with pytest.raises(MgrdarkError, match=r"fits too little.*model\.width 1\.0"):
+        create_resnet3d(depth=50, num_classes=4, width=0.5, pretrained=path)
+
+
+def _first_conv_kernels(model) -> list[list[int]]:
+    return [[int(b.conv1.weight.shape[2]) for b in stage] for stage in model.stages()]
+
+
+# Temporal size of each block's first conv in res2..res5 (PyTorchVideo's i3d_r50 and MMAction2's
+# I3D R50 have exactly these: docs/architecture.md, "Backbone variants").
+I3D_KERNELS = [[3, 3, 3], [3, 1, 3, 1], [3, 1, 3, 1, 3, 1], [1, 3, 1]]
+
+
+def test_variants_place_temporal_kernels_and_pools():
+    i3d = create_resnet3d(num_classes=3, variant="i3d", width=0.25)
+    slow = create_resnet3d(num_classes=3, width=0.25)
+    assert _first_conv_kernels(i3d) == I3D_KERNELS
+    assert _first_conv_kernels(slow) == [[1, 1, 1], [3] * 4, [3] * 6, [3] * 3]
+    assert i3d.maxpool.kernel_size == (1, 3, 3) and slow.maxpool.kernel_size == (3, 3, 3)
+    # The variant changes no parameter name: every checkpoint key is the same in both.
+    assert list(i3d.state_dict()) == list(slow.state_dict())
+    # MMAction2's 32x2x1 strides (the paper preset): 32 frames -> 8 in res2 -> 4 in res3..res5.
+    mma = create_resnet3d(
+        num_classes=3, variant="i3d", width=0.25, stem_temporal_stride=2, pool_temporal_stride=2
+    ).eval()
+    with torch.no_grad():
+        feats = mma(torch.randn(1, 3, 32, 32, 32))["features"]
+    assert [feats[n].shape[2] for n in STAGE_NAMES] == [8, 8, 4, 4, 4]
+    assert temporal_stride(variant="i3d", stem_temporal_stride=2, pool_temporal_stride=2) == 8
+    assert temporal_stride() == 2
+
+
+def test_activation_checkpointing_gives_the_same_outputs_gradients_and_statistics(
+    one_torch_thread,
+):
+    torch.manual_seed(0)
+    plain = create_resnet3d(depth=18, num_classes=4, width=0.25, dropout=0.0)
+    ckpt = create_resnet3d(depth=18, num_classes=4, width=0.25, dropout=0.0, checkpoint_stages=4)
+    ckpt.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 8, 32, 32)
+    outs = []
+    for net in (plain, ckpt):
+        net.train()
+        out = net(x)
+        (out["logits"].square().sum() + out["features"]["res3"].mean()).backward()
+        outs.append(out["logits"].detach())
+    assert torch.equal(outs[0], outs[1])
+    grads = {n: p.grad for n, p in plain.named_parameters()}
+    for n, p in ckpt.named_parameters():
+        assert torch.equal(p.grad, grads[n]), n
+    # The backward pass recomputes the blocks in training mode; the statistics move once.
+    for (n, a), b in zip(plain.state_dict().items(), ckpt.state_dict().values(), strict=True):
+        assert torch.equal(a, b), n

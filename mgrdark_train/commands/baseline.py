@@ -15,6 +15,7 @@ from .options import (
     in_memory_option,
     light_option,
     preset_option,
+    pretrained_option,
     seed_option,
     set_option,
     set_values,
@@ -44,6 +45,7 @@ from .options import (
 @click.option("--batch-size", type=int, default=None, help="Global batch size.")
 @click.option("--lr", type=float, default=None)
 @click.option("--frames", type=int, default=None, help="Frames sampled per clip (T).")
+@pretrained_option
 @workers_option
 @light_option
 @seed_option
@@ -78,7 +80,13 @@ def baseline(modality, preset, config_file, light, sets, out, resume, quiet, **s
     if not continued and modality is None:
         raise click.UsageError("--modality is required for a new run")
     announce(cfg, quiet)
-    rows = train_run(cfg, run_dir, resume=resume, progress=progress_factory(quiet))
+    rows = train_run(
+        cfg,
+        run_dir,
+        resume=resume,
+        progress=progress_factory(quiet),
+        notes=None if quiet else lambda line: click.echo(f"note: {line}", err=True),
+    )
     if rows and not quiet:
         last = rows[-1]
         shown = {k: v for k, v in last.items() if k.endswith(("loss", "top1", "top5"))}

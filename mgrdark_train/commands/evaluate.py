@@ -22,7 +22,17 @@ from ..mtcd.layout import MEMBERS
     "--subset", type=click.Choice(["train", "val", "test"]), default="test", show_default=True
 )
 @click.option(
-    "--checkpoint", default="last.pt", show_default=True, help="File in <folder>/checkpoints/."
+    "--checkpoint",
+    default=None,
+    help="File in <folder>/checkpoints/ (default: best.pt, the epoch of best val top-1, when "
+    "the run validated on val subjects; else last.pt).",
+)
+@click.option(
+    "--views",
+    default=None,
+    metavar="CxK",
+    help="C temporal clips x K spatial crops per clip, softmax scores averaged, e.g. 10x3 "
+    "(default: the run's eval.clips x eval.crops, 1x1: the centre crop of one clip).",
 )
 @click.option(
     "-d",
@@ -42,7 +52,7 @@ from ..mtcd.layout import MEMBERS
 )
 @quiet_option
 def evaluate(
-    run_dir, member, subset, checkpoint, data, device, batch_size, workers, out, quiet
+    run_dir, member, subset, checkpoint, views, data, device, batch_size, workers, out, quiet
 ) -> None:
     """Top-1/top-5/per-class accuracy, confusion matrix PNG and per-clip predictions.
 
@@ -57,6 +67,7 @@ def evaluate(
         member=member,
         subset=subset,
         checkpoint=checkpoint,
+        views=views,
         device=device,
         batch_size=batch_size,
         workers=workers,
@@ -66,7 +77,8 @@ def evaluate(
     )
     who = f"{res['member']}, " if "member" in res else ""
     click.echo(
-        f"{res['run']} ({who}{subset}, {res['clips']} clips, epoch {res['epoch']}): "
+        f"{res['run']} ({who}{subset}, {res['clips']} clips, {res['checkpoint']} of epoch "
+        f"{res['epoch']}, views {res['views']}): "
         f"top1={res['top1']:.4f} top5={res['top5']:.4f} "
         f"mean class accuracy={res['mean_class_accuracy']:.4f}"
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ..builders import light_note
+from ..builders import light_note, scratch_note
 from ..engine.config import PRESETS, TrainConfig
 from ..engine.resolver import parse_set
 
@@ -39,6 +39,13 @@ light_option = click.option(
     default=None,
     help="Clips to use by light condition (default: dark, as in the paper's experiments).",
 )
+pretrained_option = click.option(
+    "--pretrained",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Weights file to fine-tune from: a Kinetics-400 checkpoint of PyTorchVideo (.pyth) or "
+    "MMAction2, or a torchvision ImageNet ResNet-50 (inflated); nothing is downloaded.",
+)
 set_option = click.option(
     "--set",
     "sets",
@@ -59,6 +66,7 @@ SETTING_OF_FLAG: dict[str, str] = {
     "epochs": "optim.epochs",
     "batch_size": "optim.batch_size",
     "lr": "optim.lr",
+    "pretrained": "model.pretrained",
     "seed": "run.seed",
     "device": "run.device",
 }
@@ -84,7 +92,11 @@ def set_values(light: str | None, sets: tuple[str, ...]) -> dict[str, Any]:
 
 
 def announce(cfg: TrainConfig, quiet: bool) -> None:
-    """Say on stderr, before any work, what the settings leave out (the dark-only default)."""
+    """Say on stderr, before any work, what the settings leave out (the dark-only default)
+    and what will likely go wrong (from scratch at a fine-tuning rate: shown even with -q)."""
+    warning = scratch_note(cfg)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
     note = light_note(cfg)
     if note and not quiet:
         click.echo(f"note: {note}", err=True)

@@ -15,6 +15,8 @@ from mgrdark_data.errors import MgrdarkError
 from mgrdark_data.paths import atomic_path
 
 LAST = "last.pt"
+BEST = "best.pt"
+"""Kept beside last.pt when the run validates on val subjects: the epoch of best val top-1."""
 
 
 class CheckpointError(MgrdarkError):

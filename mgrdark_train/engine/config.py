@@ -14,12 +14,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from mgrdark_data.manifest import SPLIT_NAMES
 
 from ..data import CACHE_FORMATS, MODALITIES
-from ..models import MODELS, model_problems
+from ..models import MODELS, VARIANTS, model_problems, temporal_stride
 from .device import AMP_MODES, DEVICES
 from .optim import OPTIMIZERS
 from .resolver import (
@@ -87,22 +87,36 @@ class DataConfig:
 class ModelConfig:
     """Backbone; the keys after `name` are passed to its builder."""
 
+    RENAMED: ClassVar[dict[str, str]] = {"pretrained_2d": "model.pretrained"}
+
     name: str = choice("resnet3d", MODELS)
+    variant: str = choice("slowonly", VARIANTS)
+    """Where the temporal kernels are: 'slowonly' (res3-res5) or 'i3d' (the Kinetics-400 I3D
+    ResNet-50 of PyTorchVideo and MMAction2; the `paper` preset); `models/resnet3d.py`."""
     depth: int = 50
     width: float = bounded(1.0, low=0.0)
     dropout: float = bounded(0.5, low=0.0, high=1.0)
     stem_temporal_kernel: int = 5
+    stem_temporal_stride: int = bounded(1, low=1)
+    """Temporal stride of the stem conv (MMAction2's I3D: 2)."""
     pool_temporal_stride: int = bounded(2, low=1)
-    pretrained_2d: str | None = None
-    """A torchvision-named 2D ResNet state_dict file to inflate (no downloads)."""
+    """Temporal stride of the stem max-pool."""
+    checkpoint_stages: int = bounded(0, low=0, high=4)
+    """Activation checkpointing: recompute the first N residual stages (res2 first, the
+    largest activations) in the backward pass instead of keeping their activations (less
+    memory, about a third more compute; the same results)."""
+    pretrained: str | None = None
+    """A weights file to fine-tune from (`--pretrained`): a Kinetics-400 checkpoint of
+    PyTorchVideo (`.pyth`) or MMAction2, or a 2D torchvision ImageNet ResNet; nothing is
+    downloaded. The classifier is re-initialised; see `models/pretrained.py`."""
 
     def builder_kwargs(self) -> dict[str, Any]:
         """What `create_model` gets besides the name."""
         return {k: v for k, v in dataclasses.asdict(self).items() if k != "name"}
 
     def problems(self) -> list[tuple[str, str]]:
-        if self.pretrained_2d is not None and not Path(self.pretrained_2d).is_file():
-            return [("pretrained_2d", f"{self.pretrained_2d!r}: no such file")]
+        if self.pretrained is not None and not Path(self.pretrained).is_file():
+            return [("pretrained", f"{self.pretrained!r}: no such file")]
         return model_problems(self.name, **self.builder_kwargs())
 
 
@@ -150,6 +164,17 @@ class RunConfig:
 
 
 @dataclass
+class EvalConfig:
+    """How `mgrtrain eval` (and MTCD's final test) views each clip: C x K views whose softmax
+    scores are averaged (`engine/views.py`); per-epoch validation always uses one view."""
+
+    clips: int = bounded(1, low=1)
+    """C: temporal views, each T frames spread over the whole clip at shifted offsets."""
+    crops: int = bounded(1, low=1)
+    """K: spatial crops of the resized frame, spread evenly from left to right (1: centre)."""
+
+
+@dataclass
 class TrainConfig:
     """Everything a run needs; `stage` names the training step (`mgrdark_train.stages`)."""
 
@@ -158,16 +183,44 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: RunConfig = field(default_factory=RunConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def problems(self) -> list[tuple[str, str]]:
+        if self.model.name != "resnet3d":
+            return []
+        stride = temporal_stride(**self.model.builder_kwargs())
+        if self.data.num_frames < stride:
+            return [
+                (
+                    "data.num_frames",
+                    f"{self.data.num_frames} frames are fewer than the network's temporal "
+                    f"stride {stride} (model.variant, model.stem_temporal_stride, "
+                    "model.pool_temporal_stride); sample more frames or lower a stride",
+                )
+            ]
+        return []
+
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # The paper's training recipe; weight decay is not given there (see OptimConfig).
+    # The paper's training recipe; weight decay is not given there (see OptimConfig). Its
+    # learning rate is a fine-tuning rate: the recipe starts from Kinetics-400 (or ImageNet)
+    # weights the user passes (`--pretrained FILE`, model.pretrained); from scratch
+    # `mgrtrain` warns. The network is MMAction2's I3D ResNet-50 32x2x1 (temporal strides 2 in
+    # the stem conv and pool, 2 after res2: 32 frames -> 4 at res5), which both I3D
+    # checkpoints fit one-to-one.
     "paper": {
         "data": {"num_frames": 32, "resize": 256, "crop": 224},
-        "model": {"depth": 50, "width": 1.0},
+        "model": {
+            "depth": 50,
+            "width": 1.0,
+            "variant": "i3d",
+            "stem_temporal_kernel": 5,
+            "stem_temporal_stride": 2,
+            "pool_temporal_stride": 2,
+        },
         "optim": {
             "batch_size": 32,
             "lr": 1e-4,
@@ -234,10 +287,23 @@ def resolve_config(
         yaml_path=yaml_path,
         overrides=overrides,
         sets=sets,
-        base=base,
+        base=None if base is None else upgrade_saved(base),
         defaults=defaults,
     )
     return resolve(TrainConfig, layers)
+
+
+def upgrade_saved(saved: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's saved config written by an earlier version, in today's keys (a renamed key
+    given by the user is refused, but a run directory must stay readable)."""
+    out = dict(saved)
+    model = out.get("model")
+    if isinstance(model, Mapping) and "pretrained_2d" in model:
+        model = dict(model)
+        old = model.pop("pretrained_2d")
+        model.setdefault("pretrained", old)
+        out["model"] = model
+    return out
 
 
 def write_config(cfg: TrainConfig, path: str | os.PathLike) -> Path:
@@ -254,6 +320,7 @@ __all__ = [
     "PRESETS",
     "ConfigError",
     "DataConfig",
+    "EvalConfig",
     "ModelConfig",
     "OptimConfig",
     "RunConfig",

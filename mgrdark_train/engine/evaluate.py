@@ -24,6 +24,7 @@ from mgrdark_data.progress import Progress, stage_bar
 from .device import move_batch
 from .metrics import confusion_matrix, per_class_accuracy
 from .steps import output_logits
+from .views import Views, clip_views
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,23 @@ def predict(
     label_key: str = "label",
     progress: Progress | None = None,
     stage: str = "eval",
+    views: Views | None = None,
+    crop: int | None = None,
 ) -> Predictions:
-    """Run a step in eval mode over every item of `dataset` (in order); the bar is `stage`."""
+    """Run a step in eval mode over every item of `dataset` (in order); the bar is `stage`.
+
+    Args:
+        views: Several views per clip (`views.py`): the dataset's items then hold
+            `views.clips` * T uncropped frames, each view is cut from them, and a clip's
+            probabilities are the mean of its views' softmax scores. None: one view, the item.
+        crop: Side of a view's crop (with `views`).
+        batch_size: Views per forward pass.
+    """
     step.eval().to(device)
+    per_item = 1 if views is None else views.count
     loader = DataLoader(
         dataset,
-        batch_size=batch_size,
+        batch_size=max(1, batch_size // per_item),
         shuffle=False,
         num_workers=workers,
         pin_memory=device.type == "cuda",
@@ -70,15 +82,46 @@ def predict(
     with stage_bar(progress, stage, len(loader), "batch") as bar:
         for batch in loader:
             batch = move_batch(batch, device, channels_last=False)
-            with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
-                out = step(batch)
-            probs.append(output_logits(out["output"]).float().softmax(dim=1).cpu())
+            if views is None:
+                with torch.autocast(device.type, dtype=amp, enabled=amp is not None):
+                    out = step(batch)
+                probs.append(output_logits(out["output"]).float().softmax(dim=1).cpu())
+            else:
+                if crop is None:
+                    raise ValueError("predicting several views needs their crop size")
+                scores = _view_scores(step, batch, views, crop, batch_size, amp, label_key)
+                probs.append(scores.mean(dim=1).cpu())
             labels.append(batch[label_key].cpu())
             ids.extend(batch["clip_id"])
             bar.update(1)
     if not ids:
         return Predictions([], np.zeros(0, np.int64), np.zeros((0, 0), np.float32))
     return Predictions(ids, torch.cat(labels).numpy(), torch.cat(probs).numpy())
+
+
+def _view_scores(
+    step: nn.Module,
+    batch: dict,
+    views: Views,
+    crop: int,
+    batch_size: int,
+    amp: torch.dtype | None,
+    label_key: str,
+) -> torch.Tensor:
+    """(B, views, classes) softmax scores of every view of every clip in `batch`."""
+    inputs = [k for k, v in batch.items() if isinstance(v, torch.Tensor) and v.dim() == 5]
+    labels = batch[label_key]
+    per_clip = {k: [clip_views(x, views, crop) for x in batch[k]] for k in inputs}
+    order = [(b, v) for b in range(len(labels)) for v in range(views.count)]
+    scores = []
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        sub = {k: torch.stack([per_clip[k][b][v] for b, v in chunk]) for k in inputs}
+        sub[label_key] = labels[[b for b, _ in chunk]]
+        with torch.autocast(labels.device.type, dtype=amp, enabled=amp is not None):
+            out = step(sub)
+        scores.append(output_logits(out["output"]).float().softmax(dim=1))
+    return torch.cat(scores).view(len(labels), views.count, -1)
 
 
 def summarize(pred: Predictions, class_names: Sequence[str]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from mgrdark_data.progress import NullBar, Progress, ProgressBar, open_bar
 
 from ..data.sampler import ClipSampler
 from .checkpoint import (
+    BEST,
     LAST,
     capture_rng,
     load_checkpoint,
@@ -29,6 +30,7 @@ from .checkpoint import (
 from .config import ConfigError, TrainConfig
 from .device import autocast_dtype, move_batch, resolve_device
 from .distributed import all_gather_objects, barrier, broadcast_buffers, current
+from .memory import estimate_step_memory, meta_batch, optimizer_state_slots
 from .metrics import MeanTracker, MetricsCSV
 from .optim import build_optimizer, build_scheduler
 from .precise_bn import update_bn_stats
@@ -42,9 +44,10 @@ class Trainer:
 
     Writes `metrics.csv` (one row per epoch; evaluation columns are prefixed with the
     evaluated subset, e.g. `val_top1`), `checkpoints/last.pt` (atomically, every
-    epoch; `epoch_NNN.pt` too every `run.keep_every` epochs) and TensorBoard events when
-    available. Under `torchrun` each rank trains its shard; metrics are summed over ranks and
-    only rank 0 writes.
+    epoch; `epoch_NNN.pt` too every `run.keep_every` epochs; `best.pt` at each new best
+    `val_top1` when the evaluated subset is val, ties going to the earlier epoch) and
+    TensorBoard events when available. Under `torchrun` each rank trains its shard; metrics
+    are summed over ranks and only rank 0 writes.
 
     Args:
         step: The training step (contract in `steps.py`).
@@ -73,6 +76,8 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.dist = current()
         self.device = resolve_device(cfg.run.device, self.dist)
+        # Every batch has the same shape (fixed T and crop): let cuDNN pick its fastest kernels.
+        torch.backends.cudnn.benchmark = self.device.type == "cuda"
         self.amp = autocast_dtype(cfg.run.amp, self.device)
         self.progress = progress if self.dist.is_main else None
         self.label_key = label_key
@@ -114,6 +119,9 @@ class Trainer:
         self.metrics = MetricsCSV(self.run_dir / "metrics.csv")
         self.ckpt_dir = self.run_dir / "checkpoints"
         self.start_epoch = 0
+        self.best: dict[str, Any] | None = None
+        """`{"metric", "value", "epoch"}` of `best.pt` (None: none yet, or no val subset)."""
+        self.keep_best = self.eval_loader is not None and cfg.data.eval_subset == "val"
         self._tb = None
         self._bar: ProgressBar = NullBar()
 
@@ -129,22 +137,40 @@ class Trainer:
             prefetch_factor=4 if workers > 0 else None,
         )
 
+    def describe(self) -> str:
+        """The parameter count and the estimated memory of one training step (`memory.py`),
+        for the start of a run."""
+        item = self.train_loader.dataset[(0, 0)]
+        estimate = estimate_step_memory(
+            self.step,
+            meta_batch(item, self.batch_size),
+            optimizer_slots=optimizer_state_slots(self.cfg.optim.name, self.cfg.optim.momentum),
+            amp=self.amp,
+        )
+        return estimate.describe(self.device)
+
     # --- state -------------------------------------------------------------------------------
 
     def state(self, epoch: int) -> dict[str, Any]:
-        return {
+        state = {
             "epoch": epoch,
             "step": self.step.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "config": self.cfg.to_dict(),
         }
+        if self.best is not None:
+            state["best"] = self.best
+        return state
 
-    def save(self, epoch: int) -> None:
-        """Checkpoint after `epoch` (0-based) with every rank's RNG state."""
+    def save(self, epoch: int, best: bool = False) -> None:
+        """Checkpoint after `epoch` (0-based) with every rank's RNG state (`best`: it is the
+        best epoch so far, also written as best.pt, before last.pt)."""
         rng = all_gather_objects(capture_rng())
         if self.dist.is_main:
             state = {**self.state(epoch), "rng": rng}
+            if best:
+                save_checkpoint(self.ckpt_dir / BEST, state)
             save_checkpoint(self.ckpt_dir / LAST, state)
             keep = self.cfg.run.keep_every
             if keep and (epoch + 1) % keep == 0:
@@ -171,6 +197,7 @@ class Trainer:
                 self.dist.world_size,
             )
         restore_rng(rng[self.dist.rank % len(rng)])
+        self.best = state.get("best")
         self.start_epoch = int(state["epoch"]) + 1
         if self.dist.is_main:
             self.metrics.truncate(self.start_epoch)
@@ -204,12 +231,22 @@ class Trainer:
                     self.metrics.append(row)
                     self._log_tensorboard(row)
                     log.info("epoch %d: %s", epoch + 1, _fmt(row))
-                self.save(epoch)
+                self.save(epoch, best=evaluate and self._new_best(row, epoch))
                 rows.append(row)
         finally:
             if self._tb is not None:
                 self._tb.close()
         return rows
+
+    def _new_best(self, row: Mapping[str, float], epoch: int) -> bool:
+        """Whether this epoch's val top-1 beats every earlier one (a tie keeps the earlier)."""
+        value = row.get("val_top1")
+        if not self.keep_best or value is None:
+            return False
+        if self.best is not None and value <= self.best["value"]:
+            return False
+        self.best = {"metric": "val_top1", "value": float(value), "epoch": epoch + 1}
+        return True
 
     def _autocast(self):
         if self.amp is None:

@@ -7,8 +7,16 @@ from typing import Any
 
 from torch import nn
 
-from .inflate import inflate_state_dict, load_inflated
-from .resnet3d import STAGE_NAMES, ResNet3d, create_resnet3d, resnet3d_problems
+from .layouts import WeightsError
+from .pretrained import LoadReport, load_pretrained, map_pretrained, pretrained_reports
+from .resnet3d import (
+    STAGE_NAMES,
+    VARIANTS,
+    ResNet3d,
+    create_resnet3d,
+    resnet3d_problems,
+    temporal_stride,
+)
 
 MODELS: dict[str, Callable[..., nn.Module]] = {"resnet3d": create_resnet3d}
 """Builders by name; each takes keyword arguments only."""
@@ -42,10 +50,15 @@ __all__ = [
     "MODELS",
     "MODEL_PROBLEMS",
     "STAGE_NAMES",
+    "VARIANTS",
+    "LoadReport",
     "ResNet3d",
-    "model_problems",
+    "WeightsError",
     "create_model",
     "create_resnet3d",
-    "inflate_state_dict",
-    "load_inflated",
+    "load_pretrained",
+    "map_pretrained",
+    "model_problems",
+    "pretrained_reports",
+    "temporal_stride",
 ]

@@ -15,6 +15,7 @@ from ..commands.options import (
     in_memory_option,
     light_option,
     preset_option,
+    pretrained_option,
     seed_option,
     set_values,
     split_option,
@@ -57,6 +58,7 @@ from .config import ABLATIONS, resolve_mtcd_run
 )
 @click.option("--batch-size", type=int, default=None, help="Global batch size.")
 @click.option("--lr", type=float, default=None)
+@pretrained_option
 @workers_option
 @light_option
 @seed_option
