@@ -17,6 +17,8 @@ from mgrdark_train.data import ClipDataset, clip_input, prepare_cache
 from mgrdark_train.engine.config import resolve_config
 from mgrdark_train.engine.resolver import ConfigError
 from mgrdark_train.testing import ClipSpec, write_dataset_root
+from mgrdark_train.translator import create_translator
+from mgrdark_train.translator.train import TranslatorStep, evaluate_l1
 
 MODALITIES = ("rgb", "ir", "depth")
 
@@ -63,6 +65,17 @@ def test_compressed_hand_off_gives_the_workers_samples_on_the_cpu(jpeg_root):
     for a, b in zip(_inputs(plain, "cpu"), _inputs(encoded, "cpu"), strict=True):
         for m in MODALITIES:
             assert torch.equal(a[m], b[m]), m
+
+
+def test_translator_step_and_l1_take_compressed_batches(jpeg_root):
+    torch.manual_seed(0)
+    gen = create_translator("gan", base_channels=4, depth=2)
+    step = TranslatorStep(gen, gan_weight=0.0, frames_per_batch=None).eval()
+    plain, encoded = _batches(jpeg_root, False), _batches(jpeg_root, True)
+    with torch.no_grad():
+        for a, b in zip(plain, encoded, strict=True):
+            assert torch.equal(step(a)["l1"], step(b)["l1"])
+    assert evaluate_l1(gen, plain) == evaluate_l1(gen, encoded)
 
 
 def test_gpu_decode_is_checked_before_any_work():

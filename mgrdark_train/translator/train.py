@@ -144,7 +144,7 @@ def _pick(batch: Mapping[str, Any], max_frames: int | None) -> torch.Tensor | No
 
 
 def _frames(batch: Mapping[str, Any], key: str, pick: torch.Tensor | None) -> torch.Tensor:
-    frames = clip_to_frames(clip_input(batch, key))
+    frames = clip_to_frames(batch[key])
     return frames if pick is None else frames[pick]
 
 
@@ -184,8 +184,9 @@ class TranslatorStep(nn.Module):
         self.critic_optimizer: torch.optim.Optimizer | None = None
 
     def forward(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-        pick = _pick(batch, self.frames_per_batch) if self.training else None
-        rgb, ir = _frames(batch, "rgb", pick), _frames(batch, "ir", pick)
+        clips = {k: clip_input(batch, k) for k in ("rgb", "ir")}
+        pick = _pick(clips, self.frames_per_batch) if self.training else None
+        rgb, ir = _frames(clips, "rgb", pick), _frames(clips, "ir", pick)
         return translator_losses(
             self.gen,
             self.disc,
@@ -335,7 +336,7 @@ def evaluate_l1(
     total, count = 0.0, 0
     with stage_bar(progress, stage, len(loader), "batch") as bar:
         for batch in loader:
-            batch = {k: _to(batch[k], device) for k in ("rgb", "ir")}
+            batch = {k: _to(v, device) for k, v in batch.items()}
             rgb, ir = (clip_to_frames(clip_input(batch, k)) for k in ("rgb", "ir"))
             total += F.l1_loss(translator(rgb), ir, reduction="sum").item()
             count += ir.numel()
