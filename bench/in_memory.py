@@ -5,10 +5,10 @@ clip each epoch (`data.in_memory=false`) and once keeping the decoded frames aft
 epoch (`true`), alternating so that both see the same machine load. Reports the trainer's own
 clips/s (metrics.csv) of the first epoch, which decodes in both, and of the later ones.
 
-    python bench/in_memory.py -d DATA [--cache] [--epochs 4] [--rounds 2]
+    python bench/in_memory.py -d DATA [--cache [--cache-format jpeg]] [--epochs 4] [--rounds 2]
 
 DATA: any dataset root with a `subjects` split (e.g. `demo-out/data`); `--cache` reads the
-pre-resized clips of `mgrtrain prepare --size 64`.
+pre-resized clips of `mgrtrain prepare --size 64 --format FMT`.
 """
 
 from __future__ import annotations
@@ -26,13 +26,16 @@ from mgrdark_train.engine.config import resolve_config
 from mgrdark_train.stages.run import train_run
 
 
-def one_run(data: str, in_memory: bool, epochs: int, cache: bool, modality: str) -> pd.DataFrame:
+def one_run(
+    data: str, in_memory: bool, epochs: int, cache: str | None, modality: str
+) -> pd.DataFrame:
     cfg = resolve_config(
         preset="tiny",
         overrides={
             "data.root": data,
             "data.modality": modality,
-            "data.cache": cache,
+            "data.cache": cache is not None,
+            "data.cache_format": cache or "jpeg",
             "data.in_memory": in_memory,
             "data.eval_subset": None,
             "optim.epochs": epochs,
@@ -48,6 +51,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("-d", "--data", required=True)
     p.add_argument("--cache", action="store_true")
+    p.add_argument("--cache-format", default="jpeg")
     p.add_argument("--modality", default="ir")
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--rounds", type=int, default=2)
@@ -64,7 +68,8 @@ def main() -> None:
     }
     for _ in range(a.rounds):
         for in_memory in (False, True):
-            m = one_run(a.data, in_memory, a.epochs, a.cache, a.modality)
+            cache = a.cache_format if a.cache else None
+            m = one_run(a.data, in_memory, a.epochs, cache, a.modality)
             rates[in_memory]["first"].append(float(m["clips_per_s"].iloc[0]))
             rates[in_memory]["later"] += m["clips_per_s"].iloc[1:].astype(float).tolist()
     for in_memory, r in rates.items():

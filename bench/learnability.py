@@ -48,6 +48,7 @@ def load(data, subset, size, light, cache):
         cache=cache,
         train=False,
         light=None if light == "all" else light,
+        normalized=True,
     )
     s = [ds[i] for i in range(len(ds))]
     out = {k: torch.stack([x[k] for x in s]) for k in ("rgb", "ir")}

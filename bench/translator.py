@@ -46,6 +46,7 @@ def load_samples(data: str, subset: str) -> list[dict]:
         crop=56,
         cache=True,
         train=False,
+        normalized=True,
     )
     return [ds[i] for i in range(len(ds))]
 

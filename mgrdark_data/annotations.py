@@ -1,8 +1,9 @@
 """The annotation CSV (annotations/README.md): parsing and the row checks that need no media.
 
-Checks that need the streams (span inside the RGB stream, depth/IR coverage) happen when clip
-jobs are planned (`mgrdark_data.planning`). A bad row never aborts a run: it becomes a
-`RejectRecord` with a reason code and a message naming the values involved.
+Checks that need the streams (span inside the RGB stream, depth/IR coverage, sync gaps) happen
+when clip jobs are planned (`mgrdark_data.planning`), and so does turning a row given in seconds
+(`start_s`/`end_s`) into RGB frames. A bad row never aborts a run: it becomes a `RejectRecord`
+with a reason code and a message naming the values involved.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import csv
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path, PurePosixPath
 
 from .errors import AnnotationError
@@ -18,13 +21,19 @@ from .records import RejectRecord
 from .vocabulary import Vocabulary
 
 REQUIRED_COLUMNS = ("recording", "subject", "gesture", "start_frame", "end_frame")
-OPTIONAL_COLUMNS = ("light", "scene")
+SECONDS_COLUMNS = ("start_s", "end_s")
+"""May replace start_frame/end_frame: seconds on the RGB clock, mapped to the nearest frames."""
+OPTIONAL_COLUMNS = ("light", "scene", *SECONDS_COLUMNS)
 LIGHT_VALUES = ("dark", "daylight")
 
 
 @dataclass(frozen=True)
 class Instance:
-    """One accepted gesture instance, frames already 0-based."""
+    """One accepted gesture instance, frames already 0-based.
+
+    A row given in seconds has `start_s`/`end_s` (the cells as written) and no frames until
+    planning maps them to RGB frames (`planning.resolve_seconds`).
+    """
 
     source_row: int
     """Line number in the CSV (header is line 1)."""
@@ -32,18 +41,32 @@ class Instance:
     subject: str
     gesture: str
     label: int
-    start_frame: int
-    end_frame: int
+    start_frame: int | None
+    end_frame: int | None
     light: str | None
     scene: str | None
     extra: dict[str, str | None] = field(default_factory=dict)
+    start_s: str | None = None
+    end_s: str | None = None
 
     @property
     def num_frames(self) -> int:
+        assert self.start_frame is not None and self.end_frame is not None
         return self.end_frame - self.start_frame + 1
+
+    @property
+    def resolved(self) -> bool:
+        """True once the instance has RGB frames."""
+        return self.start_frame is not None
+
+    def seconds(self) -> tuple[Fraction, Fraction]:
+        """start_s and end_s, exactly as written (decimal)."""
+        assert self.start_s is not None and self.end_s is not None
+        return _decimal(self.start_s), _decimal(self.end_s)  # type: ignore[return-value]
 
     def reject(self, code: str, reason: str, index_base: int = 0) -> RejectRecord:
         """This instance as a reject row; its frames are written back in the CSV's numbering."""
+        given_frames = self.start_s is None
         return RejectRecord(
             source_row=self.source_row,
             reason_code=code,
@@ -51,8 +74,10 @@ class Instance:
             recording=self.recording,
             subject=self.subject,
             gesture=self.gesture,
-            start_frame=str(self.start_frame + index_base),
-            end_frame=str(self.end_frame + index_base),
+            start_frame=str(self.start_frame + index_base) if given_frames else None,
+            end_frame=str(self.end_frame + index_base) if given_frames else None,
+            start_s=self.start_s,
+            end_s=self.end_s,
         )
 
 
@@ -109,10 +134,13 @@ def read_annotation_rows(path: str | os.PathLike) -> tuple[list[str], list[tuple
             header = [h.strip() for h in (reader.fieldnames or [])]
             reader.fieldnames = header
             missing = [c for c in REQUIRED_COLUMNS if c not in header]
+            if all(c in header for c in SECONDS_COLUMNS):
+                missing = [c for c in missing if c not in ("start_frame", "end_frame")]
             if missing:
                 raise AnnotationError(
                     f"{path}: missing required column(s) {', '.join(missing)}; the header must "
-                    f"include {', '.join(REQUIRED_COLUMNS)} (see annotations/README.md)"
+                    f"include {', '.join(REQUIRED_COLUMNS)} (or start_s, end_s in place of the "
+                    "frames; see annotations/README.md)"
                 )
             rows = [
                 (reader.line_num, row)
@@ -138,6 +166,15 @@ def _frame(text: str) -> int | None:
     return int(value) if value.is_integer() else None
 
 
+def _decimal(text: str) -> Fraction | None:
+    """A finite decimal number, exactly (`0.1` is 1/10), or None."""
+    try:
+        value = Decimal((text or "").strip())
+    except InvalidOperation:
+        return None
+    return Fraction(value) if value.is_finite() else None
+
+
 def normalise_recording(text: str) -> str | None:
     """Recording id with '/' separators, or None when absolute or escaping RAW."""
     text = (text or "").strip().replace("\\", "/")
@@ -156,7 +193,18 @@ def parse_annotations(
 
     Returns accepted instances (0-based frames) and rejects. Exact duplicates keep the first
     row; overlapping spans of one recording reject both rows, since neither can be trusted.
+    Rows given in seconds are not span-checked here: `check_spans` does it once they have
+    frames.
     """
+    instances, rejects = read_instances(path, vocabulary, index_base=index_base)
+    kept, span_rejects = check_spans(instances, index_base)
+    return kept, sorted(rejects + span_rejects, key=lambda r: r.source_row)
+
+
+def read_instances(
+    path: str | os.PathLike, vocabulary: Vocabulary, *, index_base: int = 0
+) -> tuple[list[Instance], list[RejectRecord]]:
+    """The row checks of `parse_annotations`, without the duplicate and overlap checks."""
     if index_base not in (0, 1):
         raise AnnotationError(f"--index-base must be 0 or 1, got {index_base}")
     header, rows = read_annotation_rows(path)
@@ -175,16 +223,25 @@ def parse_annotations(
                 gesture=(row.get("gesture") or "").strip() or None,
                 start_frame=row.get("start_frame"),
                 end_frame=row.get("end_frame"),
+                start_s=row.get("start_s"),
+                end_s=row.get("end_s"),
             )
         )
 
     for line, row in rows:
+        frame_cells = (row.get("start_frame") or "").strip() or (row.get("end_frame") or "").strip()
+        seconds = not frame_cells and any((row.get(c) or "").strip() for c in SECONDS_COLUMNS)
         start, end = _frame(row.get("start_frame", "")), _frame(row.get("end_frame", ""))
+        if seconds:
+            start, end = _decimal(row.get("start_s", "")), _decimal(row.get("end_s", ""))
         recording = normalise_recording(row.get("recording", ""))
         subject = (row.get("subject") or "").strip()
         cls = vocabulary.resolve(row.get("gesture") or "")
         light = (row.get("light") or "").strip().lower() or None
-        if start is None or end is None:
+        if seconds and (start is None or end is None):
+            bad = row.get("start_s") if start is None else row.get("end_s")
+            reject(line, row, "bad_time", f"time {bad!r} is not a number of seconds")
+        elif start is None or end is None:
             bad = row.get("start_frame") if start is None else row.get("end_frame")
             reject(line, row, "non_integer_frame", f"frame number {bad!r} is not an integer")
         elif recording is None:
@@ -204,7 +261,7 @@ def parse_annotations(
                 f"gesture {row.get('gesture')!r} is not in {vocabulary.source} "
                 "(use a class name or id, or pass --classes FILE)",
             )
-        elif start - index_base < 0:
+        elif not seconds and start - index_base < 0:
             reject(
                 line,
                 row,
@@ -212,7 +269,9 @@ def parse_annotations(
                 f"start_frame {start} is below the index base {index_base}",
             )
         elif start > end:
-            reject(line, row, "start_after_end", f"start_frame {start} > end_frame {end}")
+            unit, a, b = ("s", row["start_s"], row["end_s"]) if seconds else ("frame", start, end)
+            a, b = (str(v).strip() for v in (a, b))
+            reject(line, row, "start_after_end", f"start_{unit} {a} > end_{unit} {b}")
         elif light is not None and light not in LIGHT_VALUES:
             reject(line, row, "bad_light", f"light {light!r} is not one of {LIGHT_VALUES}")
         else:
@@ -223,29 +282,31 @@ def parse_annotations(
                     subject,
                     cls.name,
                     cls.id,
-                    start - index_base,
-                    end - index_base,
+                    None if seconds else int(start - index_base),
+                    None if seconds else int(end - index_base),
                     light,
                     (row.get("scene") or "").strip() or None,
                     {c: row.get(c) for c in extra_cols},
+                    row["start_s"].strip() if seconds else None,
+                    row["end_s"].strip() if seconds else None,
                 )
             )
-    kept, span_rejects = _drop_duplicates_and_overlaps(accepted, index_base)
-    return kept, sorted(rejects + span_rejects, key=lambda r: r.source_row)
+    return accepted, rejects
 
 
-def _drop_duplicates_and_overlaps(
+def check_spans(
     instances: list[Instance], index_base: int
 ) -> tuple[list[Instance], list[RejectRecord]]:
     """Exact duplicates keep the first row; overlapping spans reject both rows. Frames in the
-    reasons are in the CSV's numbering."""
+    reasons are in the CSV's numbering. Instances without frames yet pass unchecked."""
 
     def span(i: Instance) -> str:
         return f"{i.start_frame + index_base}-{i.end_frame + index_base}"
 
     by_recording: dict[str, list[Instance]] = {}
     for inst in instances:
-        by_recording.setdefault(inst.recording, []).append(inst)
+        if inst.resolved:
+            by_recording.setdefault(inst.recording, []).append(inst)
     bad: dict[int, tuple[str, str]] = {}
     for items in by_recording.values():
         items = sorted(items, key=lambda x: (x.start_frame, x.end_frame, x.source_row))

@@ -63,8 +63,8 @@ def run_stream_task(task: StreamTask) -> list[ClipOutcome]:
     starts: dict[int, list[ClipJob]] = {}
     for job in task.jobs:
         starts.setdefault(job.first_needed, []).append(job)
-    # Each open clip advances through its own index list; IR indices may repeat (a frame
-    # written twice) or skip, so a position per clip is kept rather than a frame -> clip map.
+    # Each open clip advances through its own index list; indices may repeat (a frame written
+    # twice) or skip, so a position per clip is kept rather than a frame -> clip map.
     active: list[tuple[ClipJob, ClipWriter, list[int]]] = []
     finishing: list[Future[ClipOutcome]] = []
     error: str | None = None
@@ -72,7 +72,7 @@ def run_stream_task(task: StreamTask) -> list[ClipOutcome]:
     # the decoding and encoding of the next clips: libav releases the GIL in both.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="finish") as closer:
         try:
-            for i, frame in iter_frames(task.source, stop=task.frames_to_decode):
+            for i, frame in iter_frames(task.source, stop=task.frames_to_decode, pts=task.pts):
                 for job in starts.pop(i, ()):
                     active.append((job, _open_writer(task, job, frame), [0]))
                 if not active:
@@ -81,7 +81,7 @@ def run_stream_task(task: StreamTask) -> list[ClipOutcome]:
                 still_open = []
                 for job, writer, pos in active:
                     while pos[0] < len(job.source_indices) and job.source_indices[pos[0]] == i:
-                        writer.write(image)
+                        writer.write(image, None if job.pts is None else job.pts[pos[0]])
                         pos[0] += 1
                     if pos[0] == len(job.source_indices):
                         finishing.append(closer.submit(_finish, job, writer))
@@ -133,6 +133,7 @@ def _open_writer(task: StreamTask, job: ClipJob, frame: av.VideoFrame) -> ClipWr
         settings=task.settings,
         expected_frames=len(job.source_indices),
         tag=job.tag,
+        time_base=job.time_base,
     )
 
 

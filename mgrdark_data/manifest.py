@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from .errors import ManifestError
 from .paths import atomic_path
-from .records import ClipRecord, RecordingRecord, RejectRecord
+from .records import ClipRecord, FrameRecord, RecordingRecord, RejectRecord
 
 _SCHEMA_KEY = b"mgrdark.schema"
 _PA_TYPES: dict[type, pa.DataType] = {
@@ -29,7 +29,7 @@ _PA_TYPES: dict[type, pa.DataType] = {
     bool: pa.bool_(),
 }
 
-RecordType = type[ClipRecord] | type[RecordingRecord] | type[RejectRecord]
+RecordType = type[ClipRecord] | type[RecordingRecord] | type[RejectRecord] | type[FrameRecord]
 
 
 def _arrow_field(name: str, hint: object) -> pa.Field:
@@ -77,6 +77,16 @@ def write_table(table: pa.Table, path: str | os.PathLike) -> Path:
 
 def write_records(records: Iterable, record_type: RecordType, path: str | os.PathLike) -> Path:
     return write_table(records_to_table(records, record_type), path)
+
+
+def write_columns(columns: dict[str, Sequence], record_type: RecordType, path: str | os.PathLike):
+    """Write a table given column by column (a long table, such as one row per clip frame,
+    without a record object per row); the columns are the record type's, checked here."""
+    schema = record_schema(record_type)
+    missing = set(schema.names) ^ set(columns)
+    if missing:
+        raise ValueError(f"columns {sorted(missing)} do not match {record_type.__name__}")
+    return write_table(pa.table({n: columns[n] for n in schema.names}, schema=schema), path)
 
 
 def _check(table: pa.Table, expected: pa.Schema, path: Path) -> None:

@@ -59,6 +59,11 @@ class DataRoot:
         return self.manifest_dir / "rejects.parquet"
 
     @property
+    def frames_manifest(self) -> Path:
+        """One row per clip frame: each modality's source frame, time and sync error."""
+        return self.manifest_dir / "frames.parquet"
+
+    @property
     def alignment_table(self) -> Path:
         """Where `mgrdata align` writes its table when no --out is given."""
         return self.manifest_dir / "align.csv"

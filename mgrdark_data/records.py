@@ -28,7 +28,7 @@ class ClipRecord(_Record):
     """One gesture instance, cut from every modality its recording has."""
 
     TABLE: ClassVar[str] = "clips"
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2
 
     clip_id: str
     """Unique and stable across re-runs: recording id ('/' -> '__') + start and end frame."""
@@ -49,9 +49,11 @@ class ClipRecord(_Record):
     end_frame: int
     """Last source RGB frame, 0-based, inclusive."""
     num_frames: int
-    """end_frame - start_frame + 1; every modality's clip has exactly this many frames."""
+    """Frames of every modality's clip: end_frame - start_frame + 1 with `grid` 'source', else
+    the frames of the `--fps` grid from start_s to end_s."""
     fps: float
-    """Frame rate of every clip of this instance (the RGB stream's)."""
+    """Frame rate every clip of this instance was written at: the RGB stream's with `grid`
+    'source' (for a `vfr` clip the average rate), else the `--fps` value."""
     source_row: int
     """Line number of the instance in the annotation CSV (header is line 1)."""
     rgb_path: str
@@ -63,7 +65,7 @@ class ClipRecord(_Record):
     depth_path: str | None = None
     """Depth clip relative to the dataset root; null when the recording has no depth."""
     depth_start_frame: int | None = None
-    """Source depth frame of clip frame 0 (start_frame + depth_offset_frames)."""
+    """Source depth frame of clip frame 0 by the time mapping."""
     depth_end_frame: int | None = None
     depth_width: int | None = None
     depth_height: int | None = None
@@ -72,7 +74,7 @@ class ClipRecord(_Record):
     ir_path: str | None = None
     """IR clip relative to the dataset root; null when the recording has no IR."""
     ir_start_frame: int | None = None
-    """Source IR frame of clip frame 0 by the time mapping (`mgrdark_data.timemap`)."""
+    """Source IR frame of clip frame 0 by the time mapping (`mgrdark_data.timemap.match`)."""
     ir_end_frame: int | None = None
     """Source IR frame of the last clip frame (IR frames may repeat or be skipped)."""
     ir_width: int | None = None
@@ -81,6 +83,23 @@ class ClipRecord(_Record):
     """True when the IR clip was warped into the RGB view, False for native IR geometry."""
     ir_bytes: int | None = None
     ir_sha256: str | None = None
+    grid: str = "source"
+    """'source': clip frame k is RGB frame start_frame + k at its own time; else the `--fps`
+    rate every modality, RGB included, was resampled to from start_s (docs/architecture.md,
+    "Time model")."""
+    start_s: float | None = None
+    """Time of RGB frame start_frame on the RGB clock (seconds)."""
+    end_s: float | None = None
+    """Time of RGB frame end_frame on the RGB clock (seconds)."""
+    vfr: bool = False
+    """True when the clips keep uneven RGB frame times (`grid` 'source' on a variable-rate RGB
+    stream): the containers' timestamps are those times."""
+    rgb_sync_error_ms: float | None = None
+    """Largest |time of the RGB frame used - clip frame time| (0 with `grid` 'source')."""
+    depth_sync_error_ms: float | None = None
+    """Largest |depth frame time - (clip frame time + depth offset)| over the clip."""
+    ir_sync_error_ms: float | None = None
+    """Largest |IR frame time - (clip frame time + ir_offset_s)| over the clip."""
     extra: dict[str, str | None] = field(default_factory=dict)
     """Annotation columns beyond the contract, carried unchanged (one string column each)."""
 
@@ -90,7 +109,7 @@ class RecordingRecord(_Record):
     """One raw recording: its streams, the time mapping and the IR alignment used."""
 
     TABLE: ClassVar[str] = "recordings"
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2
 
     recording: str
     """Recording id: its folder relative to RAW with '/' separators."""
@@ -121,7 +140,7 @@ class RecordingRecord(_Record):
     ir_offset_s: float = 0.0
     """IR time offset of the time mapping (`mgrdark_data.timemap`)."""
     depth_offset_frames: int = 0
-    """Depth frame offset of the time mapping."""
+    """Depth offset in depth frame periods, as sync.json gave it (legacy)."""
     sync_source: str = "default"
     """Where the offsets came from: 'sync.json', 'alignment table' or 'default'."""
     align_mode: str = "none"
@@ -137,6 +156,72 @@ class RecordingRecord(_Record):
     """Why a fallback alignment was used, if one was."""
     error: str | None = None
     """The decoder's message when status is 'error'."""
+    depth_offset_s: float | None = None
+    """Depth time offset used (seconds; from depth_offset_s or depth_offset_frames)."""
+    rgb_kind: str | None = None
+    """'video', or the image format of a folder of frames ('png', 'jpeg', ...)."""
+    ir_kind: str | None = None
+    depth_fps: float | None = None
+    """Nominal depth rate (rgb_fps and ir_fps are the other streams')."""
+    rgb_time_source: str | None = None
+    """Where the frame times come from: 'sidecar', 'pts', 'filename' or 'cfr'."""
+    rgb_measured_fps: float | None = None
+    """(frames - 1) / (last frame time - first frame time)."""
+    rgb_start_s: float | None = None
+    """First frame time on the RGB clock (offsets removed)."""
+    rgb_end_s: float | None = None
+    rgb_duration_s: float | None = None
+    rgb_dropped: int | None = None
+    """Frames missing from the stream's rate (a 30 -> 15 fps switch is not a drop)."""
+    rgb_largest_gap_ms: float | None = None
+    """Longest interval between consecutive frames."""
+    rgb_segments: int | None = None
+    """Stretches at one frame rate (more than one: variable frame rate)."""
+    depth_time_source: str | None = None
+    depth_measured_fps: float | None = None
+    depth_start_s: float | None = None
+    depth_end_s: float | None = None
+    depth_duration_s: float | None = None
+    depth_dropped: int | None = None
+    depth_largest_gap_ms: float | None = None
+    depth_segments: int | None = None
+    depth_error: str | None = None
+    """Why the depth stream was left out (its clip columns are null), else null."""
+    ir_time_source: str | None = None
+    ir_measured_fps: float | None = None
+    ir_start_s: float | None = None
+    ir_end_s: float | None = None
+    ir_duration_s: float | None = None
+    ir_dropped: int | None = None
+    ir_largest_gap_ms: float | None = None
+    ir_segments: int | None = None
+    ir_error: str | None = None
+    """Why the IR stream was left out (its clip columns are null), else null."""
+
+
+@dataclass
+class FrameRecord(_Record):
+    """One frame of one clip and the source frame each modality showed for it
+    (`manifest/frames.parquet`): what `mgrdata preview` labels."""
+
+    TABLE: ClassVar[str] = "frames"
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    clip_id: str
+    frame: int
+    """Clip frame index k, from 0."""
+    time_s: float
+    """t_k: the clip frame's time on the RGB clock (seconds)."""
+    rgb_frame: int
+    """Source RGB frame (decode order)."""
+    rgb_error_ms: float
+    """Source frame time - t_k."""
+    depth_frame: int | None = None
+    depth_error_ms: float | None = None
+    """Source depth frame time - (t_k + depth offset)."""
+    ir_frame: int | None = None
+    ir_error_ms: float | None = None
+    """Source IR frame time - (t_k + ir_offset_s)."""
 
 
 @dataclass
@@ -144,7 +229,7 @@ class RejectRecord(_Record):
     """One annotation row that was not cut, with the reason."""
 
     TABLE: ClassVar[str] = "rejects"
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2
 
     source_row: int
     """Line number in the annotation CSV (header is line 1)."""
@@ -158,10 +243,14 @@ class RejectRecord(_Record):
     start_frame: str | None = None
     """The cell as written in the CSV (it may not be an integer)."""
     end_frame: str | None = None
+    start_s: str | None = None
+    """The start_s cell as written, for rows that give seconds."""
+    end_s: str | None = None
 
 
 REJECT_CODES: dict[str, str] = {
     "non_integer_frame": "start_frame/end_frame is not an integer",
+    "bad_time": "start_s/end_s is not a finite number",
     "start_after_end": "start_frame > end_frame",
     "negative_frame": "a frame index is below the index base",
     "outside_stream": "the span runs past the RGB stream",
@@ -175,6 +264,8 @@ REJECT_CODES: dict[str, str] = {
     "overlap": "span overlaps another instance of the same recording",
     "bad_light": "light is neither 'dark' nor 'daylight'",
     "bad_sync": "the recording's sync.json is unreadable or malformed",
+    "bad_timestamps": "the RGB stream's timestamps (rgb.timestamps.csv) cannot be used",
+    "sync_gap": "a stream has no frame within the sync tolerance of some clip frame",
     "media_error": "a stream of the recording could not be decoded",
     "verify_failed": "the written clip did not decode to the expected frame count",
 }

@@ -1,7 +1,8 @@
 """`segment_dataset`: raw recordings + annotation CSV -> clips and Parquet manifests.
 
-Flow: annotation rows -> instances (+ rejects) -> probed recordings -> clip jobs
-grouped per stream -> one decode pass per stream in worker processes -> manifest rows.
+Flow: annotation rows -> instances (+ rejects) -> probed recordings and their timelines ->
+rows given in seconds mapped to frames -> clip jobs grouped per stream (the time mapping,
+coverage and sync gaps) -> one decode pass per stream in worker processes -> manifest rows.
 Clips are verified and renamed into place one by one, and the manifests are written last,
 atomically, so a killed run leaves nothing that looks finished and a re-run resumes.
 """
@@ -18,16 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .align import AlignmentDecision, resolve_alignments
-from .annotations import Instance, RecordingMeta, parse_annotations
+from .annotations import Instance, RecordingMeta, check_spans, read_instances
 from .cutting import ClipOutcome, outcome_for_existing, run_stream_task
 from .errors import MediaError, RecordingError
-from .manifest import write_records
+from .manifest import write_columns, write_records
 from .media.write import EncoderSettings
 from .paths import DataRoot, make_dir
-from .planning import RecordingPlan, StreamTask, plan_recording
+from .planning import RecordingPlan, StreamTask, SyncOptions, plan_recording, resolve_seconds
 from .progress import Progress, ProgressBar, stage_bar
-from .recordings import RecordingInfo, discover_recordings, light_from_path, probe_recording
-from .records import ClipRecord, RecordingRecord, RejectRecord
+from .recordings import RecordingInfo, SyncFileError, discover_recordings, probe_recording
+from .records import ClipRecord, FrameRecord, RecordingRecord, RejectRecord
+from .rows import clip_record, failed_recording_record, frame_columns, recording_record
+from .timeline import TimestampsError
 from .vocabulary import load_vocabulary
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,11 @@ class SegmentReport:
     """Duration of the instances cut by this run (one count per instance, not per modality)."""
     wall_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    sync_error_ms: dict[str, float] = field(default_factory=dict)
+    """Largest sync error per modality over the clips planned."""
+    dry_run: bool = False
+    rejects: list[RejectRecord] = field(default_factory=list)
+    """A dry run's rejects (a real run writes them to rejects.parquet)."""
 
     @property
     def realtime_factor(self) -> float:
@@ -74,6 +82,8 @@ def segment_dataset(
     force: bool = False,
     classes: str | os.PathLike | None = None,
     progress: Progress | None = None,
+    sync: SyncOptions | None = None,
+    dry_run: bool = False,
 ) -> SegmentReport:
     """Cut every annotated instance from every stream of its recording.
 
@@ -90,20 +100,47 @@ def segment_dataset(
         classes: A `classes.csv` replacing the packaged vocabulary.
         progress: Progress display: stage "align" (one unit a recording, `--align auto`), then
             stage "segment" (one unit a clip file); None shows nothing.
+        sync: Output grid (`--fps`) and sync tolerance (`--sync-tolerance`).
+        dry_run: Plan only: the report says which instances would be cut and why the others
+            are rejected (`report.rejects`); nothing is decoded, estimated or written.
     """
     started = time.perf_counter()
     raw = Path(raw)
     root = DataRoot.resolve(data)
-    make_dir(root.root)  # a root that cannot be written fails now, not after the decoding
+    if not dry_run:
+        make_dir(root.root)  # a root that cannot be written fails now, not after the decoding
     settings = settings or EncoderSettings()
+    sync = sync or SyncOptions()
     vocabulary = load_vocabulary(classes)
-    instances, rejects = parse_annotations(annotations, vocabulary, index_base=index_base)
+    instances, rejects = read_instances(annotations, vocabulary, index_base=index_base)
     found = discover_recordings(raw)
-    report = SegmentReport(root.root, recordings=len(found))
+    report = SegmentReport(root.root, recordings=len(found), dry_run=dry_run)
+
+    infos: dict[str, RecordingInfo] = {}
+    failures: dict[str, tuple[str, str]] = {}  # recording -> (reason code, message)
+    for rec_id, files in found.items():
+        try:
+            infos[rec_id] = probe_recording(files)
+        except (MediaError, RecordingError) as e:
+            failures[rec_id] = (_failure_code(e), str(e))
+            report.failed_recordings += 1
+            report.warnings.append(f"{rec_id}: {e}")
+    for rec_id, info in infos.items():
+        report.warnings += [f"{rec_id}: {e}" for e in (info.depth_error, info.ir_error) if e]
+
+    resolved = []
+    for inst in instances:
+        info = infos.get(inst.recording)
+        out = resolve_seconds(inst, info.rgb, index_base) if info else inst
+        (rejects if isinstance(out, RejectRecord) else resolved).append(out)
+    instances, span_rejects = check_spans(resolved, index_base)
+    rejects += span_rejects
 
     by_recording: dict[str, list[Instance]] = {}
     for inst in instances:
-        if inst.recording in found:
+        if inst.recording in failures:
+            rejects.append(inst.reject(*failures[inst.recording], index_base))
+        elif inst.recording in found:
             by_recording.setdefault(inst.recording, []).append(inst)
         else:
             rejects.append(
@@ -114,25 +151,18 @@ def segment_dataset(
                 )
             )
 
-    alignments = _alignments(align, raw, found, instances, progress)
-    infos: dict[str, RecordingInfo] = {}
-    rec_rows: dict[str, RecordingRecord] = {}
-    for rec_id, files in found.items():
+    # A dry run decides no IR geometry (it changes no clip's frames); a table's offsets count.
+    mode = "none" if dry_run and align == "auto" else align
+    alignments = _alignments(mode, raw, found, instances, progress)
+    rec_rows: dict[str, RecordingRecord] = {
+        rec_id: failed_recording_record(raw, found[rec_id], message)
+        for rec_id, (_, message) in failures.items()
+    }
+    for rec_id, info in infos.items():
         alignment = alignments.get(rec_id)
-        try:
-            infos[rec_id] = probe_recording(files, alignment.ir_offset_s if alignment else None)
-            rec_rows[rec_id] = _recording_record(raw, infos[rec_id], alignment)
-        except (MediaError, RecordingError) as e:
-            code = "bad_sync" if "sync.json" in str(e) else "media_error"
-            report.failed_recordings += 1
-            report.warnings.append(f"{rec_id}: {e}")
-            rec_rows[rec_id] = RecordingRecord(
-                recording=rec_id,
-                status="error",
-                rgb_file=files.rgb.relative_to(raw).as_posix(),
-                error=str(e),
-            )
-            rejects += [i.reject(code, str(e), index_base) for i in by_recording.pop(rec_id, [])]
+        if alignment is not None and alignment.ir_offset_s is not None:
+            infos[rec_id] = info = info.with_ir_offset(alignment.ir_offset_s)
+        rec_rows[rec_id] = recording_record(raw, info, alignment)
         if alignment is not None and alignment.note:
             report.warnings.append(f"{rec_id}: {alignment.note}")
 
@@ -144,10 +174,20 @@ def segment_dataset(
             root,
             settings,
             warp=alignments.get(rec_id),
-            force=force,
+            force=force or dry_run,
             index_base=index_base,
+            sync=sync,
         )
         rejects += plans[rec_id].rejects
+    rejects.sort(key=lambda r: r.source_row)
+    report.rejected = len(rejects)
+    report.reject_counts = dict(Counter(r.reason_code for r in rejects))
+    if dry_run:
+        report.clips = sum(len(p.jobs) for p in plans.values())
+        report.rejects = rejects
+        report.sync_error_ms = _largest_errors(plans.values())
+        report.wall_seconds = time.perf_counter() - started
+        return report
 
     tasks = [t for p in plans.values() for t in p.tasks]
     done = [j for p in plans.values() for j in p.done]
@@ -158,6 +198,7 @@ def segment_dataset(
             outcomes[(o.clip_id, o.modality)] = o
 
     clips: list[ClipRecord] = []
+    timings = []
     for rec_id, plan in plans.items():
         info = infos[rec_id]
         for row, jobs in plan.jobs.items():
@@ -173,12 +214,13 @@ def segment_dataset(
             alignment = alignments.get(rec_id)
             report.files_written += sum(o.written for o in results.values())
             report.files_kept += sum(not o.written for o in results.values())
-            clips.append(
-                _clip_record(inst, info, jobs, results, alignment is not None and alignment.aligned)
-            )
+            timing = plan.timings[row]
+            aligned = alignment is not None and alignment.aligned
+            clips.append(clip_record(inst, info, jobs, results, timing, sync, aligned))
+            timings.append((clips[-1].clip_id, timing))
             if any(o.written for o in results.values()):
                 report.written += 1
-                report.video_seconds += inst.num_frames / float(info.rgb.fps)
+                report.video_seconds += len(timing.times) / float(timing.fps)
             else:
                 report.skipped += 1
 
@@ -189,12 +231,32 @@ def segment_dataset(
         [rec_rows[k] for k in sorted(rec_rows)], RecordingRecord, root.recordings_manifest
     )
     write_records(rejects, RejectRecord, root.rejects_manifest)
+    write_columns(
+        frame_columns(sorted(timings, key=lambda t: t[0])), FrameRecord, root.frames_manifest
+    )
 
     report.clips = len(clips)
     report.rejected = len(rejects)
     report.reject_counts = dict(Counter(r.reason_code for r in rejects))
+    report.sync_error_ms = _largest_errors(plans.values())
     report.wall_seconds = time.perf_counter() - started
     return report
+
+
+def _failure_code(e: Exception) -> str:
+    if isinstance(e, SyncFileError):
+        return "bad_sync"
+    return "bad_timestamps" if isinstance(e, TimestampsError) else "media_error"
+
+
+def _largest_errors(plans: Iterable[RecordingPlan]) -> dict[str, float]:
+    """Largest sync error per modality over every planned clip, milliseconds."""
+    out: dict[str, float] = {}
+    for plan in plans:
+        for timing in plan.timings.values():
+            for m, match in timing.sources.items():
+                out[m] = max(out.get(m, 0.0), round(match.largest_error * 1000, 3))
+    return out
 
 
 def _alignments(
@@ -233,79 +295,3 @@ def _run_tasks(
             results = future.result()
             bar.update(len(results))
             yield from results
-
-
-def _clip_record(
-    inst: Instance, info: RecordingInfo, jobs: dict, results: dict, ir_aligned: bool
-) -> ClipRecord:
-    rgb = results["rgb"]
-    rec = ClipRecord(
-        clip_id=jobs["rgb"].clip_id,
-        recording=inst.recording,
-        subject=inst.subject,
-        light=inst.light or light_from_path(inst.recording),
-        scene=inst.scene,
-        gesture=inst.gesture,
-        label=inst.label,
-        start_frame=inst.start_frame,
-        end_frame=inst.end_frame,
-        num_frames=inst.num_frames,
-        fps=float(info.rgb.fps),
-        source_row=inst.source_row,
-        rgb_path=jobs["rgb"].relpath,
-        rgb_width=rgb.width,
-        rgb_height=rgb.height,
-        rgb_bytes=rgb.bytes,
-        rgb_sha256=rgb.sha256,
-        extra=inst.extra,
-    )
-    for m in ("depth", "ir"):
-        if m not in jobs:
-            continue
-        job, o = jobs[m], results[m]
-        setattr(rec, f"{m}_path", job.relpath)
-        setattr(rec, f"{m}_start_frame", job.source_indices[0])
-        setattr(rec, f"{m}_end_frame", job.source_indices[-1])
-        setattr(rec, f"{m}_width", o.width)
-        setattr(rec, f"{m}_height", o.height)
-        setattr(rec, f"{m}_bytes", o.bytes)
-        setattr(rec, f"{m}_sha256", o.sha256)
-    if "ir" in jobs:
-        rec.ir_aligned = ir_aligned
-    return rec
-
-
-def _recording_record(
-    raw: Path, info: RecordingInfo, alignment: AlignmentDecision | None
-) -> RecordingRecord:
-    def rel(p: Path | None) -> str | None:
-        return p.relative_to(raw).as_posix() if p is not None else None
-
-    rec = RecordingRecord(
-        recording=info.files.recording,
-        status="ok",
-        rgb_file=rel(info.rgb.path),
-        rgb_fps=float(info.rgb.fps),
-        rgb_frames=info.rgb.frames,
-        rgb_width=info.rgb.width,
-        rgb_height=info.rgb.height,
-        rgb_file_bytes=info.rgb.bytes,
-        ir_offset_s=info.sync.ir_offset_s,
-        depth_offset_frames=info.sync.depth_offset_frames,
-        sync_source=info.sync.source,
-    )
-    if info.depth is not None:
-        rec.depth_file, rec.depth_kind = rel(info.depth.path), info.depth.kind
-        rec.depth_frames, rec.depth_file_bytes = info.depth.frames, info.depth.bytes
-        rec.depth_width, rec.depth_height = info.depth.width, info.depth.height
-    if info.ir is not None:
-        rec.ir_file, rec.ir_fps = rel(info.ir.path), float(info.ir.fps)
-        rec.ir_frames, rec.ir_file_bytes = info.ir.frames, info.ir.bytes
-        rec.ir_width, rec.ir_height = info.ir.width, info.ir.height
-    if alignment is not None:
-        a = alignment
-        rec.align_mode = a.mode
-        if a.aligned:
-            rec.align_scale, rec.align_shift_x, rec.align_shift_y = a.scale, a.shift_x, a.shift_y
-        rec.align_score, rec.align_method, rec.align_note = a.score, a.method, a.note
-    return rec

@@ -3,7 +3,8 @@
 Checks, each reported as a `Problem` of one kind (`PROBLEM_KINDS`):
 
 * manifests read back with their schema (`mgrdark_data.manifest.read_table`);
-* clip rows: unique `clip_id`, `num_frames == end_frame - start_frame + 1`, paths inside DATA;
+* clip rows: unique `clip_id`, `num_frames == end_frame - start_frame + 1` (for clips cut with
+  `--fps F`: the frames of the grid from start_s to end_s), paths inside DATA;
 * every referenced clip file exists with the manifest's size and sha256, and decodes to
   `num_frames` frames (`quick=True`: no hashing or decoding; the container's frame count,
   read without decoding, is compared instead);
@@ -16,6 +17,7 @@ the dataset still passes.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections import defaultdict
 from collections.abc import Iterable
@@ -41,7 +43,7 @@ PROBLEM_KINDS: dict[str, str] = {
     "schema": "manifest or split file does not match its schema",
     "missing_manifest": "a manifest file is missing",
     "duplicate_clip_id": "clip_id is not unique",
-    "frame_span": "num_frames != end_frame - start_frame + 1",
+    "frame_span": "num_frames does not fit the span (end - start + 1 frames, or the --fps grid)",
     "bad_path": "clip path is absolute or leaves the dataset root",
     "incomplete_row": "a modality has a path but no size or hash",
     "missing_file": "referenced clip file does not exist",
@@ -183,16 +185,9 @@ def _check_rows(clips: list[dict], data: DataRoot, quick: bool) -> tuple[list, l
         seen[cid] = seen.get(cid, 0) + 1
         if seen[cid] == 2:
             problems.append(Problem("duplicate_clip_id", cid, "listed more than once"))
-        span = row["end_frame"] - row["start_frame"] + 1
-        if row["num_frames"] != span:
-            problems.append(
-                Problem(
-                    "frame_span",
-                    cid,
-                    f"num_frames {row['num_frames']} but "
-                    f"frames {row['start_frame']}..{row['end_frame']} are {span}",
-                )
-            )
+        span_problem = _span_problem(row)
+        if span_problem:
+            problems.append(Problem("frame_span", cid, span_problem))
         for m in MODALITIES:
             rel = row.get(f"{m}_path")
             if rel is None:
@@ -207,6 +202,29 @@ def _check_rows(clips: list[dict], data: DataRoot, quick: bool) -> tuple[list, l
                     _FileCheck(rel, data.root / rel, size, digest, row["num_frames"], quick)
                 )
     return problems, files
+
+
+def _span_problem(row: dict) -> str | None:
+    """Why num_frames does not fit the clip's span, or None."""
+    if row.get("grid", "source") == "source":
+        span = row["end_frame"] - row["start_frame"] + 1
+        if row["num_frames"] != span:
+            return (
+                f"num_frames {row['num_frames']} but "
+                f"frames {row['start_frame']}..{row['end_frame']} are {span}"
+            )
+        return None
+    start, end, fps = row.get("start_s"), row.get("end_s"), row["fps"]
+    if start is None or end is None:
+        return f"grid {row['grid']} but no start_s/end_s"
+    # The grid holds floor((end - start) * fps) + 1 frames; the times are rounded floats.
+    want = math.floor((end - start) * fps + 1e-6) + 1
+    if row["num_frames"] != want:
+        return (
+            f"num_frames {row['num_frames']} but {start:.3f}-{end:.3f} s at {fps:g} fps "
+            f"is {want} frames"
+        )
+    return None
 
 
 def _orphans(data: DataRoot, referenced: set[str]) -> list[Problem]:

@@ -42,7 +42,9 @@ def build_dataset(
     """The dataset of one subset as the config describes it.
 
     ``one_pass``: the caller reads every clip once (a final evaluation, a timing), so keeping
-    frames in memory (``data.in_memory``) would only decode more and hold it for nothing.
+    frames in memory (``data.in_memory``) would only decode more and hold it for nothing; and
+    its workers decode (``data.gpu_decode`` is for training: multi-view evaluation cuts views
+    from decoded clips).
     """
     d = cfg.data
     in_memory = d.in_memory and not one_pass
@@ -59,6 +61,8 @@ def build_dataset(
         flip=d.flip,
         vocabulary=load_vocabulary(d.classes),
         cache=d.cache,
+        cache_format=d.cache_format,
+        encoded=d.gpu_decode and not one_pass,
         seed=cfg.run.seed,
         in_memory=in_memory,
     )

@@ -317,11 +317,11 @@ def test_ir_offset_from_motion_within_one_rgb_frame(fps_ir, offset):
     # IR frame j shows RGB time j / fps_ir - offset.
     rgb = activity(t_rgb) * rng.uniform(0.8, 1.2, t_rgb.size)
     ir = 5 * activity(t_ir - offset) * rng.uniform(0.8, 1.2, t_ir.size) + 2
-    est, score = estimate_ir_offset(rgb, ir, fps_rgb, fps_ir)
+    est, score = estimate_ir_offset(rgb, ir, t_rgb, t_ir)
     assert abs(est - offset) <= 1 / fps_rgb, est
     assert score > 0.5
     # Unrelated motion: low confidence.
-    _, bad = estimate_ir_offset(rgb, rng.permutation(ir), fps_rgb, fps_ir)
+    _, bad = estimate_ir_offset(rgb, rng.permutation(ir), t_rgb, t_ir)
     assert bad < 0.3
 
 
@@ -513,8 +513,6 @@ def test_sample_frame_pairs_reads_the_mapped_frames(small_raw):
     pairs = sample_frame_pairs(
         folder / "rgb.mp4",
         folder / "ir.mp4",
-        fps_rgb=25,
-        fps_ir=25,
         ir_offset_s=0.2,
         count=4,
         max_side=160,
@@ -606,3 +604,24 @@ def test_synthetic_raw_tree_against_truth(tmp_path):
         err *= 1280 / rgb.width
         assert err <= (1.5 if entry["light"] == "dark" else 1.0), (rid, err)
         assert abs(d.ir_offset_s - entry["ir_offset_s"]) <= 1 / entry["rgb_fps"], rid
+
+
+def test_ir_offset_from_motion_on_variable_rate_timelines():
+    """A dark RGB take at 30 fps halving to 15 fps and an IR camera that drops frames: the
+    motion curves are compared at their frames' own times, so the offset still comes out."""
+    rng = np.random.default_rng(7)
+    offset, duration = 0.23, 30.0
+    bursts = rng.uniform(0, duration, 40)
+
+    def activity(t):
+        return sum(np.exp(-((t - b) ** 2) / (2 * 0.15**2)) for b in bursts) + 0.05
+
+    ticks = np.concatenate([np.arange(0, 300), np.arange(300, 600, 2), np.arange(600, 900)])
+    t_rgb = ticks / 30
+    t_ir = np.arange(int(duration * 25)) / 25
+    t_ir = t_ir[(np.arange(t_ir.size) % 37 != 5) & ((t_ir < 12) | (t_ir > 12.6))]
+    rgb = activity(t_rgb) * rng.uniform(0.8, 1.2, t_rgb.size)
+    ir = 5 * activity(t_ir - offset) * rng.uniform(0.8, 1.2, t_ir.size) + 2
+    est, score = estimate_ir_offset(rgb, ir, t_rgb, t_ir)
+    assert abs(est - offset) <= 1 / 30, est
+    assert score > 0.5

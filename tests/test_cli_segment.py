@@ -66,3 +66,37 @@ def test_annotation_file_without_required_columns(raw, tmp_path):
     assert result.exit_code == 1
     assert "missing required column(s) gesture, start_frame, end_frame" in result.output
     assert not (tmp_path / "d/manifest").exists()
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(raw, tmp_path):
+    data = tmp_path / "d"
+    result = _run(raw, "--ann", raw / "labels.csv", "-d", data, "--dry-run", "--fps", "20")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "dry run: 1 instance(s) would be cut, 1 rejected"
+    assert lines[1] == ("  row 3 (S01/dark/hall 5-2): start_after_end: start_frame 5 > end_frame 2")
+    # 0.1 s on the 20 fps grid is halfway between 25 fps frames 2 and 3: 20 ms to frame 3.
+    assert "largest sync error: rgb 20 ms, depth 20 ms, ir 20 ms" in result.output
+    assert lines[-1] == "nothing was written" and not data.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--fps", "fast", "--fps must be 'source' or a positive rate like 25, got 'fast'"),
+        ("--fps", "0", "--fps must be 'source' or a positive rate like 25, got '0'"),
+        ("--sync-tolerance", "-5", "--sync-tolerance must be a positive number of ms, got -5.0"),
+    ],
+)
+def test_bad_sync_options_are_one_line_errors(raw, tmp_path, option, value, message):
+    result = _run(raw, "--ann", raw / "labels.csv", "-d", tmp_path, option, value)
+    assert result.exit_code == 1 and result.output.strip() == f"Error: {message}"
+
+
+def test_seconds_columns_replace_the_frame_columns(raw, tmp_path):
+    ann = tmp_path / "seconds.csv"
+    ann.write_text("recording,subject,gesture,start_s,end_s\nS01/dark/hall,S01,stop,0.1,0.5\n")
+    result = _run(raw, "--ann", ann, "-d", tmp_path / "d", "--align", "none")
+    assert result.exit_code == 0, result.output
+    assert "clips: 1 in manifest" in result.output
+    assert (tmp_path / "d/clips/rgb/S01__dark__hall__000003_000013.mp4").exists()

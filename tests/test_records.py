@@ -111,12 +111,12 @@ def test_manifest_round_trip_keeps_types_and_extra_columns(tmp_path):
     assert back == _clip(extra={"notes": "hi"})
     schema = pq.read_schema(path)
     assert schema.field("label").type == pa.int64() and not schema.field("label").nullable
-    assert schema.metadata[b"mgrdark.schema"] == b"clips/1"
+    assert schema.metadata[b"mgrdark.schema"] == b"clips/2"
 
 
 def test_manifest_checks_on_read(tmp_path):
     path = write_records([_clip()], ClipRecord, tmp_path / "c.parquet")
-    with pytest.raises(ManifestError, match="is a clips/1 table, expected rejects/1"):
+    with pytest.raises(ManifestError, match="is a clips/2 table, expected rejects/2"):
         read_records(path, RejectRecord)
     table = pq.read_table(path)
     pq.write_table(table.drop(["label"]), tmp_path / "missing.parquet")
@@ -125,7 +125,7 @@ def test_manifest_checks_on_read(tmp_path):
     pq.write_table(
         table.replace_schema_metadata({b"mgrdark.schema": b"clips/0"}), tmp_path / "old.parquet"
     )
-    with pytest.raises(ManifestError, match="schema clips/0 but this mgrdark reads clips/1"):
+    with pytest.raises(ManifestError, match="schema clips/0 but this mgrdark reads clips/2"):
         read_records(tmp_path / "old.parquet", ClipRecord)
     pq.write_table(pa.table({"x": [1]}), tmp_path / "foreign.parquet")
     with pytest.raises(ManifestError, match="not an mgrdark manifest"):

@@ -21,7 +21,6 @@ from mgrdark_data.manifest import write_split
 from mgrdark_data.testing import decode_index
 from mgrdark_train.cli import cli
 from mgrdark_train.data import ClipDataset, crop_origin, eval_indices
-from mgrdark_train.data.transforms import DEFAULT_NORMALIZATION
 from mgrdark_train.engine.checkpoint import load_checkpoint
 from mgrdark_train.engine.evaluate import predict
 from mgrdark_train.engine.views import (
@@ -90,10 +89,8 @@ def index_root(tmp_path_factory):
 
 
 def _decoded(x: torch.Tensor) -> list[int]:
-    n = DEFAULT_NORMALIZATION["rgb"]
-    v = x * torch.tensor(n.std).view(-1, 1, 1, 1) + torch.tensor(n.mean).view(-1, 1, 1, 1)
-    frames = (v * 255).round().clamp(0, 255).to(torch.uint8).permute(1, 2, 3, 0).numpy()
-    return [decode_index(f) for f in frames]
+    """Frame indices spelled by a (3, T, H, W) uint8 clip as the loader hands it over."""
+    return [decode_index(f.contiguous().numpy()) for f in x.permute(1, 2, 3, 0)]
 
 
 def test_views_of_decoded_clips_hold_the_sampled_frames_and_crops(index_root):

@@ -200,7 +200,7 @@ def test_schema_violation(copy):
     assert kinds(report) == {"schema"}
     assert "'label' is string, expected int64" in report.problems[0].detail
     pq.write_table(records_to_table([], ClipRecord).drop(["subject"]), copy.rejects_manifest)
-    assert "is a clips/1 table, expected rejects/1" in validate_dataset(copy).format()
+    assert "is a clips/2 table, expected rejects/2" in validate_dataset(copy).format()
 
 
 def test_orphans_are_warnings_and_cli_exit_codes(copy):

@@ -17,13 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MgrdarkError, RecordingError
-from ..media import probe_stream
 from ..progress import Progress, ProgressBar, stage_bar
 from ..recordings import (
     RecordingFiles,
     light_from_path,
+    probe_recording,
     recording_files,
-    sync_ir_offset,
     take_key,
 )
 from .decision import AlignmentDecision, native
@@ -56,14 +55,13 @@ def estimate_recording(
     """
     if files.ir is None:
         raise RecordingError(f"recording {files.recording} has no ir.* file")
-    fps_rgb = probe_stream(files.rgb).fps
-    fps_ir = probe_stream(files.ir).fps
-    given = sync_ir_offset(files)
+    info = probe_recording(files)
+    if info.ir is None:
+        raise RecordingError(f"recording {files.recording}: IR left out: {info.ir_error}")
+    given = info.sync.ir_offset_s if files.sync is not None else None
     if given is None and not estimate_sync:
         given = 0.0
-    pairs, offset, sync_score = sample_recording(
-        files.rgb, files.ir, fps_rgb=fps_rgb, fps_ir=fps_ir, ir_offset_s=given, count=frames
-    )
+    pairs, offset, sync_score = sample_recording(info.rgb, info.ir, ir_offset_s=given, count=frames)
     if not pairs.rgb:
         raise RecordingError(
             f"recording {files.recording}: no RGB frame has an IR frame at ir_offset_s="

@@ -8,9 +8,8 @@ from pathlib import Path
 
 from ..annotations import RecordingMeta, recording_metadata
 from ..errors import MgrdarkError, RecordingError
-from ..media import probe_stream
 from ..progress import Progress
-from ..recordings import RecordingFiles, discover_recordings, sync_ir_offset
+from ..recordings import RecordingFiles, discover_recordings, probe_recording
 from .decision import AlignmentDecision
 from .overlay import write_overlay
 from .resolve import MIN_SCORE, resolve_alignments
@@ -78,14 +77,15 @@ def write_overlay_for(files: RecordingFiles, decision: AlignmentDecision, path: 
     """Overlay of the middle frame pair of a recording, at source resolution."""
     if files.ir is None:
         raise RecordingError(f"recording {files.recording} has no ir.* file")
+    info = probe_recording(files)
+    if info.ir is None:
+        raise RecordingError(f"recording {files.recording}: IR left out: {info.ir_error}")
     offset = decision.ir_offset_s
     if offset is None:
-        offset = sync_ir_offset(files) or 0.0
+        offset = info.sync.ir_offset_s
     pairs = sample_frame_pairs(
-        files.rgb,
-        files.ir,
-        fps_rgb=probe_stream(files.rgb).fps,
-        fps_ir=probe_stream(files.ir).fps,
+        info.rgb,
+        info.ir,
         ir_offset_s=offset,
         count=1,
         max_side=None,

@@ -1,20 +1,22 @@
 """Reading what the estimators need from a recording: a few frame pairs and motion curves.
 
 Each stream is decoded once, sequentially from frame 0 (`media.iter_frames`), keeping only the
-frames asked for, downscaled right away so that a long take never sits in memory.
+frames asked for, downscaled right away so that a long take never sits in memory. The IR frame
+of a pair is the one the time mapping gives (`timemap.match`, the same as segmentation's), and
+motion curves carry each frame's time, so variable-rate streams and dropped frames are handled.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from ..media import StreamInfo, iter_frames, probe_stream
-from ..timemap import ir_index
+from ..media import iter_frames
+from ..recordings import Stream, probe_file
+from ..timemap import TOLERANCE_PERIODS, Times, covers, match
 from .estimate import Alignment
 from .geometry import from_level, resize_exact
 from .sync import estimate_ir_offset, motion_energy
@@ -60,12 +62,14 @@ def _factor(size: tuple[int, int], max_side: int | None) -> float:
     return 1.0 if not max_side else min(1.0, max_side / max(size))
 
 
+def _stream(s: Stream | str | os.PathLike, name: str) -> Stream:
+    return s if isinstance(s, Stream) else probe_file(Path(s), name)
+
+
 def sample_frame_pairs(
-    rgb_path: str | os.PathLike,
-    ir_path: str | os.PathLike,
+    rgb: Stream | str | os.PathLike,
+    ir: Stream | str | os.PathLike,
     *,
-    fps_rgb: Fraction | float,
-    fps_ir: Fraction | float,
     ir_offset_s: float = 0.0,
     count: int = DEFAULT_PAIRS,
     max_side: int | None = RGB_MAX_SIDE,
@@ -74,48 +78,51 @@ def sample_frame_pairs(
     """Read `count` RGB frames spread evenly over the take and the IR frame for each.
 
     Args:
-        rgb_path: RGB video.
-        ir_path: IR video.
-        fps_rgb: RGB frame rate.
-        fps_ir: IR frame rate.
+        rgb: RGB stream of a probed recording (`RecordingInfo.rgb`), or a video file (its
+            timeline then comes from the file alone).
+        ir: IR stream or video file.
         ir_offset_s: IR time offset of the time mapping (`mgrdark_data.timemap`).
-        count: Number of pairs wanted; pairs whose IR frame falls outside the IR stream are
-            dropped, so fewer may come back.
+        count: Number of pairs wanted; pairs whose time the IR stream does not cover (or has
+            no frame near, a dropout) are dropped, so fewer may come back.
         max_side: Longest RGB side after downscaling (None: native).
         ir_max_side: Longest IR side after downscaling (None: native).
     """
-    rgb_info = probe_stream(rgb_path)
-    wanted = _spread(rgb_info.frames, count)
-    fr = _factor((rgb_info.width, rgb_info.height), max_side)
-    rgb, _ = _read(Path(rgb_path), wanted, "rgb24", fr)
-    return _pairs(rgb_info, rgb, fr, ir_path, fps_rgb, fps_ir, ir_offset_s, ir_max_side)
+    rgb, ir = _stream(rgb, "rgb"), _stream(ir, "ir")
+    wanted = _spread(rgb.frames, count)
+    fr = _factor((rgb.width, rgb.height), max_side)
+    frames, _ = _read(rgb.path, wanted, "rgb24", fr)
+    return _pairs(rgb, frames, fr, ir, ir_offset_s, ir_max_side)
 
 
 def _pairs(
-    rgb_info: StreamInfo,
-    rgb: dict[int, np.ndarray],
+    rgb: Stream,
+    frames: dict[int, np.ndarray],
     rgb_factor: float,
-    ir_path: str | os.PathLike,
-    fps_rgb: Fraction | float,
-    fps_ir: Fraction | float,
+    ir: Stream,
     ir_offset_s: float,
     ir_max_side: int | None,
 ) -> FramePairs:
     """Pair the RGB frames read with the IR frame the time mapping gives each; read those."""
-    ir_info = probe_stream(ir_path)
-    pairs = [(i, ir_index(i, fps_rgb, fps_ir, ir_offset_s)) for i in sorted(rgb)]
-    pairs = [(i, j) for i, j in pairs if 0 <= j < ir_info.frames]
-    fi = _factor((ir_info.width, ir_info.height), ir_max_side)
-    ir, _ = _read(Path(ir_path), [j for _, j in pairs], "gray", fi)
+    indices = sorted(frames)
+    targets = Times(rgb.timeline.ticks[indices], rgb.timeline.unit).shifted(ir_offset_s)
+    m = match(ir.timeline, targets)
+    near = float(TOLERANCE_PERIODS * ir.timeline.period)
+    pairs = [
+        (i, int(j))
+        for k, (i, j) in enumerate(zip(indices, m.indices, strict=True))
+        if covers(ir.timeline, targets.exact(k)) and abs(m.errors[k]) <= near
+    ]
+    fi = _factor((ir.width, ir.height), ir_max_side)
+    ir_frames, _ = _read(ir.path, [j for _, j in pairs], "gray", fi)
     return FramePairs(
-        [rgb[i] for i, _ in pairs],
-        [ir[j] for _, j in pairs],
+        [frames[i] for i, _ in pairs],
+        [ir_frames[j] for _, j in pairs],
         [i for i, _ in pairs],
         [j for _, j in pairs],
         rgb_factor,
         fi,
-        (rgb_info.width, rgb_info.height),
-        (ir_info.width, ir_info.height),
+        (rgb.width, rgb.height),
+        (ir.width, ir.height),
     )
 
 
@@ -147,11 +154,9 @@ def stream_motion(path: str | os.PathLike) -> np.ndarray:
 
 
 def sample_recording(
-    rgb_path: str | os.PathLike,
-    ir_path: str | os.PathLike,
+    rgb: Stream,
+    ir: Stream,
     *,
-    fps_rgb: Fraction | float,
-    fps_ir: Fraction | float,
     ir_offset_s: float | None,
     count: int = DEFAULT_PAIRS,
     max_side: int | None = RGB_MAX_SIDE,
@@ -168,22 +173,19 @@ def sample_recording(
     """
     if ir_offset_s is not None:
         pairs = sample_frame_pairs(
-            rgb_path,
-            ir_path,
-            fps_rgb=fps_rgb,
-            fps_ir=fps_ir,
+            rgb,
+            ir,
             ir_offset_s=ir_offset_s,
             count=count,
             max_side=max_side,
             ir_max_side=ir_max_side,
         )
         return pairs, ir_offset_s, None
-    rgb_info = probe_stream(rgb_path)
-    wanted = _spread(rgb_info.frames, count)
-    fr = _factor((rgb_info.width, rgb_info.height), max_side)
-    rgb, rgb_motion = _read(Path(rgb_path), wanted, "rgb24", fr, motion=True)
+    wanted = _spread(rgb.frames, count)
+    fr = _factor((rgb.width, rgb.height), max_side)
+    frames, rgb_motion = _read(rgb.path, wanted, "rgb24", fr, motion=True)
     offset, score = estimate_ir_offset(
-        rgb_motion, stream_motion(ir_path), float(fps_rgb), float(fps_ir)
+        rgb_motion, stream_motion(ir.path), rgb.timeline.seconds, ir.timeline.seconds
     )
-    pairs = _pairs(rgb_info, rgb, fr, ir_path, fps_rgb, fps_ir, offset, ir_max_side)
+    pairs = _pairs(rgb, frames, fr, ir, offset, ir_max_side)
     return pairs, offset, score

@@ -3,7 +3,9 @@
 Per-frame motion energy (mean absolute difference of consecutive frames) is modality-free: a
 wave of the arm shows as a burst in both streams whatever the pixels mean. The offset is the
 time shift that best correlates the two energy curves (by the time mapping of
-`mgrdark_data.timemap`, the IR frame for RGB time t is the one at t + ir_offset_s).
+`mgrdark_data.timemap`, the IR frame for RGB time t is the one at t + ir_offset_s). Each curve
+is placed at its frames' own times (their timelines), so a variable-rate stream or one that
+drops frames is compared at the right instants.
 """
 
 from __future__ import annotations
@@ -43,6 +45,20 @@ def motion_energy(frames: Iterable[np.ndarray]) -> np.ndarray:
     return np.asarray(out, np.float64)
 
 
+def _rate(times: np.ndarray) -> float:
+    """Typical frames per second of a timeline (1 / median frame interval)."""
+    dt = np.diff(times)
+    return 1.0 / float(np.median(dt)) if len(dt) and np.median(dt) > 0 else 1.0
+
+
+def _change_times(times: np.ndarray) -> np.ndarray:
+    """When each frame's motion energy happened: frame i measures the change since frame
+    i - 1, half-way between their times (frame 0 half a typical interval before itself)."""
+    t = np.asarray(times, np.float64)
+    first = t[:1] - 0.5 / _rate(t)
+    return np.concatenate([first, (t[1:] + t[:-1]) / 2])
+
+
 def _prepare(energy: np.ndarray, fps: float) -> np.ndarray:
     """Log-compress (an arm and a whole body differ by orders of magnitude), remove slow
     trends, and standardise."""
@@ -58,17 +74,17 @@ def _prepare(energy: np.ndarray, fps: float) -> np.ndarray:
 def estimate_ir_offset(
     rgb_motion: np.ndarray,
     ir_motion: np.ndarray,
-    fps_rgb: float,
-    fps_ir: float,
+    rgb_times: np.ndarray,
+    ir_times: np.ndarray,
     max_offset_s: float = 1.0,
 ) -> tuple[float, float]:
     """Estimate `ir_offset_s` by correlating per-frame motion energy over time.
 
     Args:
-        rgb_motion: Motion energy of each RGB frame (`motion_energy`), frame i at i / fps_rgb.
-        ir_motion: The same for the IR stream, frame j at j / fps_ir.
-        fps_rgb: RGB frame rate.
-        fps_ir: IR frame rate.
+        rgb_motion: Motion energy of each RGB frame (`motion_energy`).
+        ir_motion: The same for the IR stream.
+        rgb_times: Time of each RGB frame, seconds (`Timeline.seconds`).
+        ir_times: Time of each IR frame on the IR stream's clock.
         max_offset_s: Offsets searched lie in [-max_offset_s, max_offset_s].
 
     Returns:
@@ -79,9 +95,8 @@ def estimate_ir_offset(
     """
     if len(rgb_motion) < 8 or len(ir_motion) < 8:
         return 0.0, 0.0
-    # Energy of frame i measures the change since frame i - 1: it belongs half a frame earlier.
-    t_rgb = (np.arange(len(rgb_motion)) - 0.5) / fps_rgb
-    t_ir = (np.arange(len(ir_motion)) - 0.5) / fps_ir
+    t_rgb, t_ir = _change_times(rgb_times), _change_times(ir_times)
+    fps_rgb, fps_ir = _rate(t_rgb), _rate(t_ir)
     x_rgb = _prepare(rgb_motion, fps_rgb)
     x_ir = _prepare(ir_motion, fps_ir)
     step = 1.0 / (4.0 * max(fps_rgb, fps_ir))

@@ -41,3 +41,9 @@ cli.add_command(align)
 from .synth import synth  # noqa: E402
 
 cli.add_command(synth)
+from .inspect import inspect  # noqa: E402
+
+cli.add_command(inspect)
+from .preview import preview  # noqa: E402
+
+cli.add_command(preview)

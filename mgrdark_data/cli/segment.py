@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..media.write import EncoderSettings
+from ..planning import SyncOptions
 from ..segment import SegmentReport, segment_dataset
 from .common import data_option, preset_option, quiet_option, setup_logging
 from .progress import progress_factory
@@ -68,6 +69,27 @@ from .progress import progress_factory
     default=None,
     help="classes.csv replacing the packaged vocabulary.",
 )
+@click.option(
+    "--fps",
+    default="source",
+    show_default=True,
+    metavar="source|F",
+    help="Clip frames: the RGB frames at their own times, or every modality resampled to F "
+    "frames per second (the paper: 25).",
+)
+@click.option(
+    "--sync-tolerance",
+    type=float,
+    default=None,
+    metavar="MS",
+    help="Largest sync error before an instance is rejected as sync_gap "
+    "[default: 1.5 frame periods of each stream].",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Plan only: print the clips and the rejects with their reasons; write nothing.",
+)
 @click.option("--strict", is_flag=True, help="Exit non-zero when any row is rejected.")
 @click.option("--force", is_flag=True, help="Re-encode clips that are already written.")
 @quiet_option
@@ -83,12 +105,16 @@ def segment(
     verify,
     index_base,
     classes,
+    fps,
+    sync_tolerance,
+    dry_run,
     strict,
     force,
     quiet,
 ) -> None:
     """Cut every annotated gesture from every stream of RAW into DATA/clips."""
     setup_logging(quiet)
+    sync = SyncOptions.parse(fps, sync_tolerance)
     report = segment_dataset(
         raw,
         annotations,
@@ -99,11 +125,42 @@ def segment(
         index_base=int(index_base),
         force=force,
         classes=classes,
-        progress=progress_factory(quiet),
+        progress=None if dry_run else progress_factory(quiet),
+        sync=sync,
+        dry_run=dry_run,
     )
-    _print_summary(report)
+    if dry_run:
+        _print_plan(report)
+    else:
+        _print_summary(report)
     if strict and report.rejected:
         raise click.ClickException(f"--strict: {report.rejected} annotation row(s) rejected")
+
+
+def _print_plan(r: SegmentReport) -> None:
+    for w in r.warnings:
+        click.echo(f"warning: {w}", err=True)
+    click.echo(f"dry run: {r.clips} instance(s) would be cut, {r.rejected} rejected")
+    for rej in r.rejects:
+        span = (
+            f"{rej.start_s}-{rej.end_s} s"
+            if rej.start_s is not None
+            else f"{rej.start_frame}-{rej.end_frame}"
+        )
+        click.echo(
+            f"  row {rej.source_row} ({rej.recording} {span}): {rej.reason_code}: {rej.reason}"
+        )
+    _print_errors(r)
+    click.echo("nothing was written")
+
+
+def _print_errors(r: SegmentReport) -> None:
+    if r.reject_counts:
+        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(r.reject_counts.items()))
+        click.echo(f"rejects by reason: {reasons}")
+    if r.sync_error_ms:
+        errors = ", ".join(f"{m} {e:g} ms" for m, e in r.sync_error_ms.items())
+        click.echo(f"largest sync error: {errors}")
 
 
 def _print_summary(r: SegmentReport) -> None:
@@ -114,13 +171,11 @@ def _print_summary(r: SegmentReport) -> None:
         f"done), {r.rejected} rejected"
     )
     click.echo(f"clip files: {r.files_written} written, {r.files_kept} kept from an earlier run")
-    if r.reject_counts:
-        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(r.reject_counts.items()))
-        click.echo(f"rejects by reason: {reasons}")
+    _print_errors(r)
     click.echo(
         f"recordings: {r.recordings} ({r.failed_recordings} unreadable); cut "
         f"{r.video_seconds:.1f} s of video in {r.wall_seconds:.1f} s "
         f"(realtime x{r.realtime_factor:.1f})"
     )
     click.echo(f"clips:     {r.root / 'clips'}")
-    click.echo(f"manifests: {r.root / 'manifest'} (clips, recordings, rejects .parquet)")
+    click.echo(f"manifests: {r.root / 'manifest'} (clips, recordings, rejects, frames .parquet)")

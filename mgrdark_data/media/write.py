@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import MediaError, OptionError
 from ..paths import temporary_sibling
 from .probe import count_packets
+from .read import image_frame
 
 TAG_PREFIX = "mgrdark:"
 VERIFY_MODES = ("decode", "packets")
@@ -87,7 +88,10 @@ class ClipWriter:
         settings: EncoderSettings,
         expected_frames: int,
         tag: str,
+        time_base: Fraction | None = None,
     ) -> None:
+        """`time_base`: a variable-rate clip, whose `write` calls give each frame's
+        presentation time in these units; None: frame k is at k / fps."""
         self.path = Path(path)
         self.tmp = temporary_sibling(self.path)
         self.expected_frames = expected_frames
@@ -119,8 +123,11 @@ class ClipWriter:
             stream.pix_fmt = "gray16le"
             stream.codec_context.gop_size = settings.gop
             stream.options = {"slices": "4", "slicecrc": "1", "level": "3"}
+        if time_base is not None:
+            stream.codec_context.time_base = time_base
+            stream.time_base = time_base
         self._stream = stream
-        self._time_base = Fraction(1) / fps
+        self._time_base = time_base or Fraction(1) / fps
         self.frames = 0
 
     @property
@@ -131,14 +138,15 @@ class ClipWriter:
     def height(self) -> int:
         return self._stream.height
 
-    def write(self, frame: av.VideoFrame | np.ndarray) -> None:
-        """Append one frame (a decoded frame, an HxW uint8/uint16 or HxWx3 uint8 RGB array)."""
+    def write(self, frame: av.VideoFrame | np.ndarray, pts: int | None = None) -> None:
+        """Append one frame (a decoded frame, an HxW uint8/uint16 or HxWx3 uint8 RGB array);
+        `pts`: its presentation time in the writer's time base (default: the frame count)."""
         if isinstance(frame, np.ndarray):
-            frame = _frame_from_array(frame)
+            frame = image_frame(frame)
         s = self._stream
         if (frame.format.name, frame.width, frame.height) != (s.pix_fmt, s.width, s.height):
             frame = frame.reformat(width=s.width, height=s.height, format=s.pix_fmt)
-        frame.pts = self.frames
+        frame.pts = self.frames if pts is None else pts
         frame.time_base = self._time_base
         self._container.mux(s.encode(frame))
         self.frames += 1
@@ -177,14 +185,6 @@ class ClipWriter:
             self._container.close()
         with contextlib.suppress(FileNotFoundError):
             self.tmp.unlink()
-
-
-def _frame_from_array(a: np.ndarray) -> av.VideoFrame:
-    if a.ndim == 3:
-        return av.VideoFrame.from_ndarray(np.ascontiguousarray(a), format="rgb24")
-    if a.dtype == np.uint16:
-        return av.VideoFrame.from_ndarray(np.ascontiguousarray(a), format="gray16le")
-    return av.VideoFrame.from_ndarray(np.ascontiguousarray(a), format="gray")
 
 
 # Verification decodes every frame's bitstream and fails on any error, but skips the stages

@@ -55,10 +55,13 @@ def write_index_video(
     size: tuple[int, int] = (64, 48),
     kind: str = "rgb",
     codec: str | None = None,
+    ticks: Sequence[int] | None = None,
 ) -> Path:
     """Write `frames` index frames; kind 'rgb' | 'ir' (gray) | 'depth' (gray16le, FFV1).
 
     rgb/ir default to lossless H.264 (qp 0) in .mp4/.avi/.mkv; depth to FFV1 in .mkv.
+    `ticks`: frame i is presented at ticks[i] / fps (a variable rate or dropped frames, as
+    capture software writes them); default i / fps.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,6 +76,9 @@ def write_index_video(
             if stream.codec_context.name == "libx264":
                 stream.options = {"qp": "0", "preset": "ultrafast"}
         stream.width, stream.height = w, h
+        if ticks is not None:
+            assert len(ticks) == frames
+            stream.codec_context.time_base = 1 / Fraction(fps)
         for i in range(frames):
             if kind == "depth":
                 img = np.full((h, w), depth_value(i), np.uint16)
@@ -81,6 +87,8 @@ def write_index_video(
                 frame = av.VideoFrame.from_ndarray(index_image(i, h, w, 1), format="gray")
             else:
                 frame = av.VideoFrame.from_ndarray(index_image(i, h, w, 3), format="rgb24")
+            if ticks is not None:
+                frame.pts, frame.time_base = int(ticks[i]), 1 / Fraction(fps)
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return path
@@ -101,13 +109,55 @@ def write_lossless_rgb(path: str | Path, frames: np.ndarray, fps: Fraction | int
     return path
 
 
-def write_depth_pngs(folder: str | Path, frames: int, size: tuple[int, int] = (32, 24)) -> Path:
+def write_depth_pngs(
+    folder: str | Path,
+    frames: int,
+    size: tuple[int, int] = (32, 24),
+    *,
+    numbers: Sequence[int] | None = None,
+    pad: int = 6,
+) -> Path:
+    """16-bit PNG frames holding `depth_value(number)`, named by frame number (`pad` digits,
+    zero-padded; 0: unpadded, as `0.png ... 1465.png`). `numbers`: which frame numbers exist
+    (a missing number is a dropped frame); default 0..frames-1."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     w, h = size
-    for i in range(frames):
-        cv2.imwrite(str(folder / f"{i:06d}.png"), np.full((h, w), depth_value(i), np.uint16))
+    for n in range(frames) if numbers is None else numbers:
+        img = np.full((h, w), depth_value(n), np.uint16)
+        cv2.imwrite(str(folder / f"{n:0{pad}d}.png"), img)
     return folder
+
+
+def write_index_images(
+    folder: str | Path,
+    numbers: Sequence[int],
+    *,
+    size: tuple[int, int] = (64, 48),
+    kind: str = "rgb",
+    ext: str = ".png",
+    pad: int = 0,
+) -> Path:
+    """An rgb/ir folder of frames named by number, each showing its number (`index_image`)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    w, h = size
+    for n in numbers:
+        img = index_image(n, h, w, 3 if kind == "rgb" else 1)
+        cv2.imwrite(str(folder / f"{n:0{pad}d}{ext}"), img)
+    return folder
+
+
+def depth_index(value: int) -> int:
+    """The frame number a `depth_value` encodes."""
+    return (int(value) - DEPTH_BASE) // DEPTH_STEP
+
+
+def write_timestamps(path: str | Path, values: Sequence, column: str = "time_s") -> Path:
+    """A `<stream>.timestamps.csv`: one row per frame, one column."""
+    path = Path(path)
+    path.write_text(column + "\n" + "".join(f"{v}\n" for v in values))
+    return path
 
 
 def make_recording(

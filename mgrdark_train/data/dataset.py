@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,16 +12,18 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from mgrdark_data.errors import ManifestError
+from mgrdark_data.errors import ManifestError, MediaError
 from mgrdark_data.manifest import SPLIT_NAMES, read_frame, read_split
 from mgrdark_data.paths import DataRoot
 from mgrdark_data.records import ClipRecord
 from mgrdark_data.vocabulary import Vocabulary, load_vocabulary
 
-from .cache import CacheError, cache_path
-from .decode import read_clip_frames
+from .cache import CACHE_FORMATS, CacheError, cache_path, cache_tag, prepare_command
+from .decode import StaleFileError, compressed_frames, decoded_frames, read_clip
+from .normalize import DEFAULT_NORMALIZATION, normalize_clip
+from .raw import raw_frames
 from .sampling import crop_origin, eval_indices, train_indices
-from .transforms import DEFAULT_NORMALIZATION, Normalization, crop_frames, hflip_frames, to_tensor
+from .transforms import Window, gather_clip
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +82,14 @@ def load_clips(
 
 
 class ClipDataset(Dataset):
-    """Clips of one subset as dicts of normalised tensors, sampled like the paper.
+    """Clips of one subset as dicts of tensors, sampled like the paper.
 
     Every modality of one clip gets the same frame indices, the same crop and the same flip.
-    An item is::
+    Clips keep their decoded values (a quarter of float32's bytes to hand over from a
+    DataLoader worker); the training steps normalise them on their device
+    (`normalize.clip_input`). An item is::
 
-        {"rgb": (3, T, crop, crop) float32, "depth": (1, T, crop, crop), ...,
+        {"rgb": (3, T, crop, crop) uint8, "depth": (1, T, crop, crop) uint16 millimetres, ...,
          "label": int64 (mirrored when flipped), "frames": (T,) int64 clip frame indices,
          "crop": (2,) top-left (y, x) in the resized frame, "flipped": bool,
          "clip_id": str, "index": int}
@@ -106,13 +110,18 @@ class ClipDataset(Dataset):
         train: Random offsets and crop (default: subset == 'train'); else centres.
         flip: Random horizontal flip (train only) with labels mapped through the mirror column.
         vocabulary: Class vocabulary (default: the packaged one).
-        normalization: Per-modality overrides of `DEFAULT_NORMALIZATION`.
         cache: Read pre-resized clips from `DATA/cache/` (`mgrtrain prepare`).
+        cache_format: The cache's format (`cache.CACHE_FORMATS`).
         seed: Base seed of the random sampling.
         in_memory: Decode every frame of a clip the first time it is read and keep the resized
             frames in this process's memory, so later epochs only index them (decode once, not
             once per epoch). Each DataLoader worker holds its own copy; meant for small data
             (the tiny preset: 64x64, workers 0). `memory_bytes` tells what it will cost.
+        normalized: Return normalised float32 clips (`DEFAULT_NORMALIZATION`), for code that
+            reads samples itself instead of through a training step.
+        encoded: With the `jpeg` cache, hand rgb/ir over as their T compressed frames (a list
+            of bytes) plus `"window"` (y, x, side, flip); the step decodes them on its device
+            (`device_decode.py`, `data.gpu_decode`).
     """
 
     def __init__(
@@ -129,10 +138,12 @@ class ClipDataset(Dataset):
         train: bool | None = None,
         flip: bool = False,
         vocabulary: Vocabulary | None = None,
-        normalization: Mapping[str, Normalization] | None = None,
         cache: bool = False,
+        cache_format: str = CACHE_FORMATS[0],
         seed: int = 0,
         in_memory: bool = False,
+        normalized: bool = False,
+        encoded: bool = False,
     ) -> None:
         self.root = data if isinstance(data, DataRoot) else DataRoot(Path(data))
         self.modalities = tuple(modalities)
@@ -149,8 +160,15 @@ class ClipDataset(Dataset):
         self.flip = flip and self.train
         self.vocabulary = vocabulary or load_vocabulary()
         self.mirror = np.asarray(self.vocabulary.mirror_labels(), dtype=np.int64)
-        self.normalization = {**DEFAULT_NORMALIZATION, **(normalization or {})}
+        if cache_format not in CACHE_FORMATS:
+            raise ValueError(f"unknown cache format {cache_format!r}; expected {CACHE_FORMATS}")
         self.cache = cache
+        self.cache_format = cache_format
+        self._prepare = prepare_command(self.root, resize, cache_format)
+        self.normalized = normalized
+        if encoded and not (cache and cache_format == "jpeg" and not in_memory):
+            raise ValueError("encoded frames come from the jpeg cache, not kept in memory")
+        self.encoded = encoded
         self.seed = seed
         labels = self.clips["label"].to_numpy(dtype=np.int64)
         if len(labels) and (labels.min() < 0 or labels.max() >= len(self.vocabulary)):
@@ -176,29 +194,58 @@ class ClipDataset(Dataset):
         per_pixel = sum(_BYTES_PER_PIXEL[m] for m in self.modalities)
         return frames * self.resize * self.resize * per_pixel
 
-    def _read(self, index: int, modality: str, idx: np.ndarray) -> tuple[np.ndarray, Path]:
-        """Frames `idx` of one clip and modality, resized, and the file they come from."""
-        path, size = self.clip_file(index, modality)
-        if not self.in_memory:
-            return read_clip_frames(path, idx, modality=modality, size=size), path
-        key = (index, modality)
-        if key not in self._frames:
-            n = int(self._rows[index]["num_frames"])
-            self._frames[key] = read_clip_frames(path, np.arange(n), modality=modality, size=size)
-        return self._frames[key][idx], path
+    def _read(self, index: int, modality: str, idx: np.ndarray, window: Window) -> np.ndarray:
+        """Frames `idx` of one clip and modality, resized and cut to `window`: (C, T, h, w)."""
+        if self.in_memory:
+            key = (index, modality)
+            if key not in self._frames:
+                self._frames[key] = self.all_frames(index, modality)
+            clip = self._frames[key]
+            frames = ((int(i), clip[:, i]) for i in np.unique(idx))
+            return gather_clip(frames, idx, window, source=f"{self.clip_id(index)} {modality}")
+        return self._decode(index, modality, idx, window)
 
-    def clip_file(self, index: int, modality: str) -> tuple[Path, int | None]:
-        """File to decode for a row and modality, and the size to resize to (None: as stored)."""
+    def all_frames(self, index: int, modality: str) -> np.ndarray:
+        """Every frame of a clip, resized as the loader resizes it: (C, n, resize, resize)."""
+        n = int(self._rows[index]["num_frames"])
+        return self._decode(index, modality, np.arange(n), None)
+
+    def _decode(
+        self, index: int, modality: str, idx: np.ndarray, window: Window | None
+    ) -> np.ndarray:
+        path, size, tag = self.clip_file(index, modality)
+        if not self.cache:
+            return read_clip(path, idx, modality=modality, size=size, window=window)
+        try:
+            return gather_clip(
+                self._cached(path, modality, idx, tag), idx, window, source=str(path)
+            )
+        except StaleFileError as e:
+            raise CacheError(f"{e}: the cache is stale; run `{self._prepare}`") from e
+        except MediaError as e:
+            raise CacheError(f"{e}; re-make the cache with `{self._prepare} --force`") from e
+
+    def _cached(self, path: Path, modality: str, idx: np.ndarray, tag: str | None) -> Iterator:
+        wanted = np.unique(idx)
+        if self.cache_format == "raw":
+            return raw_frames(path, wanted, tag=tag)
+        return decoded_frames(path, wanted, modality=modality, tag=tag)
+
+    def clip_id(self, index: int) -> str:
+        return self._rows[index]["clip_id"]
+
+    def clip_file(self, index: int, modality: str) -> tuple[Path, int | None, str | None]:
+        """File to decode for a row and modality, the size to resize to (None: as stored) and
+        the tag it must carry (None: any)."""
         row = self._rows[index]
         if self.cache:
-            path = cache_path(self.root, self.resize, modality, row["clip_id"])
+            path = cache_path(self.root, self.resize, modality, row["clip_id"], self.cache_format)
             if not path.exists():
                 raise CacheError(
-                    f"{path} is missing; run `mgrtrain prepare -d {self.root.root} "
-                    f"--size {self.resize}` or train without --cache"
+                    f"{path} is missing; run `{self._prepare}` or train without --cache"
                 )
-            return path, None
-        return self.root.root / row[f"{modality}_path"], self.resize
+            return path, None, cache_tag(row, modality, self.resize, self.cache_format)
+        return self.root.root / row[f"{modality}_path"], self.resize, None
 
     def _rng(self, index: int, epoch: int | None) -> np.random.Generator:
         if epoch is not None:
@@ -220,18 +267,16 @@ class ClipDataset(Dataset):
             y, x = crop_origin(self.resize, self.crop, train=False)
             flipped = False
         label = int(row["label"])
+        window = Window(y, x, self.crop, flipped)
         sample: dict = {}
         for m in self.modalities:
-            frames, path = self._read(index, m, idx)
-            if frames.shape[1:3] != (self.resize, self.resize):
-                raise ManifestError(
-                    f"{path}: frames are {frames.shape[2]}x{frames.shape[1]}, expected "
-                    f"{self.resize}x{self.resize}; re-run `mgrtrain prepare --size {self.resize}`"
-                )
-            frames = crop_frames(frames, y, x, self.crop)
-            if flipped:
-                frames = hflip_frames(frames)
-            sample[m] = to_tensor(frames, self.normalization[m])
+            if self.encoded and m != "depth":
+                path, _, tag = self.clip_file(index, m)
+                sample[m] = compressed_frames(path, idx, tag=tag)
+                sample["window"] = torch.tensor([y, x, self.crop, int(flipped)])
+                continue
+            clip = torch.from_numpy(self._read(index, m, idx, window))
+            sample[m] = normalize_clip(clip, DEFAULT_NORMALIZATION[m]) if self.normalized else clip
         sample["label"] = int(self.mirror[label]) if flipped else label
         sample["frames"] = torch.from_numpy(idx)
         sample["crop"] = torch.tensor([y, x])

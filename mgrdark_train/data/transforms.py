@@ -1,62 +1,83 @@
-"""Array -> tensor transforms for one modality of one clip: crop, flip, scale, normalise.
+"""Decoded frames -> one sample's (C, T, H, W) clip: the crop window, the flip, the layout.
 
-Pure functions; the dataset decides the crop and the flip once per clip and applies the same
-ones to every modality.
+Pure functions on arrays; the dataset decides the window once per clip and applies it to every
+modality. Values stay as decoded (uint8, uint16 millimetres): the training steps normalise on
+their device (`normalize.py`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-
-@dataclass(frozen=True)
-class Normalization:
-    """How decoded values become network inputs: `(value / scale - mean) / std` per channel.
-
-    For depth, `scale` is the far limit in millimetres: values are clipped to [0, 1] after
-    dividing, so everything beyond it (and sensor saturation) reads as "far".
-    """
-
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    scale: float = 255.0
-    clip: bool = False
-
-
-DEFAULT_NORMALIZATION: dict[str, Normalization] = {
-    # ImageNet statistics, so that weights inflated from a 2D ImageNet model see familiar inputs.
-    "rgb": Normalization((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
-    "ir": Normalization((0.45, 0.45, 0.45), (0.225, 0.225, 0.225)),
-    # Kinect V2 depth is reliable to about 4.5 m.
-    "depth": Normalization((0.5,), (0.25,), scale=4500.0, clip=True),
-}
+from mgrdark_data.errors import MediaError
 
 CHANNELS: dict[str, int] = {"rgb": 3, "ir": 3, "depth": 1}
 """Input channels a model needs for each modality."""
 
-
-def crop_frames(frames: np.ndarray, y: int, x: int, crop: int) -> np.ndarray:
-    """Crop (T, H, W[, C]) frames to the window with top-left corner (y, x)."""
-    return frames[:, y : y + crop, x : x + crop]
+Planes = Sequence[np.ndarray]
+"""One frame as (H, W) planes in channel order (R, G, B; or depth)."""
 
 
-def hflip_frames(frames: np.ndarray) -> np.ndarray:
-    """Mirror (T, H, W[, C]) frames left-right."""
-    return frames[:, :, ::-1]
+@dataclass(frozen=True)
+class Window:
+    """The square a sample keeps of each resized frame, and whether it is mirrored."""
+
+    y: int
+    """Top row."""
+    x: int
+    """Left column."""
+    size: int
+    """Side in pixels."""
+    flip: bool = False
+    """Mirror left-right (after cropping)."""
+
+    def cut(self, plane: np.ndarray) -> np.ndarray:
+        """The window of an (H, W) plane, as a view."""
+        a = plane[self.y : self.y + self.size, self.x : self.x + self.size]
+        return a[:, ::-1] if self.flip else a
 
 
-def to_tensor(frames: np.ndarray, norm: Normalization) -> torch.Tensor:
-    """(T, H, W[, C]) uint8/uint16 frames -> normalised float32 tensor (C, T, H, W)."""
-    a = frames if frames.ndim == 4 else frames[..., None]
-    t = torch.from_numpy(np.ascontiguousarray(a)).to(torch.float32)
-    t = t.permute(3, 0, 1, 2).div_(norm.scale)
-    if norm.clip:
-        t.clamp_(0.0, 1.0)
-    mean = torch.tensor(norm.mean, dtype=torch.float32).view(-1, 1, 1, 1)
-    std = torch.tensor(norm.std, dtype=torch.float32).view(-1, 1, 1, 1)
-    if mean.numel() != t.shape[0]:
-        raise ValueError(f"normalisation has {mean.numel()} channels, frames have {t.shape[0]}")
-    return t.sub_(mean).div_(std).contiguous()
+def gather_clip(
+    frames: Iterable[tuple[int, Planes]],
+    indices: np.ndarray,
+    window: Window | None = None,
+    *,
+    source: str = "clip",
+) -> np.ndarray:
+    """Copy each frame's planes, cut to `window`, into the slots of a (C, T, H, W) clip.
+
+    Args:
+        frames: `(frame index, planes)` for every distinct index in `indices`, in any order.
+        indices: The sampled frame index of each of the T slots (repeats allowed).
+        window: Crop and flip (None: whole frames).
+        source: Named in the error when `frames` runs out early.
+
+    Raises:
+        MediaError: `frames` ended before every index was produced.
+    """
+    slots: dict[int, list[int]] = {}
+    for k, i in enumerate(np.asarray(indices, dtype=np.int64).tolist()):
+        slots.setdefault(i, []).append(k)
+    out: np.ndarray | None = None
+    seen = 0
+    for i, planes in frames:
+        cut = [window.cut(p) if window else p for p in planes]
+        if out is None:
+            # Native byte order: PNG depth decodes big-endian, torch wants native.
+            dtype = cut[0].dtype.newbyteorder("=")
+            out = np.empty((len(cut), len(indices), *cut[0].shape), dtype=dtype)
+        first, *repeats = slots[i]
+        for c, plane in enumerate(cut):
+            out[c, first] = plane
+        for k in repeats:  # a clip shorter than T: the same frame in several slots
+            out[:, k] = out[:, first]
+        seen += 1
+    if out is None or seen != len(slots):
+        raise MediaError(
+            f"{source}: ends before frame {max(slots)}; the clip is shorter than its "
+            "manifest row says (re-run `mgrdata segment`, then `mgrtrain prepare`)"
+        )
+    return out

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from mgrdark_data.manifest import SPLIT_NAMES
 
-from ..data import MODALITIES
+from ..data import CACHE_FORMATS, MODALITIES
 from ..models import MODELS, VARIANTS, model_problems, temporal_stride
 from .device import AMP_MODES, DEVICES
 from .optim import OPTIMIZERS
@@ -57,6 +57,11 @@ class DataConfig:
     """Random horizontal flip with labels mapped through the vocabulary's mirror column."""
     cache: bool = False
     """Read pre-resized clips written by `mgrtrain prepare --size <resize>`."""
+    cache_format: str = choice(CACHE_FORMATS[0], CACHE_FORMATS)
+    """Which cache `data.cache` reads: `mgrtrain prepare --format jpeg|h264|raw`."""
+    gpu_decode: bool = False
+    """Decode the jpeg cache's rgb/ir frames on the GPU (nvJPEG through torchvision) instead of
+    in the DataLoader workers; needs `data.cache` with `cache_format: jpeg`."""
     in_memory: bool = False
     """Keep every clip's decoded, resized frames in memory after its first read, so each
     stream is decoded once per run instead of once per epoch (small data: the tiny preset)."""
@@ -74,6 +79,10 @@ class DataConfig:
             out.append(("crop", f"{self.crop} is larger than data.resize {self.resize}"))
         if self.workers != "auto" and (isinstance(self.workers, str) or self.workers < 0):
             out.append(("workers", f"expected 'auto' or a count >= 0, got {self.workers!r}"))
+        if self.gpu_decode and not (self.cache and self.cache_format == "jpeg"):
+            out.append(("gpu_decode", "reads the jpeg cache: set data.cache and cache_format=jpeg"))
+        if self.gpu_decode and self.in_memory:
+            out.append(("gpu_decode", "decodes every epoch: set data.in_memory=false"))
         return out
 
 

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.normalize import clip_input
+
 
 def output_logits(output: Any) -> torch.Tensor:
     """The logits inside a step's `output` (a tensor or a dict with `logits`)."""
@@ -37,6 +39,8 @@ def step_terms(out: Mapping[str, Any]) -> dict[str, torch.Tensor]:
 
 class ClassificationStep(nn.Module):
     """Cross-entropy on one modality: the single-modality baseline and the MTCD IR teacher.
+
+    The input clip is normalised here, on the step's device (`data.normalize.clip_input`).
 
     Args:
         model: Network returning a dict with `logits`.
@@ -60,7 +64,7 @@ class ClassificationStep(nn.Module):
         self.label_smoothing = label_smoothing
 
     def forward(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-        logits = self.model(batch[self.input_key])["logits"]
+        logits = self.model(clip_input(batch, self.input_key))["logits"]
         # CE in float32 even under bf16 autocast: the softmax of bf16 logits loses precision.
         ce = F.cross_entropy(
             logits.float(), batch[self.label_key], label_smoothing=self.label_smoothing

@@ -12,7 +12,8 @@ still moved by ``.to(...)``, stay in ``eval()`` whatever ``train()`` is called w
 under ``torch.no_grad()``.
 
 At evaluation (``step.eval()``) a step runs only its own network on its own input: the student
-on RGB, the assistant on pseudo-IR translated from RGB. No IR is read at inference.
+on RGB, the assistant on pseudo-IR translated from RGB. No IR is read at inference. Input clips
+are normalised on the step's device (``data.normalize.clip_input``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.normalize import clip_input
 from ..translator.apply import translate_clip
 from .losses import kd_fusion_to_rgb, kd_ir_to_irp, kd_ir_to_rgb, total_loss
 from .networks import freeze
@@ -68,7 +70,7 @@ class _FrozenNetworksStep(nn.Module):
     def _require(batch: Batch, key: str, why: str) -> torch.Tensor:
         if key not in batch or batch[key] is None:
             raise KeyError(f"batch has no {key!r} clip, which {why} needs during training")
-        return batch[key]
+        return clip_input(batch, key)
 
 
 class AssistantStep(_FrozenNetworksStep):
@@ -110,7 +112,7 @@ class AssistantStep(_FrozenNetworksStep):
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
         with torch.no_grad():
-            pseudo_ir = translate_clip(self._frozen["translator"], batch[self.rgb_key])
+            pseudo_ir = translate_clip(self._frozen["translator"], clip_input(batch, self.rgb_key))
         a = self.assistant(pseudo_ir)
         ce = F.cross_entropy(a["logits"].float(), batch[self.label_key])
         result = {"output": a["logits"], "ce": ce}
@@ -177,7 +179,7 @@ class StudentStep(_FrozenNetworksStep):
         self.rgb_key, self.ir_key, self.label_key = rgb_key, ir_key, label_key
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
-        rgb = batch[self.rgb_key]
+        rgb = clip_input(batch, self.rgb_key)
         s = self.student(rgb)
         ce = F.cross_entropy(s["logits"].float(), batch[self.label_key])
         result: dict[str, torch.Tensor] = {"output": s["logits"], "ce": ce}

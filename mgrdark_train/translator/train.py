@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader
 
 from mgrdark_data.progress import Progress, stage_bar
 
+from ..data.normalize import clip_input
 from ..engine.checkpoint import (
     CheckpointError,
     capture_rng,
@@ -195,8 +196,9 @@ class TranslatorStep(nn.Module):
         self.critic_optimizer: torch.optim.Optimizer | None = None
 
     def forward(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-        pick = _pick(batch, self.frames_per_batch) if self.training else None
-        rgb, ir = _frames(batch, "rgb", pick), _frames(batch, "ir", pick)
+        clips = {k: clip_input(batch, k) for k in ("rgb", "ir")}
+        pick = _pick(clips, self.frames_per_batch) if self.training else None
+        rgb, ir = _frames(clips, "rgb", pick), _frames(clips, "ir", pick)
         return translator_losses(
             self.gen,
             self.disc,
@@ -373,8 +375,8 @@ def evaluate_l1(
     total, count = 0.0, 0
     with stage_bar(progress, stage, len(loader), "batch") as bar:
         for batch in loader:
-            rgb = clip_to_frames(batch["rgb"]).to(device)
-            ir = clip_to_frames(batch["ir"]).to(device)
+            batch = {k: _to(v, device) for k, v in batch.items()}
+            rgb, ir = (clip_to_frames(clip_input(batch, k)) for k in ("rgb", "ir"))
             total += F.l1_loss(translator(rgb), ir, reduction="sum").item()
             count += ir.numel()
             bar.update(1)
