@@ -18,6 +18,7 @@ from mgrdark_train.testing.ddp import free_port, torchrun_environment
 from mgrdark_train.testing.mtcd import write_tiny_dark_ir_dataset
 
 WORLD = 2
+TRANSLATOR_LR = 2e-4
 STAGES = ("teacher", "assistant", "student")
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -48,6 +49,7 @@ def _configs(root: str, run_dir: str):
             "run.tensorboard": False,
             "mtcd.translator.epochs": 1,
             "mtcd.translator.batch_size": 4,
+            "mtcd.translator.lr": TRANSLATOR_LR,
             "mtcd.translator.frames_per_batch": None,
         },
     )
@@ -132,7 +134,15 @@ def _assert_same_translator(ddp, one) -> None:
     got = torch.load(ddp / "translator" / "translator.pt", weights_only=True)
     want = torch.load(one / "translator" / "translator.pt", weights_only=True)
     for k, v in want.items():
-        torch.testing.assert_close(got[k], v, rtol=1e-4, atol=1e-5, msg=f"translator {k}")
+        # The translator steps with Adam (pix2pix), whose first step is lr * sign(gradient):
+        # on uint8 dark RGB some weights get a ~0 gradient whose sign is the all-reduce's float
+        # noise, so a weight may differ by up to 2 lr; a real divergence (other frames, other
+        # batch statistics) moves every weight.
+        torch.testing.assert_close(
+            got[k], v, rtol=0, atol=2 * TRANSLATOR_LR, msg=lambda m, k=k: f"translator {k}: {m}"
+        )
+        close = torch.isclose(got[k], v, rtol=1e-4, atol=1e-5).float().mean().item()
+        assert close >= 0.9, f"translator {k}: only {close:.0%} of the weights agree"
 
 
 def _assert_same_stage(ddp, one, stage: str) -> None:
