@@ -7,6 +7,7 @@ import click
 from mgrdark_data.cli.common import MgrGroup, run_main
 
 from . import __version__
+from .commands.ablation import ablation
 from .commands.baseline import baseline
 from .commands.evaluate import evaluate
 from .commands.prepare import prepare
@@ -20,7 +21,7 @@ def cli() -> None:
     """Train and evaluate gesture recognisers (baselines, MTCD) on an mgrdark dataset."""
 
 
-for _command in (baseline, evaluate, prepare, mtcd, translator):
+for _command in (baseline, evaluate, prepare, mtcd, ablation, translator):
     cli.add_command(_command)
 
 

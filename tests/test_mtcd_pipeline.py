@@ -14,25 +14,9 @@ import torch
 from click.testing import CliRunner
 
 from mgrdark_train.cli import cli
-from mgrdark_train.mtcd.synthetic import write_dark_ir_dataset
+from mgrdark_train.testing.mtcd import TINY_MTCD_ARGS, write_tiny_dark_ir_dataset
 
-TINY = [
-    "--preset",
-    "tiny",
-    "--epochs",
-    "1",
-    "--workers",
-    "0",
-    "--set",
-    "data.resize=16",
-    "--set",
-    "data.crop=16",
-    "--set",
-    "data.num_frames=4",
-    "--set",
-    "mtcd.translator.epochs=1",
-    "-q",
-]
+TINY = TINY_MTCD_ARGS
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -41,15 +25,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     root = tmp_path_factory.mktemp("mtcd") / "data"
-    write_dark_ir_dataset(
-        root,
-        classes=3,
-        train_subjects=2,
-        test_subjects=1,
-        clips_per_class=1,
-        num_frames=(6, 8),
-        size=16,
-    )
+    write_tiny_dark_ir_dataset(root)
     return root
 
 
@@ -97,6 +73,8 @@ def test_rerun_skips_finished_stages(full_run, data):
     )
     assert res.exit_code == 0, res.output
     assert ckpt.stat().st_mtime_ns == before
+    # -q silences progress, never the result.
+    assert res.output.startswith(f"{full_run} (full, student on RGB, 3 test clips): top1=")
 
 
 def test_other_settings_on_the_same_run_dir_are_refused(full_run, data):
@@ -167,10 +145,13 @@ def test_baseline_row_trains_the_student_alone(data, tmp_path):
 
 def test_unfinished_stage_resumes_instead_of_restarting(full_run, data):
     (full_run / "student" / "done.json").unlink()  # as if killed after its last checkpoint
+    loud = [a for a in TINY if a != "-q"]
     res = CliRunner().invoke(
-        cli, ["mtcd", "-d", str(data), "--split", "subjects", *TINY, "--out", str(full_run)]
+        cli, ["mtcd", "-d", str(data), "--split", "subjects", *loud, "--out", str(full_run)]
     )
     assert res.exit_code == 0, res.output
+    assert "note: teacher: finished earlier in " in res.output
+    assert "note: student: resuming after epoch 1" in res.output
     assert (full_run / "student" / "done.json").exists()
     # The finished epoch was not trained again: still one epoch in the log and the checkpoint.
     assert len(pd.read_csv(full_run / "student" / "metrics.csv")) == 1
@@ -245,6 +226,11 @@ def test_progress_bars_name_their_mtcd_stage(full):
     assert any(line.startswith("assistant: epoch 1/1 test: ") for line in lines)
     assert any(line.startswith("student: eval test: ") for line in lines)
     assert "note: training on dark clips only (data.light=dark); --light all" in output
+    # Before its first epoch every network stage says what one training step needs.
+    for stage in ("teacher", "assistant", "student"):
+        assert any(
+            line.startswith(f"note: {stage}: ") and "needs about" in line for line in lines
+        ), (stage, output)
 
 
 def _eval(*args):

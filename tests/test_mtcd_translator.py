@@ -86,7 +86,7 @@ def test_hot_l1_weights_follow_warmth_above_the_frame_median():
     assert torch.equal(hot_l1_weights(flat, 9.0), torch.ones(2, 1, 4, 4))
 
 
-def test_hot_weighted_l1_is_the_weighted_mean_of_absolute_errors():
+def test_hot_weighted_l1_is_the_mean_over_frames_of_weighted_means():
     torch.manual_seed(0)
     gen = torch.nn.Identity()
     rgb = torch.rand(2, 3, 5, 5)
@@ -95,8 +95,14 @@ def test_hot_weighted_l1_is_the_weighted_mean_of_absolute_errors():
     assert torch.allclose(plain, (rgb - ir).abs().mean())
     hot = translator_losses(gen, None, rgb, ir, hot_weight=9.0)["l1"]
     w = hot_l1_weights(ir, 9.0)
-    assert torch.allclose(hot, (w * (rgb - ir).abs()).sum() / (3 * w.sum()))
+    per_frame = [(w[i] * (rgb[i] - ir[i]).abs()).sum() / (3 * w[i].sum()) for i in range(2)]
+    assert torch.allclose(hot, torch.stack(per_frame).mean())
     assert not torch.allclose(hot, plain)
+    # A mean over frames: the loss of a batch is the mean of its halves' losses, so averaging
+    # the gradients of two DDP ranks gives the gradient of the whole batch.
+    halves = [translator_losses(gen, None, rgb[:1], ir[:1], hot_weight=9.0)["l1"]]
+    halves.append(translator_losses(gen, None, rgb[1:], ir[1:], hot_weight=9.0)["l1"])
+    assert torch.allclose(hot, torch.stack(halves).mean())
 
 
 def test_weights_of_another_network_version_give_a_clear_error(tmp_path):

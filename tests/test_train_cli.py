@@ -65,6 +65,8 @@ def test_baseline_resume_and_eval(tmp_path, pattern_root):
     ]
     r = _run([*base, "--epochs", "1"])
     assert r.exit_code == 0, r.output
+    # -q silences progress, never the result.
+    assert r.output.startswith(f"{run}: epoch 1 train_loss=")
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     assert cfg["model"]["depth"] == 10 and cfg["optim"]["epochs"] == 1  # preset, then flag
     assert cfg["data"]["num_frames"] == 4 and cfg["data"]["root"] == str(pattern_root.root)
@@ -99,6 +101,48 @@ def test_baseline_resume_and_eval(tmp_path, pattern_root):
 def test_baseline_needs_a_modality(tmp_path, pattern_root):
     r = _run(["baseline", "-d", str(pattern_root.root), "--out", str(tmp_path / "x")])
     assert r.exit_code == 2 and "--modality" in r.output
+
+
+def test_paper_preset_on_a_cpu_is_refused_unless_insisted(tmp_path, pattern_root):
+    base = ["baseline", "-d", str(pattern_root.root), "--modality", "rgb", "--device", "cpu"]
+    r = _run([*base, "--out", str(tmp_path / "paper")])  # no --preset: paper
+    assert r.exit_code == 1 and len(r.output.strip().splitlines()) == 1
+    assert "is for GPUs" in r.output and "--preset tiny" in r.output and "--allow-cpu" in r.output
+    assert not (tmp_path / "paper").exists()
+    r = _run([*base, "--preset", "paper", "--out", str(tmp_path / "paper"), "-q"])
+    assert r.exit_code == 1 and "--preset tiny" in r.output
+
+    small = ["--set", "model.depth=10", "--set", "model.width=0.25", "--epochs", "1", *SMALL]
+    small += ["--set", "data.num_frames=8"]  # the paper's I3D strides 8 frames to 1 at res5
+    r = _run([*base, "--allow-cpu", "--out", str(tmp_path / "insisted"), "-q", *small])
+    assert r.exit_code == 0, r.output
+    assert f"\n{tmp_path / 'insisted'}: epoch 1 " in r.output  # after the from-scratch warning
+
+
+def test_workers_auto_follows_the_cores_this_process_may_use(monkeypatch):
+    from mgrdark_train.engine import workers
+    from mgrdark_train.engine.config import resolve_config
+
+    assert resolve_config(preset="paper").data.workers == "auto"
+    for cores, ranks, expected in [(1, 1, 0), (2, 1, 1), (4, 1, 3), (32, 1, 8), (16, 4, 3)]:
+        monkeypatch.setattr(workers.os, "sched_getaffinity", lambda _, n=cores: set(range(n)))
+        monkeypatch.setenv("LOCAL_WORLD_SIZE", str(ranks))
+        assert workers.loader_workers("auto") == expected, (cores, ranks)
+    assert workers.loader_workers(3) == 3
+
+
+def test_a_run_says_how_many_workers_it_starts(tmp_path, pattern_root, monkeypatch):
+    from mgrdark_train.engine import workers
+
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda _: {0, 1})
+    args = ["baseline", "-d", str(pattern_root.root), "--modality", "rgb", "--preset", "tiny"]
+    args += ["--epochs", "1", "--workers", "auto", "--out", str(tmp_path / "run"), *SMALL]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    assert "note: 1 DataLoader worker per process (data.workers auto: 2 usable cores)" in r.output
+    assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["data"]["workers"] == (
+        "auto"
+    )
 
 
 def test_prepare_writes_then_skips(pattern_root):

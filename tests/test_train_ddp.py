@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-
 import pytest
 import torch
 import torch.multiprocessing as mp
@@ -16,14 +13,9 @@ from mgrdark_train.engine.trainer import Trainer
 from mgrdark_train.stages import get_stage
 from mgrdark_train.stages.run import evaluate_run, seed_everything
 from mgrdark_train.testing import write_pattern_dataset
+from mgrdark_train.testing.ddp import free_port, torchrun_environment
 
 WORLD = 2
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cfg(root: str, run_dir: str):
@@ -42,15 +34,7 @@ def _cfg(root: str, run_dir: str):
 
 
 def _worker(rank: int, root: str, run_dir: str, port: int, out: str) -> None:
-    os.environ.update(
-        {
-            "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": str(port),
-            "RANK": str(rank),
-            "LOCAL_RANK": str(rank),
-            "WORLD_SIZE": str(WORLD),
-        }
-    )
+    torchrun_environment(rank, WORLD, port)
     torch.set_num_threads(1)
     init_distributed("cpu")
     cfg = _cfg(root, run_dir)
@@ -84,7 +68,7 @@ def test_ddp_two_cpu_processes(tmp_path):
     run_dir = tmp_path / "run"
     mp.spawn(
         _worker,
-        args=(str(root.root), str(run_dir), _free_port(), str(tmp_path)),
+        args=(str(root.root), str(run_dir), free_port(), str(tmp_path)),
         nprocs=WORLD,
         join=True,
     )

@@ -7,13 +7,17 @@ import click
 from mgrdark_data.cli.common import data_option, quiet_option, setup_logging
 from mgrdark_data.cli.progress import progress_factory
 
+from ..engine.preflight import check_preset_device
 from .options import (
+    allow_cpu_option,
     announce,
     cache_option,
     device_option,
+    echo_result,
     flag_settings,
     in_memory_option,
     light_option,
+    notes_printer,
     preset_option,
     pretrained_option,
     seed_option,
@@ -60,8 +64,11 @@ from .options import (
     help="Run directory (default: runs/baseline_<modality>_<split>).",
 )
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@allow_cpu_option
 @quiet_option
-def baseline(modality, preset, config_file, light, sets, out, resume, quiet, **settings) -> None:
+def baseline(
+    modality, preset, config_file, light, sets, out, resume, allow_cpu, quiet, **settings
+) -> None:
     """Train a 3D ResNet baseline on one modality (settings: defaults < preset < --config <
     flags < --set; the resolved settings are written to RUN_DIR/config.yaml)."""
     from ..stages.baseline import resolve_baseline_run
@@ -79,18 +86,19 @@ def baseline(modality, preset, config_file, light, sets, out, resume, quiet, **s
     )
     if not continued and modality is None:
         raise click.UsageError("--modality is required for a new run")
+    check_preset_device(cfg, None if continued else preset or "paper", allow_cpu=allow_cpu)
     announce(cfg, quiet)
     rows = train_run(
         cfg,
         run_dir,
         resume=resume,
         progress=progress_factory(quiet),
-        notes=None if quiet else lambda line: click.echo(f"note: {line}", err=True),
+        notes=notes_printer(quiet),
     )
-    if rows and not quiet:
+    if rows:
         last = rows[-1]
         shown = {k: v for k, v in last.items() if k.endswith(("loss", "top1", "top5"))}
-        click.echo(
+        echo_result(
             f"{run_dir}: epoch {int(last['epoch'])} "
             + " ".join(f"{k}={v:.4f}" for k, v in shown.items())
         )

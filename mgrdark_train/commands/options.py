@@ -2,20 +2,50 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
 
 from ..builders import light_note, scratch_note
 from ..engine.config import PRESETS, TrainConfig
+from ..engine.distributed import is_main_process
+from ..engine.preflight import workers_note
 from ..engine.resolver import parse_set
 
 split_option = click.option(
     "--split", default=None, help="Split name in DATA/splits/ (default: subjects)."
 )
+
+
+class _Workers(click.ParamType):
+    """A worker count or 'auto'."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx):
+        if value == "auto" or isinstance(value, int):
+            return value
+        try:
+            n = int(value)
+        except ValueError:
+            n = -1
+        if n < 0:
+            self.fail(f"{value!r} is neither 'auto' nor a count >= 0", param, ctx)
+        return n
+
+
 workers_option = click.option(
-    "--workers", type=int, default=None, help="DataLoader workers per process."
+    "--workers",
+    type=_Workers(),
+    default=None,
+    help="DataLoader workers per process, or 'auto' (default: from the cores this process may "
+    "use).",
+)
+allow_cpu_option = click.option(
+    "--allow-cpu",
+    is_flag=True,
+    help="Run the paper preset even where it would compute on the CPU (it is sized for GPUs).",
 )
 seed_option = click.option("--seed", type=int, default=None)
 device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None)
@@ -92,11 +122,30 @@ def set_values(light: str | None, sets: tuple[str, ...]) -> dict[str, Any]:
 
 
 def announce(cfg: TrainConfig, quiet: bool) -> None:
-    """Say on stderr, before any work, what the settings leave out (the dark-only default)
-    and what will likely go wrong (from scratch at a fine-tuning rate: shown even with -q)."""
+    """Say on stderr, before any work, what will likely go wrong (from scratch at a fine-tuning
+    rate: shown even with -q), what the settings leave out (the dark-only default) and how many
+    DataLoader workers each process starts; once under torchrun."""
+    if not is_main_process():
+        return
     warning = scratch_note(cfg)
     if warning:
         click.echo(f"warning: {warning}", err=True)
-    note = light_note(cfg)
-    if note and not quiet:
-        click.echo(f"note: {note}", err=True)
+    if quiet:
+        return
+    for note in (light_note(cfg), workers_note(cfg)):
+        if note:
+            click.echo(f"note: {note}", err=True)
+
+
+def notes_printer(quiet: bool) -> Callable[[str], None] | None:
+    """Where a library's notes during a run go: stderr, once under torchrun, not with -q."""
+    if quiet or not is_main_process():
+        return None
+    return lambda line: click.echo(f"note: {line}", err=True)
+
+
+def echo_result(line: str) -> None:
+    """A command's result line on stdout, also with --quiet (which silences progress only),
+    once under torchrun."""
+    if is_main_process():
+        click.echo(line)

@@ -67,8 +67,9 @@ class DataConfig:
     stream is decoded once per run instead of once per epoch (small data: the tiny preset)."""
     classes: str | None = None
     """Vocabulary CSV (default: the packaged one)."""
-    workers: int = bounded(4, low=0)
-    """DataLoader worker processes per rank (decoding happens there)."""
+    workers: int | str = "auto"
+    """DataLoader worker processes per rank (decoding happens there); 'auto': from the cores
+    this rank may use (`engine/workers.py`)."""
     eval_subset: str | None = choice("val", SPLIT_NAMES)
     """Subset evaluated after each epoch; skipped when None or empty."""
 
@@ -76,6 +77,8 @@ class DataConfig:
         out = []
         if self.crop > self.resize:
             out.append(("crop", f"{self.crop} is larger than data.resize {self.resize}"))
+        if self.workers != "auto" and (isinstance(self.workers, str) or self.workers < 0):
+            out.append(("workers", f"expected 'auto' or a count >= 0, got {self.workers!r}"))
         if self.gpu_decode and not (self.cache and self.cache_format == "jpeg"):
             out.append(("gpu_decode", "reads the jpeg cache: set data.cache and cache_format=jpeg"))
         if self.gpu_decode and self.in_memory:
@@ -161,6 +164,10 @@ class RunConfig:
     defaults to 200); see `engine/precise_bn.py`."""
     find_unused_parameters: bool = False
     """Passed to DDP (steps whose forward skips some trainable parameters need it)."""
+    sync_batchnorm: bool = False
+    """Under torchrun, BatchNorm statistics over the global batch instead of each rank's
+    share: the result then equals one process's on the same batch, whatever the GPU count
+    (`engine/sync_bn.py`); off, as in mmaction2's and PyTorchVideo's recipes."""
 
 
 @dataclass

@@ -23,7 +23,8 @@ from .distributed import all_reduce_sum, current
 
 log = logging.getLogger(__name__)
 
-_BN = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+_BN = nn.modules.batchnorm._BatchNorm
+"""BatchNorm1d/2d/3d and the synchronised kinds (`sync_bn.py`)."""
 
 
 def trainable_batchnorms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:

@@ -35,6 +35,8 @@ from .metrics import MeanTracker, MetricsCSV
 from .optim import build_optimizer, build_scheduler
 from .precise_bn import update_bn_stats
 from .steps import output_logits, step_terms
+from .sync_bn import convert_sync_batchnorm
+from .workers import loader_workers
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +89,8 @@ class Trainer:
                 "ranks; the batch size is global"
             )
         self.batch_size = cfg.optim.batch_size // self.dist.world_size
+        if self.dist.enabled and cfg.run.sync_batchnorm:
+            step = convert_sync_batchnorm(step, self.device)
         self.step = step.to(self.device)
         if cfg.run.channels_last_3d:
             self.step = self.step.to(memory_format=torch.channels_last_3d)
@@ -126,7 +130,7 @@ class Trainer:
         self._bar: ProgressBar = NullBar()
 
     def _loader(self, dataset: Dataset, sampler: ClipSampler) -> DataLoader:
-        workers = self.cfg.data.workers
+        workers = loader_workers(self.cfg.data.workers)
         return DataLoader(
             dataset,
             batch_size=self.batch_size,

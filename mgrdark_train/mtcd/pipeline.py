@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,11 @@ from mgrdark_data.vocabulary import load_vocabulary
 from ..builders import build_dataset, require_clips
 from ..engine.checkpoint import LAST, RunDirError
 from ..engine.config import TrainConfig, resolve_config, write_config
-from ..engine.steps import ClassificationStep
+from ..engine.distributed import barrier, broadcast_object, current, init_distributed
 from ..engine.trainer import Trainer
+from ..models import pretrained_reports
 from ..stages.run import evaluate_run, seed_everything
+from ..translator.stage import DONE as TRANSLATOR_DONE
 from ..translator.stage import load_translator, train_translator_stage
 from .config import MTCDConfig, load_run_configs, resolve_mtcd_config, write_mtcd_config
 from .layout import (
@@ -37,15 +39,17 @@ from .layout import (
     TEACHER_STAGE,
     write_inputs,
 )
-from .stages import build_network, load_network
-from .steps import AssistantStep, StudentStep
+from .stages import (
+    assistant_training_step,
+    load_network,
+    student_training_step,
+    teacher_step,
+)
 
 log = logging.getLogger(__name__)
 
-
-def _kd_kwargs(mcfg: MTCDConfig) -> dict[str, Any]:
-    d = mcfg.distill
-    return {"distance": d.kd_distance, "reduction": d.kd_reduction, "temperature": d.temperature}
+Notes = Callable[[str], None]
+"""Receives one line for the user (a command prints it on stderr)."""
 
 
 def train_network_stage(
@@ -56,6 +60,7 @@ def train_network_stage(
     modalities: Sequence[str],
     eval_modalities: Sequence[str],
     progress: Progress | None = None,
+    notes: Notes | None = None,
 ) -> dict[str, Any]:
     """Train one network stage with the engine's trainer, resuming a killed run.
 
@@ -66,6 +71,9 @@ def train_network_stage(
         modalities: Streams the step reads while training.
         eval_modalities: Streams it reads in eval mode (per-epoch validation).
         progress: Progress factory (bars named by the caller, e.g. ``teacher: epoch 3/60``).
+        notes: Receives, on rank 0 before the first epoch, whether the stage resumes a killed
+            run, what was loaded from `model.pretrained` and the parameter count with the
+            step's memory estimate (default: logged at INFO).
 
     Returns:
         The stage summary written to ``done.json`` (last epoch's metrics).
@@ -79,17 +87,42 @@ def train_network_stage(
     eval_set = None
     if cfg.data.eval_subset:
         eval_set = build_dataset(cfg, cfg.data.eval_subset, tuple(eval_modalities))
-    write_config(cfg, stage_dir / "config.yaml")
+    main = current().is_main
+    if main:
+        write_config(cfg, stage_dir / "config.yaml")
     trainer = Trainer(
         step, train_set, cfg=cfg, run_dir=stage_dir, eval_set=eval_set, progress=progress
     )
-    if (stage_dir / "checkpoints" / LAST).exists():
+    resumed = _on_main(lambda: (stage_dir / "checkpoints" / LAST).exists())
+    if resumed:
         trainer.resume()
+    if main:
+        say = notes or log.info
+        if resumed:
+            say(f"{stage_dir.name}: resuming after epoch {trainer.start_epoch}")
+        for report in [] if resumed else pretrained_reports(step):  # resumed: last.pt's weights
+            say(f"{stage_dir.name}: {report.summary()}")
+        say(f"{stage_dir.name}: {trainer.describe()}")
     rows = trainer.fit()
     summary = {"stage": cfg.stage, "epochs": cfg.optim.epochs, "last": rows[-1] if rows else {}}
-    with atomic_path(stage_dir / DONE) as tmp:
-        tmp.write_text(json.dumps(summary, indent=2))
+    if main:
+        with atomic_path(stage_dir / DONE) as tmp:
+            tmp.write_text(json.dumps(summary, indent=2))
+    barrier()  # every rank reads the finished stage's files next
     return summary
+
+
+def _on_main(question: Callable[[], Any]) -> Any:
+    """Rank 0's answer on every rank: decisions read from files rank 0 writes."""
+    return broadcast_object(question() if current().is_main else None)
+
+
+def _finished(stage_dir: Path, notes: Notes | None, marker: str = DONE) -> bool:
+    """Whether the stage in `stage_dir` has finished (then it is skipped, and said so)."""
+    done = _on_main(lambda: (stage_dir / marker).exists())
+    if done and notes is not None and current().is_main:
+        notes(f"{stage_dir.name}: finished earlier in {stage_dir}; skipped")
+    return done
 
 
 def _stage_cfg(cfg: TrainConfig, stage: str) -> TrainConfig:
@@ -113,6 +146,7 @@ def run_mtcd(
     stage_dirs: dict[str, str | Path] | None = None,
     evaluate: bool = True,
     progress: Progress | None = None,
+    notes: Notes | None = None,
 ) -> dict[str, Any]:
     """Run every stage the ablation row needs, skipping finished ones, then test the student.
 
@@ -125,34 +159,42 @@ def run_mtcd(
         evaluate: Test the student with ``mgrtrain eval``'s library function at the end.
         progress: Progress factory; each stage's bars start with its name
             (``translator: epoch 2/8``, ``teacher: epoch 3/60``, ``student: eval test``).
+        notes: Receives, on rank 0, a line per stage that is skipped because it has finished.
+
+    Under ``torchrun`` every stage trains with DDP across the ranks (the engine's trainer; the
+    translator averages its gradients itself), rank 0 writes every file and evaluates the
+    student at the end, and every rank returns the same results.
 
     Returns:
         What ``results.json`` holds: the student's test metrics (when evaluated) and the stage
         folders.
     """
     run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    dist = init_distributed(cfg.run.device)
+    progress = progress if dist.is_main else None
     _check_same_settings(run_dir, cfg, mcfg)
-    write_config(cfg, run_dir / "config.yaml")
-    write_mtcd_config(mcfg, run_dir / "mtcd.yaml")
+    barrier()  # every rank has read the saved settings before rank 0 rewrites them
+    if dist.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_config(cfg, run_dir / "config.yaml")
+        write_mtcd_config(mcfg, run_dir / "mtcd.yaml")
     dirs = {name: run_dir / name for name in ("translator", "teacher", "assistant", "student")}
     dirs.update({k: Path(v) for k, v in (stage_dirs or {}).items()})
     needs = _needs(mcfg)
     num_classes = len(load_vocabulary(cfg.data.classes))
-    kd = _kd_kwargs(mcfg)
-    d = mcfg.distill
 
     translator = teacher = assistant = None
     if needs["translator"]:
+        _finished(dirs["translator"], notes, TRANSLATOR_DONE)
         train_translator_stage(
             cfg, mcfg.translator, dirs["translator"], progress=prefixed(progress, "translator")
         )
         translator = load_translator(dirs["translator"])
     if needs["teacher"]:
         tcfg = _stage_cfg(cfg, TEACHER_STAGE)
-        if not (dirs["teacher"] / DONE).exists():
+        if not _finished(dirs["teacher"], notes):
             seed_everything(cfg.run.seed)
-            step = ClassificationStep(build_network(tcfg, num_classes, "ir"), input_key="ir")
+            step = teacher_step(tcfg, num_classes)
             train_network_stage(
                 tcfg,
                 step,
@@ -160,22 +202,21 @@ def run_mtcd(
                 modalities=("ir",),
                 eval_modalities=("ir",),
                 progress=prefixed(progress, "teacher"),
+                notes=notes,
             )
         teacher = load_network(tcfg, num_classes, "ir", dirs["teacher"], "model")
     if needs["assistant"]:
         acfg = _stage_cfg(cfg, ASSISTANT_STAGE)
         use_kd = mcfg.switches["assistant_kd"]
-        if not (dirs["assistant"] / DONE).exists():
+        if not _finished(dirs["assistant"], notes):
             seed_everything(cfg.run.seed)
-            step = AssistantStep(
-                build_network(acfg, num_classes, "ir"),
-                translator=translator,
-                teacher=teacher if use_kd else None,
-                use_kd=use_kd,
-                gamma=d.gamma,
-                kd=kd,
+            step = assistant_training_step(
+                acfg, mcfg, num_classes, translator=translator, teacher=teacher
             )
-            write_inputs(dirs["assistant"], translator=dirs["translator"], teacher=dirs["teacher"])
+            if dist.is_main:
+                write_inputs(
+                    dirs["assistant"], translator=dirs["translator"], teacher=dirs["teacher"]
+                )
             train_network_stage(
                 acfg,
                 step,
@@ -183,26 +224,18 @@ def run_mtcd(
                 modalities=("rgb", "ir") if use_kd else ("rgb",),
                 eval_modalities=("rgb",),
                 progress=prefixed(progress, "assistant"),
+                notes=notes,
             )
         assistant = load_network(acfg, num_classes, "ir", dirs["assistant"], "assistant")
     scfg = _stage_cfg(cfg, STUDENT_STAGE)
-    if not (dirs["student"] / DONE).exists():
+    if not _finished(dirs["student"], notes):
         seed_everything(cfg.run.seed)
-        sw = mcfg.switches
-        step = StudentStep(
-            build_network(scfg, num_classes, "rgb"),
-            teacher=teacher,
-            assistant=assistant,
-            translator=translator,
-            use_fusion_kd=sw["fusion_kd"],
-            use_ir_kd=sw["ir_kd"],
-            alpha=d.alpha,
-            beta=d.beta,
-            fusion_weight=d.fusion_weight,
-            kd=kd,
+        step = student_training_step(
+            scfg, mcfg, num_classes, teacher=teacher, assistant=assistant, translator=translator
         )
         frozen = {k: dirs[k] for k, needed in needs.items() if needed}
-        write_inputs(dirs["student"], **frozen)
+        if dist.is_main:
+            write_inputs(dirs["student"], **frozen)
         train_network_stage(
             scfg,
             step,
@@ -210,18 +243,35 @@ def run_mtcd(
             modalities=("rgb", "ir") if needs["teacher"] else ("rgb",),
             eval_modalities=("rgb",),
             progress=prefixed(progress, "student"),
+            notes=notes,
         )
     results: dict[str, Any] = {
         "ablation": mcfg.ablation,
-        "stages": {k: str(v) for k, v in dirs.items()},
+        # Only the stages this row uses: `mgrtrain eval RUN --member teacher` of a baseline row
+        # must not find a teacher that other rows share.
+        "stages": {k: str(v) for k, v in dirs.items() if k == "student" or needs[k]},
     }
-    if evaluate:
-        results["test"] = evaluate_run(
-            dirs["student"], subset="test", progress=prefixed(progress, "student")
-        )
-    with atomic_path(run_dir / RESULTS) as tmp:
-        tmp.write_text(json.dumps(results, indent=2, default=str))
-    return results
+    if dist.is_main:
+        # One process reads the test set once; the other ranks wait at the broadcast.
+        if evaluate:
+            results["test"] = evaluate_run(
+                dirs["student"], subset="test", progress=prefixed(progress, "student")
+            )
+        with atomic_path(run_dir / RESULTS) as tmp:
+            tmp.write_text(json.dumps(results, indent=2, default=str))
+    return broadcast_object(results)
+
+
+def comparable_settings(cfg: TrainConfig, mcfg: MTCDConfig) -> dict[str, Any]:
+    """The settings a finished stage depends on: all but `data.workers` and `run.device`,
+    which change nothing that a stage learnt; `data.root` as an absolute path (the same data
+    named from another folder is the same data)."""
+    c = cfg.to_dict()
+    c["data"].pop("workers")
+    c["run"].pop("device")
+    if c["data"]["root"] is not None:
+        c["data"]["root"] = str(Path(c["data"]["root"]).resolve())
+    return {"config": c, "mtcd": mcfg.to_dict()}
 
 
 def _check_same_settings(run_dir: Path, cfg: TrainConfig, mcfg: MTCDConfig) -> None:
@@ -229,13 +279,8 @@ def _check_same_settings(run_dir: Path, cfg: TrainConfig, mcfg: MTCDConfig) -> N
     saved = load_run_configs(run_dir)
     if saved is None:
         return
-    before = (resolve_config(base=saved[0]).to_dict(), resolve_mtcd_config(base=saved[1]).to_dict())
-    after = (cfg.to_dict(), mcfg.to_dict())
-    # Workers and device change nothing that a finished stage learnt.
-    for c in (before[0], after[0]):
-        c["data"].pop("workers")
-        c["run"].pop("device")
-    if before != after:
+    before = resolve_config(base=saved[0]), resolve_mtcd_config(base=saved[1])
+    if comparable_settings(*before) != comparable_settings(cfg, mcfg):
         raise RunDirError(
             f"{run_dir} holds an MTCD run with other settings (see its config.yaml and "
             "mtcd.yaml); pass --out for a new run directory"

@@ -15,6 +15,7 @@ step and inference cannot reach IR.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from torch import nn
 
@@ -30,6 +31,7 @@ from ..engine.checkpoint import (
 from ..engine.config import TrainConfig
 from ..engine.steps import ClassificationStep
 from ..translator.stage import load_translator
+from .config import MTCDConfig
 from .layout import input_dir
 from .networks import MTCDNetwork
 from .steps import AssistantStep, StudentStep
@@ -82,6 +84,57 @@ def load_network(
         )
     load_weights(net, weights, stage_dir, advice=f"delete {stage_dir} and the stages after it")
     return net
+
+
+def kd_kwargs(mcfg: MTCDConfig) -> dict[str, Any]:
+    """The distance settings every distillation term of a run shares."""
+    d = mcfg.distill
+    return {"distance": d.kd_distance, "reduction": d.kd_reduction, "temperature": d.temperature}
+
+
+def assistant_training_step(
+    cfg: TrainConfig,
+    mcfg: MTCDConfig,
+    num_classes: int,
+    *,
+    translator: nn.Module,
+    teacher: nn.Module | None,
+) -> AssistantStep:
+    """A fresh assistant, trained with CE (+ L_kd(IR->IRp) when the row's `assistant_kd`)."""
+    use_kd = mcfg.switches["assistant_kd"]
+    return AssistantStep(
+        build_network(cfg, num_classes, "ir"),
+        translator=translator,
+        teacher=teacher if use_kd else None,
+        use_kd=use_kd,
+        gamma=mcfg.distill.gamma,
+        kd=kd_kwargs(mcfg),
+    )
+
+
+def student_training_step(
+    cfg: TrainConfig,
+    mcfg: MTCDConfig,
+    num_classes: int,
+    *,
+    teacher: nn.Module | None,
+    assistant: nn.Module | None,
+    translator: nn.Module | None,
+) -> StudentStep:
+    """A fresh RGB student with the loss terms of the row's switches (eq. 10)."""
+    sw, d = mcfg.switches, mcfg.distill
+    return StudentStep(
+        build_network(cfg, num_classes, "rgb"),
+        teacher=teacher,
+        assistant=assistant,
+        translator=translator,
+        use_fusion_kd=sw["fusion_kd"],
+        use_ir_kd=sw["ir_kd"],
+        alpha=d.alpha,
+        beta=d.beta,
+        fusion_weight=d.fusion_weight,
+        kd=kd_kwargs(mcfg),
+    )
 
 
 def teacher_step(

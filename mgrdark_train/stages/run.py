@@ -24,6 +24,7 @@ from ..engine.evaluate import predict, summarize, write_report
 from ..engine.resolver import read_yaml
 from ..engine.trainer import Trainer
 from ..engine.views import Views, parse_views
+from ..engine.workers import loader_workers
 from ..models import pretrained_reports
 from ..mtcd.layout import is_mtcd_run, member_dir
 from .registry import get_stage
@@ -191,7 +192,7 @@ def evaluate_run(
         dataset,
         device=dev,
         batch_size=batch_size or cfg.optim.batch_size,
-        workers=cfg.data.workers,
+        workers=loader_workers(cfg.data.workers),
         amp=autocast_dtype(cfg.run.amp, dev),
         progress=progress,
         stage=f"{member}: eval {subset}" if member else f"eval {subset}",

@@ -13,6 +13,7 @@ from mgrdark_data.progress import prefixed
 from ..commands.options import (
     announce,
     device_option,
+    echo_result,
     flag_settings,
     light_option,
     seed_option,
@@ -85,6 +86,6 @@ def translator(preset, light, sets, out, quiet, **settings) -> None:
     out_dir = Path(out) if out else Path("runs") / f"translator_{tcfg.name}_{cfg.data.split}"
     progress = prefixed(progress_factory(quiet), "translator")
     summary = train_translator_stage(cfg, tcfg, out_dir, progress=progress)
-    if summary["l1"] and not quiet:
+    if summary["l1"]:
         scores = " ".join(f"{k}={v:.4f}" for k, v in summary["l1"].items())
-        click.echo(f"{out_dir}: L1 to real IR on {summary['eval_subset']}: {scores}")
+        echo_result(f"{out_dir}: L1 to real IR on {summary['eval_subset']}: {scores}")

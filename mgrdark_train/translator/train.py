@@ -38,8 +38,17 @@ from ..engine.checkpoint import (
     restore_rng,
     save_checkpoint,
 )
+from ..engine.distributed import (
+    all_gather_objects,
+    all_reduce_sum,
+    average_gradients,
+    barrier,
+    broadcast_module,
+    current,
+)
 from ..engine.metrics import MetricsCSV
 from ..engine.steps import step_terms
+from ..engine.sync_bn import convert_sync_batchnorm
 from .apply import clip_to_frames
 from .networks import PatchDiscriminator
 
@@ -107,8 +116,10 @@ def translator_losses(
     fake = gen(rgb)
     out: dict[str, torch.Tensor] = {"output": fake}
     if hot_weight > 0:
+        # Normalised per frame, so that the loss is a mean over frames: under torchrun the
+        # average of the ranks' gradients is then the gradient of the whole batch.
         w = hot_l1_weights(ir, hot_weight)
-        out["l1"] = (w * (fake - ir).abs()).mean() / w.mean()
+        out["l1"] = ((w * (fake - ir).abs()).flatten(1).mean(1) / w.flatten(1).mean(1)).mean()
     else:
         out["l1"] = F.l1_loss(fake, ir)
     out["loss"] = out["l1"]
@@ -123,6 +134,7 @@ def translator_losses(
         )
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
+        average_gradients(disc.parameters())
         opt_d.step()
         out["d_loss"] = d_loss.detach()
     # The critic's parameters collect gradient from the generator loss too; they are zeroed
@@ -211,9 +223,14 @@ def fit_translator(
     frames_per_batch: int | None = None,
     val_loader: DataLoader | None = None,
     device: torch.device | str = "cpu",
+    sync_batchnorm: bool = False,
     progress: Progress | None = None,
 ) -> dict[str, float]:
     """Train ``gen`` on paired clip batches (keys ``rgb``, ``ir``), resumably.
+
+    Under torchrun every rank trains on its shard of each batch (the loaders' samplers shard)
+    and the gradients of both networks are averaged over the ranks before each optimizer step
+    (the critic runs twice per step, which DDP's wrapper does not allow); rank 0 writes.
 
     Args:
         gen: The translator (``create_translator("gan", ...)``).
@@ -227,8 +244,10 @@ def fit_translator(
         disc_channels: Width of the PatchGAN critic.
         frames_per_batch: Use at most this many frames of each batch (clips repeat content
             from frame to frame; fewer frames make an epoch cheaper).
-        val_loader: Optional batches for a held-out L1 per epoch.
+        val_loader: Optional batches for a held-out L1 per epoch (sharded over ranks).
         device: Where to train.
+        sync_batchnorm: Under torchrun, the critic's BatchNorm statistics over every rank's
+            frames (`run.sync_batchnorm`).
         progress: Progress factory: one bar per epoch (``epoch 2/8``) and one per validation.
 
     Returns:
@@ -243,7 +262,12 @@ def fit_translator(
         hot_weight=hot_weight,
         disc_channels=disc_channels,
         frames_per_batch=frames_per_batch,
-    ).to(device)
+    )
+    dist = current()
+    if dist.enabled and sync_batchnorm:
+        step = convert_sync_batchnorm(step, device)
+    step = step.to(device)
+    broadcast_module(step)
     opt_g = torch.optim.Adam(gen.parameters(), lr=lr, betas=(0.5, 0.999))
     if step.disc is not None:
         step.critic_optimizer = torch.optim.Adam(step.disc.parameters(), lr=lr, betas=(0.5, 0.999))
@@ -262,6 +286,7 @@ def fit_translator(
                 terms = step({k: _to(v, device) for k, v in batch.items()})
                 opt_g.zero_grad(set_to_none=True)
                 terms["loss"].backward()
+                average_gradients(gen.parameters())
                 opt_g.step()
                 for k, v in step_terms(terms).items():
                     sums[k] = sums.get(k, 0.0) + float(v.detach())
@@ -270,7 +295,7 @@ def fit_translator(
                 bar.set_postfix(l1=f"{sums['l1'] / n:.4f}")
         if n == 0:
             raise ValueError("the translator's training loader yielded no batch")
-        metrics = {k: v / n for k, v in sums.items()}
+        metrics = _mean_over_ranks(sums, n)
         if val_loader is not None:
             metrics["val_l1"] = evaluate_l1(
                 gen, val_loader, device=device, progress=progress, stage="val L1"
@@ -278,16 +303,19 @@ def fit_translator(
         metrics["seconds"] = time.perf_counter() - t0
         # Metrics first, checkpoint second, as the engine's trainer: a kill in between leaves a
         # row that the resumed run truncates before it repeats the epoch.
-        metrics_csv.append({"epoch": epoch + 1, **metrics})
-        critic = step.critic_optimizer
-        state = {
-            "epoch": epoch,
-            "step": step.state_dict(),
-            "optimizer": opt_g.state_dict(),
-            "critic_optimizer": critic.state_dict() if critic is not None else None,
-            "rng": capture_rng(),
-        }
-        save_checkpoint(out_dir / CHECKPOINT, state)
+        rng = all_gather_objects(capture_rng())
+        if dist.is_main:
+            metrics_csv.append({"epoch": epoch + 1, **metrics})
+            critic = step.critic_optimizer
+            state = {
+                "epoch": epoch,
+                "step": step.state_dict(),
+                "optimizer": opt_g.state_dict(),
+                "critic_optimizer": critic.state_dict() if critic is not None else None,
+                "rng": rng,
+            }
+            save_checkpoint(out_dir / CHECKPOINT, state)
+        barrier()
         logger.info("translator epoch %d: %s", epoch + 1, metrics)
     gen.eval()
     return metrics
@@ -310,11 +338,22 @@ def _resume(
     opt_g.load_state_dict(state["optimizer"])
     if step.critic_optimizer is not None and state.get("critic_optimizer"):
         step.critic_optimizer.load_state_dict(state["critic_optimizer"])
-    restore_rng(state["rng"])
+    rng = state["rng"]
+    if isinstance(rng, dict):  # written by one process before 0.2
+        rng = [rng]
+    restore_rng(rng[current().rank % len(rng)])
     start = int(state["epoch"]) + 1
-    metrics.truncate(start)
+    if current().is_main:
+        metrics.truncate(start)
     logger.info("translator: resuming after epoch %d", start)
     return start
+
+
+def _mean_over_ranks(sums: dict[str, float], batches: int) -> dict[str, float]:
+    """Per-batch means of each term over every rank's batches."""
+    names = sorted(sums)
+    vec = all_reduce_sum(torch.tensor([*(sums[k] for k in names), batches], dtype=torch.float64))
+    return {k: float(v) / float(vec[-1]) for k, v in zip(names, vec[:-1], strict=True)}
 
 
 def _to(value: Any, device: torch.device) -> Any:
@@ -331,7 +370,7 @@ def evaluate_l1(
     stage: str = "L1",
 ) -> float:
     """Mean per-pixel L1 between translated RGB frames and the aligned IR frames (one bar,
-    named `stage`)."""
+    named `stage`); under torchrun over every rank's shard of the loader."""
     translator.eval()
     total, count = 0.0, 0
     with stage_bar(progress, stage, len(loader), "batch") as bar:
@@ -341,4 +380,5 @@ def evaluate_l1(
             total += F.l1_loss(translator(rgb), ir, reduction="sum").item()
             count += ir.numel()
             bar.update(1)
-    return total / max(count, 1)
+    both = all_reduce_sum(torch.tensor([total, count], dtype=torch.float64))
+    return float(both[0]) / max(float(both[1]), 1.0)
