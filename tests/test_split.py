@@ -132,6 +132,8 @@ def test_cli_folds_and_official_split(data):
     )
     assert r.exit_code == 0, r.output
     assert "test    2 subject(s): S03, S07" in r.output
+    r = runner.invoke(cli, ["split", "-d", str(data.root), "--name", "noval", "--test", "S03"])
+    assert "  val     0 subject(s)\n" in r.output, r.output
     assert "train/dark" in r.output and "total" in r.output
     r = runner.invoke(cli, ["split", "-d", str(data.root), "--test", "S03,S42"])
     assert r.exit_code == 1

@@ -72,6 +72,7 @@ def split(data, name, test_subjects, val_subjects, seed, folds, test, val, stric
         click.echo(f"{path}")
         for part in ("train", "val", "test"):
             members = sorted(s for s, p in assignment.items() if p == part)
-            click.echo(f"  {part:<5} {len(members):>3} subject(s): {', '.join(members)}")
+            names = f": {', '.join(members)}" if members else ""
+            click.echo(f"  {part:<5} {len(members):>3} subject(s){names}")
         if not quiet:
             click.echo(format_counts(counts))
