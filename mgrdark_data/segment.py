@@ -268,7 +268,8 @@ def _largest_errors(plans: Iterable[RecordingPlan]) -> dict[str, float]:
     for plan in plans:
         for timing in plan.timings.values():
             for m, match in timing.sources.items():
-                out[m] = max(out.get(m, 0.0), round(match.largest_error * 1000, 3))
+                if not match.given:  # frames given per sensor have no sync error
+                    out[m] = max(out.get(m, 0.0), round(match.largest_error * 1000, 3))
     return out
 
 
