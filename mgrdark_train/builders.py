@@ -121,6 +121,6 @@ def light_note(cfg: TrainConfig) -> str | None:
     if cfg.data.light is None:
         return None
     return (
-        f"training on {cfg.data.light} clips only (data.light={cfg.data.light}; clips with no "
-        "light value are kept); --light all for every clip"
+        f"training on {cfg.data.light} clips only (data.light={cfg.data.light}); "
+        "--light all for every clip"
     )
