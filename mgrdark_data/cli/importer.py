@@ -15,7 +15,7 @@ def import_group() -> None:
     """Import a public dataset: its own lists -> annotation rows -> the normal segmentation."""
 
 
-@import_group.command()
+@import_group.command(short_help="NvGesture's lists and videos -> clips, manifests, split.")
 @click.argument("nvroot", type=click.Path(exists=True, file_okay=False))
 @data_option
 @click.option(
@@ -31,7 +31,13 @@ def import_group() -> None:
     default=None,
     help="Parallel decode processes (default: CPU count).",
 )
-@click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True)
+@click.option(
+    "--crf",
+    type=click.IntRange(0, 51),
+    default=18,
+    show_default=True,
+    help="H.264 quality of rgb/ir clips (lower is better).",
+)
 @preset_option("veryfast")
 @click.option("--strict", is_flag=True, help="Exit non-zero when any list line is rejected.")
 @click.option("--force", is_flag=True, help="Re-encode clips that are already written.")
