@@ -235,3 +235,13 @@ def test_training_keeps_clips_without_light_and_takes_the_vocabulary_by_name(
     assert pd.read_parquet(run / "eval" / "predictions.parquet")["clip_id"].size == 2
     per_class = pd.read_csv(run / "eval" / "per_class.csv")
     assert len(per_class) == 25 and per_class.loc[19, "class"] == "rotate fingers CW"
+
+
+def test_preview_labels_frames_given_per_sensor(imported, tmp_path):
+    from mgrdark_data.preview import write_preview
+
+    _, root, _ = imported
+    clip_id = "Video_data__class_01__subject1_r0__000006_000025"
+    sheet = write_preview(root.root, clip_id, out=tmp_path / "p.png")
+    assert sheet.labels[(0, "ir")] == "ir #7 (annotated range)\nclip frame 0 (0.200 s)"
+    assert sheet.labels[(0, "rgb")].endswith("sync +0.0 ms")
