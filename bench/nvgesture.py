@@ -10,7 +10,9 @@ are linked into the MGR-Dark layout (`RAW/<recording>/rgb.avi, depth.avi, ir.avi
 `mgrdata segment --align none --ann` the importer's own annotation CSV (per-sensor columns
 included), so both cut the same source frames (checked: equal `frames.parquet`). Runs
 alternate, fresh dataset roots each time; clips/s is instances in the manifest over the wall
-time of the whole command (a fresh `python -m mgrdark_data` process each).
+time of the whole command (a fresh `python -m mgrdark_data` process each), best of the runs;
+the order alternates (import first, then segment first) and CPU seconds (user + sys, workers
+included) are measured too, as they suffer less from a busy machine.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -68,10 +71,14 @@ def mgrdark_layout(nvroot: Path, raw: Path) -> None:
             (folder / LAYOUT[modality]).symlink_to(color.parent / name)
 
 
-def run(args: list[str]) -> float:
+def run(args: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + sys of the command and its worker processes)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "mgrdark_data", *args], check=True, stdout=DEVNULL)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def source_frames(data: Path) -> pd.DataFrame:
@@ -99,33 +106,46 @@ def main() -> None:
         print(f"synthesized {a.takes} recordings in {time.perf_counter() - started:.1f} s")
     workers = ["--workers", str(a.workers), "-q"]
     times: dict[str, list[float]] = {"import": [], "segment": []}
+    cpu: dict[str, list[float]] = {"import": [], "segment": []}
+    if not raw.exists():
+        mgrdark_layout(nvroot, raw)
     for r in range(a.repeat):
         d_import, d_segment = a.work / f"import{r}", a.work / f"segment{r}"
         for d in (d_import, d_segment):
             shutil.rmtree(d, ignore_errors=True)
-        imp = ["import", "nvgesture", str(nvroot), "-d", str(d_import)]
-        times["import"].append(run(imp + workers))
-        if not raw.exists():
-            mgrdark_layout(nvroot, raw)
-        ann = d_import / ANNOTATIONS
-        seg = ["segment", str(raw), "--ann", str(ann), "-d", str(d_segment), "--align", "none"]
-        seg += ["--classes", str(default_classes_path("nvgesture"))]
-        times["segment"].append(run(seg + workers))
+        commands = {
+            "import": ["import", "nvgesture", str(nvroot), "-d", str(d_import), *workers],
+            # the importer's own CSV: written by run 0's import, which always goes first
+            "segment": ["segment", str(raw), "--ann", str(a.work / "import0" / ANNOTATIONS)]
+            + ["-d", str(d_segment), "--align", "none", *workers]
+            + ["--classes", str(default_classes_path("nvgesture"))],
+        }
+        order = ["import", "segment"] if r % 2 == 0 else ["segment", "import"]
+        for name in order:
+            wall, used = run(commands[name])
+            times[name].append(wall)
+            cpu[name].append(used)
         same = source_frames(d_import).equals(source_frames(d_segment))
-        print(f"run {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()))
-        assert same, "the importer and segment wrote different clips"
+        print(
+            f"run {r + 1} ({' then '.join(order)}): "
+            + ", ".join(f"{k} {v[-1]:.2f} s (cpu {cpu[k][-1]:.1f} s)" for k, v in times.items())
+        )
+        assert same, "the importer and segment cut different source frames"
     clips = source_frames(a.work / "import0")["clip_id"].nunique()
     best = {k: min(v) for k, v in times.items()}
     rate = {k: clips / v for k, v in best.items()}
+    least = {k: min(v) for k, v in cpu.items()}
     cmd = "python bench/nvgesture.py " + " ".join(sys.argv[1:])
     print(
         f"\n{cmd}\n\n{clips} clips x 3 modalities, {a.takes} recordings {w}x{h}, "
         f"workers={a.workers}, best of {a.repeat}; {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores\n"
-        f"mgrdata import nvgesture:  {best['import']:7.2f} s  {rate['import']:6.2f} clips/s\n"
+        f"mgrdata import nvgesture:  {best['import']:7.2f} s  {rate['import']:6.2f} clips/s  "
+        f"cpu {least['import']:.1f} s\n"
         f"mgrdata segment (same media, MGR-Dark layout, same CSV): {best['segment']:7.2f} s  "
-        f"{rate['segment']:6.2f} clips/s\n"
-        f"import/segment clips/s = {rate['import'] / rate['segment']:.2f}; same source frames: yes"
+        f"{rate['segment']:6.2f} clips/s  cpu {least['segment']:.1f} s\n"
+        f"import/segment: clips/s {rate['import'] / rate['segment']:.2f}, cpu seconds "
+        f"{least['import'] / least['segment']:.2f}; same source frames: yes"
     )
 
 

@@ -245,3 +245,21 @@ def test_preview_labels_frames_given_per_sensor(imported, tmp_path):
     sheet = write_preview(root.root, clip_id, out=tmp_path / "p.png")
     assert sheet.labels[(0, "ir")] == "ir #7 (annotated range)\nclip frame 0 (0.200 s)"
     assert sheet.labels[(0, "rgb")].endswith("sync +0.0 ms")
+
+
+@pytest.mark.slow
+def test_mtcd_and_ablation_run_on_nvgesture(imported, tmp_path, one_torch_thread):
+    from mgrdark_train.cli import cli as train_cli
+    from mgrdark_train.testing.mtcd import TINY_MTCD_ARGS
+
+    _, root, _ = imported
+    nv = ["-d", str(root.root), "--split", "nvgesture", "--classes", "nvgesture"]
+    nv += ["--device", "cpu", *TINY_MTCD_ARGS]
+    r = CliRunner().invoke(train_cli, ["mtcd", *nv, "--out", str(tmp_path / "mtcd")])
+    assert r.exit_code == 0, r.output
+    assert "(full, student on RGB, 2 test clips): top1=" in r.output
+    rows = ["--rows", "baseline,full", "--seeds", "0", "--out", str(tmp_path / "ablation")]
+    r = CliRunner().invoke(train_cli, ["ablation", *nv, *rows])
+    assert r.exit_code == 0, r.output
+    table = pd.read_csv(tmp_path / "ablation" / "table.csv")
+    assert {"baseline", "full"} <= set(table["row"]) and (table["seeds"] == 1).all()
