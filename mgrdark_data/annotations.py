@@ -23,7 +23,18 @@ from .vocabulary import Vocabulary
 REQUIRED_COLUMNS = ("recording", "subject", "gesture", "start_frame", "end_frame")
 SECONDS_COLUMNS = ("start_s", "end_s")
 """May replace start_frame/end_frame: seconds on the RGB clock, mapped to the nearest frames."""
-OPTIONAL_COLUMNS = ("light", "scene", *SECONDS_COLUMNS)
+SENSOR_COLUMNS = {
+    "depth": ("depth_start_frame", "depth_end_frame"),
+    "ir": ("ir_start_frame", "ir_end_frame"),
+}
+"""Optional per-sensor ranges (same index base, end inclusive): they replace the time mapping
+of that modality for the row (`timemap.linear_frames`)."""
+OPTIONAL_COLUMNS = (
+    "light",
+    "scene",
+    *SECONDS_COLUMNS,
+    *(c for pair in SENSOR_COLUMNS.values() for c in pair),
+)
 LIGHT_VALUES = ("dark", "daylight")
 
 
@@ -48,6 +59,8 @@ class Instance:
     extra: dict[str, str | None] = field(default_factory=dict)
     start_s: str | None = None
     end_s: str | None = None
+    sensor_ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """modality -> (first, last) source frame, 0-based inclusive, from the per-sensor columns."""
 
     @property
     def num_frames(self) -> int:
@@ -175,6 +188,28 @@ def _decimal(text: str) -> Fraction | None:
     return Fraction(value) if value.is_finite() else None
 
 
+def _sensor_ranges(row: dict, index_base: int) -> dict[str, tuple[int, int]] | tuple[str, str]:
+    """The row's per-sensor ranges (0-based), or (reason code, reason) for a bad pair."""
+    out = {}
+    for modality, (a, b) in SENSOR_COLUMNS.items():
+        cells = [(row.get(c) or "").strip() for c in (a, b)]
+        if not any(cells):
+            continue
+        if not all(cells):
+            given, empty = (a, b) if cells[0] else (b, a)
+            return "incomplete_sensor_range", f"{given} is given but {empty} is empty"
+        start, end = _frame(cells[0]), _frame(cells[1])
+        if start is None or end is None:
+            bad = (a, cells[0]) if start is None else (b, cells[1])
+            return "non_integer_frame", f"{bad[0]} {bad[1]!r} is not an integer"
+        if start - index_base < 0:
+            return "negative_frame", f"{a} {start} is below the index base {index_base}"
+        if start > end:
+            return "start_after_end", f"{a} {start} > {b} {end}"
+        out[modality] = (start - index_base, end - index_base)
+    return out
+
+
 def normalise_recording(text: str) -> str | None:
     """Recording id with '/' separators, or None when absolute or escaping RAW."""
     text = (text or "").strip().replace("\\", "/")
@@ -238,6 +273,7 @@ def read_instances(
         subject = (row.get("subject") or "").strip()
         cls = vocabulary.resolve(row.get("gesture") or "")
         light = (row.get("light") or "").strip().lower() or None
+        ranges = _sensor_ranges(row, index_base)
         if seconds and (start is None or end is None):
             bad = row.get("start_s") if start is None else row.get("end_s")
             reject(line, row, "bad_time", f"time {bad!r} is not a number of seconds")
@@ -274,6 +310,8 @@ def read_instances(
             reject(line, row, "start_after_end", f"start_{unit} {a} > end_{unit} {b}")
         elif light is not None and light not in LIGHT_VALUES:
             reject(line, row, "bad_light", f"light {light!r} is not one of {LIGHT_VALUES}")
+        elif isinstance(ranges, tuple):
+            reject(line, row, *ranges)
         else:
             accepted.append(
                 Instance(
@@ -289,6 +327,7 @@ def read_instances(
                     {c: row.get(c) for c in extra_cols},
                     row["start_s"].strip() if seconds else None,
                     row["end_s"].strip() if seconds else None,
+                    ranges,
                 )
             )
     return accepted, rejects

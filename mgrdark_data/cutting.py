@@ -113,7 +113,10 @@ def run_stream_task(task: StreamTask) -> list[ClipOutcome]:
 
 def _in_view(task: StreamTask, frame: av.VideoFrame) -> av.VideoFrame | np.ndarray:
     """The frame as the clip shows it: an IR frame warped into the RGB view (black where the IR
-    camera sees nothing), else the decoded frame itself."""
+    camera sees nothing); an 8-bit depth frame (NvGesture's sk_depth.avi) with its values as
+    they are, 0-255 in the 16-bit clip, never rescaled; else the decoded frame itself."""
+    if task.modality == "depth" and max(c.bits for c in frame.format.components) <= 8:
+        return frame.to_ndarray(format="gray").astype(np.uint16)
     if task.warp is None or task.view_size is None:
         return frame
     return warp_ir_to_rgb(frame.to_ndarray(format="gray"), task.warp, task.view_size)

@@ -34,6 +34,7 @@ from .timemap import (
     covers,
     frame_times,
     grid,
+    linear_frames,
     match,
     seconds_times,
     virtual_index,
@@ -150,8 +151,8 @@ class ClipTiming:
     times: Times
     """t_k of every clip frame on the RGB clock."""
     sources: dict[str, Match]
-    """modality -> the source frame of each clip frame and its sync error. A modality's frames
-    could also be given explicitly (per-sensor annotations) instead of matched."""
+    """modality -> the source frame of each clip frame and its sync error; a modality with a
+    per-sensor range in the annotation has its frames given (`Match.given`), not matched."""
     fps: Fraction
     """Rate the clips are written at (for a variable-rate clip, its average rate)."""
     pts: tuple[int, ...] | None = None
@@ -229,6 +230,18 @@ def time_instance(
     for name in ("depth", "ir"):
         stream = info.stream(name)
         if stream is None:
+            continue
+        if name in inst.sensor_ranges:  # annotated per sensor: no time mapping, no sync check
+            first, last = inst.sensor_ranges[name]
+            if last >= len(stream.timeline):
+                n = len(stream.timeline)
+                return inst.reject(
+                    f"{name}_not_covering",
+                    f"{name}_end_frame {last + index_base} is past the {name} stream "
+                    f"({n} frames, last index {n - 1 + index_base})",
+                    index_base,
+                )
+            sources[name] = linear_frames(first, last, len(times))
             continue
         offset = info.offset(name)
         targets = times.shifted(offset)

@@ -146,6 +146,8 @@ def write_preview(
             # The source frame's own time, on the RGB clock: clip frame time + sync error.
             head = f"{m} #{int(source)} at {t + float(error) / 1000:.3f} s"
             tail = f"clip frame {k} ({t:.3f} s) sync {float(error):+.1f} ms"
+            if np.isnan(float(error)):  # a per-sensor range gave the frame: no time, no error
+                head, tail = f"{m} #{int(source)} (annotated range)", f"clip frame {k} ({t:.3f} s)"
             _text(canvas, head, x, y + h + 14)
             _text(canvas, tail, x, y + h + 29)
             sheet.boxes[(k, m)] = (x, y, w, h)

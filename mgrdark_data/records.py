@@ -97,9 +97,11 @@ class ClipRecord(_Record):
     rgb_sync_error_ms: float | None = None
     """Largest |time of the RGB frame used - clip frame time| (0 with `grid` 'source')."""
     depth_sync_error_ms: float | None = None
-    """Largest |depth frame time - (clip frame time + depth offset)| over the clip."""
+    """Largest |depth frame time - (clip frame time + depth offset)| over the clip; null when
+    the annotation gave the depth frames (`depth_start_frame`/`depth_end_frame`)."""
     ir_sync_error_ms: float | None = None
-    """Largest |IR frame time - (clip frame time + ir_offset_s)| over the clip."""
+    """Largest |IR frame time - (clip frame time + ir_offset_s)| over the clip; null when the
+    annotation gave the IR frames (`ir_start_frame`/`ir_end_frame`)."""
     extra: dict[str, str | None] = field(default_factory=dict)
     """Annotation columns beyond the contract, carried unchanged (one string column each)."""
 
@@ -256,6 +258,8 @@ REJECT_CODES: dict[str, str] = {
     "outside_stream": "the span runs past the RGB stream",
     "depth_not_covering": "the depth stream does not cover the span",
     "ir_not_covering": "the IR stream does not cover the span",
+    "incomplete_sensor_range": "only one of a per-sensor pair (ir_/depth_start_frame, _end_frame)",
+    "bad_list_line": "an imported dataset's list line cannot be read (`mgrdata import`)",
     "unknown_class": "gesture is neither a class name nor an id of the vocabulary",
     "unsafe_recording": "recording path is absolute or leaves RAW",
     "unknown_recording": "no recording folder with an rgb.* file at that path",

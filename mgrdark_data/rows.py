@@ -79,7 +79,8 @@ def clip_record(
         setattr(rec, f"{m}_height", o.height)
         setattr(rec, f"{m}_bytes", o.bytes)
         setattr(rec, f"{m}_sha256", o.sha256)
-        setattr(rec, f"{m}_sync_error_ms", _ms(timing.sources[m].largest_error))
+        match = timing.sources[m]  # frames given per sensor have no sync error: null
+        setattr(rec, f"{m}_sync_error_ms", None if match.given else _ms(match.largest_error))
     if "ir" in jobs:
         rec.ir_aligned = ir_aligned
     return rec
@@ -100,7 +101,8 @@ def frame_columns(timings: list[tuple[str, ClipTiming]]) -> dict[str, list | np.
                 cols[f"{m}_error_ms"] += [None] * n
             else:
                 cols[f"{m}_frame"] += match.indices.tolist()
-                cols[f"{m}_error_ms"] += (np.round(match.errors * 1000, 3) + 0.0).tolist()
+                errors = (np.round(match.errors * 1000, 3) + 0.0).tolist()
+                cols[f"{m}_error_ms"] += [None] * n if match.given else errors
     return cols
 
 

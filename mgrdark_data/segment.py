@@ -27,7 +27,13 @@ from .media.write import EncoderSettings
 from .paths import DataRoot, make_dir
 from .planning import RecordingPlan, StreamTask, SyncOptions, plan_recording, resolve_seconds
 from .progress import Progress, ProgressBar, stage_bar
-from .recordings import RecordingInfo, SyncFileError, discover_recordings, probe_recording
+from .recordings import (
+    RecordingFiles,
+    RecordingInfo,
+    SyncFileError,
+    discover_recordings,
+    probe_recording,
+)
 from .records import ClipRecord, FrameRecord, RecordingRecord, RejectRecord
 from .rows import clip_record, failed_recording_record, frame_columns, recording_record
 from .timeline import TimestampsError
@@ -84,6 +90,8 @@ def segment_dataset(
     progress: Progress | None = None,
     sync: SyncOptions | None = None,
     dry_run: bool = False,
+    recordings: dict[str, RecordingFiles] | None = None,
+    rejects: list[RejectRecord] | None = None,
 ) -> SegmentReport:
     """Cut every annotated instance from every stream of its recording.
 
@@ -103,6 +111,9 @@ def segment_dataset(
         sync: Output grid (`--fps`) and sync tolerance (`--sync-tolerance`).
         dry_run: Plan only: the report says which instances would be cut and why the others
             are rejected (`report.rejects`); nothing is decoded, estimated or written.
+        recordings: The recordings and their stream files, for a raw tree in another layout
+            (`mgrdata import`); default: found under `raw` (`discover_recordings`).
+        rejects: Rows an importer rejected before this call, written with the others.
     """
     started = time.perf_counter()
     raw = Path(raw)
@@ -112,8 +123,10 @@ def segment_dataset(
     settings = settings or EncoderSettings()
     sync = sync or SyncOptions()
     vocabulary = load_vocabulary(classes)
+    prior = list(rejects or [])
     instances, rejects = read_instances(annotations, vocabulary, index_base=index_base)
-    found = discover_recordings(raw)
+    rejects = prior + rejects
+    found = discover_recordings(raw) if recordings is None else dict(sorted(recordings.items()))
     report = SegmentReport(root.root, recordings=len(found), dry_run=dry_run)
 
     infos: dict[str, RecordingInfo] = {}
@@ -255,7 +268,8 @@ def _largest_errors(plans: Iterable[RecordingPlan]) -> dict[str, float]:
     for plan in plans:
         for timing in plan.timings.values():
             for m, match in timing.sources.items():
-                out[m] = max(out.get(m, 0.0), round(match.largest_error * 1000, 3))
+                if not match.given:  # frames given per sensor have no sync error
+                    out[m] = max(out.get(m, 0.0), round(match.largest_error * 1000, 3))
     return out
 
 

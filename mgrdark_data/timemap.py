@@ -72,7 +72,10 @@ class Match:
     indices: np.ndarray
     """int64 frame index (decode order) per target."""
     errors: np.ndarray
-    """float64 seconds, frame time - target time."""
+    """float64 seconds, frame time - target time (zeros when `given`)."""
+    given: bool = False
+    """The frames were given by the annotation (`linear_frames`), not matched by time: there
+    is no sync error to measure."""
 
     @property
     def largest_error(self) -> float:
@@ -93,6 +96,20 @@ def match(timeline: Timeline, targets: Times) -> Match:
         t = targets.exact(k)
         pick[k] = hi[k] if timeline.time(hi[k]) - t <= t - timeline.time(lo[k]) else lo[k]
     return Match(pick.astype(np.int64), ts[pick] - x)
+
+
+def linear_frames(start: int, end: int, n: int) -> Match:
+    """A per-sensor annotated range spread over an RGB clip of `n` frames (annotations/README.md,
+    "Per-sensor ranges"): clip frame k is `start + floor(k * (end - start) / (n - 1) + 1/2)`,
+    computed in integers, so frame 0 is `start` and frame n - 1 is `end`. A one-frame clip
+    shows `start`."""
+    if n == 1:
+        return Match(np.array([start], np.int64), np.zeros(1), given=True)
+    k = np.arange(n, dtype=np.int64)
+    span, den = end - start, n - 1
+    # floor(k * span / den + 1/2) == floor((2 * k * span + den) / (2 * den)), exactly
+    indices = start + (2 * k * span + den) // (2 * den)
+    return Match(indices, np.zeros(n), given=True)
 
 
 def covers(timeline: Timeline, t: Fraction) -> bool:

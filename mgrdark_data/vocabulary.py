@@ -86,12 +86,21 @@ class Vocabulary:
         return [self.by_name(c.mirror).id if c.mirror else c.id for c in self.classes]
 
 
-def default_classes_path() -> Path:
-    return Path(str(resources.files("mgrdark_data") / "resources" / "classes.csv"))
+PACKAGED = {"mgrdark": "classes.csv", "nvgesture": "nvgesture_classes.csv"}
+"""Vocabularies shipped in the package, by the name `--classes` accepts in place of a file:
+MGR-Dark's ten classes (the default) and NvGesture's 25 (`mgrdata import nvgesture`)."""
+
+
+def default_classes_path(name: str = "mgrdark") -> Path:
+    return Path(str(resources.files("mgrdark_data") / "resources" / PACKAGED[name]))
 
 
 def load_vocabulary(path: str | os.PathLike | None = None) -> Vocabulary:
-    """Read a `classes.csv`; the packaged default when `path` is None."""
+    """Read a `classes.csv`; the packaged default when `path` is None. A packaged vocabulary's
+    name (`PACKAGED`: 'mgrdark', 'nvgesture') is read from the package unless a file of that
+    name exists."""
+    if path is not None and str(path) in PACKAGED and not Path(path).exists():
+        path = default_classes_path(str(path))
     path = Path(path) if path is not None else default_classes_path()
     try:
         with open(path, newline="", encoding="utf-8") as f:
@@ -103,7 +112,10 @@ def load_vocabulary(path: str | os.PathLike | None = None) -> Vocabulary:
                 )
             rows = list(reader)
     except OSError as e:
-        raise VocabularyError(f"cannot read class vocabulary {path}: {e.strerror}") from e
+        raise VocabularyError(
+            f"cannot read class vocabulary {path}: {e.strerror} (a classes.csv file, or a "
+            f"packaged vocabulary: {', '.join(PACKAGED)})"
+        ) from e
     classes = []
     for n, row in enumerate(rows, start=2):
         try:

@@ -47,3 +47,6 @@ cli.add_command(inspect)
 from .preview import preview  # noqa: E402
 
 cli.add_command(preview)
+from .importer import import_group  # noqa: E402
+
+cli.add_command(import_group)

@@ -12,6 +12,7 @@ from .options import (
     allow_cpu_option,
     announce,
     cache_option,
+    classes_option,
     device_option,
     echo_result,
     flag_settings,
@@ -31,6 +32,7 @@ from .options import (
 @click.command()
 @data_option
 @split_option
+@classes_option
 @click.option(
     "--modality",
     type=click.Choice(["rgb", "depth", "ir"]),

@@ -69,6 +69,13 @@ light_option = click.option(
     default=None,
     help="Clips to use by light condition (default: dark, as in the paper's experiments).",
 )
+classes_option = click.option(
+    "--classes",
+    default=None,
+    metavar="FILE|NAME",
+    help="Class vocabulary the data was cut with: a classes.csv, or a packaged one by name "
+    "('nvgesture' for `mgrdata import nvgesture`; default: MGR-Dark's).",
+)
 pretrained_option = click.option(
     "--pretrained",
     type=click.Path(dir_okay=False, exists=True),
@@ -88,6 +95,7 @@ set_option = click.option(
 SETTING_OF_FLAG: dict[str, str] = {
     "data": "data.root",
     "split": "data.split",
+    "classes": "data.classes",
     "modality": "data.modality",
     "frames": "data.num_frames",
     "workers": "data.workers",

@@ -46,7 +46,8 @@ def load_clips(
         split: Split name (`DATA/splits/<split>.parquet`).
         subset: 'train', 'val' or 'test'.
         modalities: Streams each row must have.
-        light: Keep only rows with this `light` value; None keeps all.
+        light: Keep only rows with this `light` value; None keeps all. Rows without a light
+            value (a dataset with no light column, such as NvGesture) are always kept.
 
     Returns:
         Rows sorted by clip_id, index reset.
@@ -62,7 +63,7 @@ def load_clips(
     subjects = set(assignment.loc[assignment["split"] == subset, "subject"])
     keep = clips["subject"].isin(subjects)
     if light is not None:
-        keep &= clips["light"] == light
+        keep &= clips["light"].isna() | (clips["light"] == light)
     rows = clips[keep.fillna(False).astype(bool)]
     for m in modalities:
         missing = rows[f"{m}_path"].isna()

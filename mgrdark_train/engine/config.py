@@ -48,7 +48,8 @@ class DataConfig:
     modality: str = choice("rgb", MODALITIES)
     """Input stream of a single-modality run: rgb, ir or depth."""
     light: str | None = choice("dark", LIGHTS)
-    """Keep only clips with this `light` ('dark' as in the paper's experiments); None = all."""
+    """Keep only clips with this `light` ('dark' as in the paper's experiments); None = all.
+    Clips without a light value (NvGesture has none) are always kept."""
     num_frames: int = bounded(32, low=1)
     """T, frames sampled uniformly over each clip."""
     resize: int = bounded(256, low=1)

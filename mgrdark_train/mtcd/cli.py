@@ -16,6 +16,7 @@ from ..commands.options import (
     allow_cpu_option,
     announce,
     cache_option,
+    classes_option,
     device_option,
     echo_result,
     flag_settings,
@@ -37,6 +38,7 @@ from .config import ABLATIONS, MTCDConfig, load_run_configs, resolve_mtcd_run
 _SHARED = [
     data_option,
     split_option,
+    classes_option,
     preset_option,
     click.option(
         "--config",
