@@ -9,6 +9,7 @@ atomically, so a killed run leaves nothing that looks finished and a re-run resu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -21,9 +22,10 @@ from .align import AlignmentDecision, resolve_alignments
 from .annotations import Instance, RecordingMeta, check_spans, read_instances
 from .cutting import ClipOutcome, outcome_for_existing, run_stream_task
 from .errors import MediaError, RecordingError
+from .lock import Held, data_lock
 from .manifest import write_columns, write_records
 from .media.write import EncoderSettings
-from .paths import DataRoot, make_dir
+from .paths import DataRoot
 from .planning import RecordingPlan, StreamTask, SyncOptions, plan_recording, resolve_seconds
 from .pool import worker_pool
 from .progress import Progress, ProgressBar, stage_bar
@@ -59,6 +61,8 @@ class SegmentReport:
     """Duration of the instances cut by this run (one count per instance, not per modality)."""
     wall_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the run repaired on its way: a stale lock, dead runs' debris, re-cut clips."""
     sync_error_ms: dict[str, float] = field(default_factory=dict)
     """Largest sync error per modality over the clips planned."""
     dry_run: bool = False
@@ -104,11 +108,44 @@ def segment_dataset(
         dry_run: Plan only: the report says which instances would be cut and why the others
             are rejected (`report.rejects`); nothing is decoded, estimated or written.
     """
-    started = time.perf_counter()
-    raw = Path(raw)
     root = DataRoot.resolve(data)
-    if not dry_run:
-        make_dir(root.root)  # a root that cannot be written fails now, not after the decoding
+    # A root that cannot be written fails now, not after the decoding; a second writer too.
+    lock = data_lock(root, "segment", create=True, log_notes=False)
+    with contextlib.nullcontext(Held()) if dry_run else lock as held:
+        report = _segment(
+            Path(raw),
+            annotations,
+            root,
+            align=align,
+            workers=workers,
+            settings=settings,
+            index_base=index_base,
+            force=force,
+            classes=classes,
+            progress=progress,
+            sync=sync,
+            dry_run=dry_run,
+        )
+    report.notes[:0] = held.notes()
+    return report
+
+
+def _segment(
+    raw: Path,
+    annotations: str | os.PathLike,
+    root: DataRoot,
+    *,
+    align: str,
+    workers: int | None,
+    settings: EncoderSettings | None,
+    index_base: int,
+    force: bool,
+    classes: str | os.PathLike | None,
+    progress: Progress | None,
+    sync: SyncOptions | None,
+    dry_run: bool,
+) -> SegmentReport:
+    started = time.perf_counter()
     settings = settings or EncoderSettings()
     sync = sync or SyncOptions()
     vocabulary = load_vocabulary(classes)

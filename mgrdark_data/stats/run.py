@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MgrdarkError, StatsError
+from ..lock import lock_outputs
 from ..manifest import read_frame
 from ..paths import DataRoot
 from ..pool import worker_pool
@@ -169,7 +170,19 @@ def compute_brightness_stats(
         if data is None:
             raise StatsError("give --out or a dataset root for the output table")
         out = data.stats_dir / "brightness.parquet"
-    out = Path(out)
+    with lock_outputs(data, "stats", out, plot):
+        return _compute(groups, Path(out), plot, frames_per_video, workers, progress)
+
+
+def _compute(
+    groups: Sequence[StatsGroup],
+    out: Path,
+    plot: str | os.PathLike | None,
+    frames_per_video: int,
+    workers: int,
+    progress: Progress | None,
+) -> StatsResult:
+    """Histograms of every group, merged into the table at `out`, and the figures."""
     totals, videos, errors = group_histograms(
         groups, frames_per_video, workers=workers, progress=progress
     )
