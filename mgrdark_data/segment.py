@@ -164,7 +164,8 @@ def _segment(
             report.failed_recordings += 1
             report.warnings.append(f"{rec_id}: {e}")
     for rec_id, info in infos.items():
-        report.warnings += [f"{rec_id}: {e}" for e in (info.depth_error, info.ir_error) if e]
+        problems = [info.depth_error, info.ir_error, *info.truncations()]
+        report.warnings += [f"{rec_id}: {e}" for e in problems if e]
 
     resolved = []
     for inst in instances:
