@@ -9,23 +9,26 @@ atomically, so a killed run leaves nothing that looks finished and a re-run resu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
 from collections import Counter
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import MODALITIES
 from .align import AlignmentDecision, resolve_alignments
 from .annotations import Instance, RecordingMeta, check_spans, read_instances
-from .cutting import ClipOutcome, outcome_for_existing, run_stream_task
-from .errors import MediaError, RecordingError
-from .manifest import write_columns, write_records
+from .cutting import ClipOutcome, ExistingClips, run_stream_task
+from .errors import ManifestError, MediaError, RecordingError
+from .lock import Held, data_lock
+from .manifest import read_table, write_columns, write_records
 from .media.write import EncoderSettings
-from .paths import DataRoot, make_dir
+from .paths import DataRoot
 from .planning import RecordingPlan, StreamTask, SyncOptions, plan_recording, resolve_seconds
+from .pool import worker_pool
 from .progress import Progress, ProgressBar, stage_bar
 from .recordings import (
     RecordingFiles,
@@ -65,6 +68,8 @@ class SegmentReport:
     """Duration of the instances cut by this run (one count per instance, not per modality)."""
     wall_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the run repaired on its way: a stale lock, dead runs' debris, re-cut clips."""
     sync_error_ms: dict[str, float] = field(default_factory=dict)
     """Largest sync error per modality over the clips planned."""
     dry_run: bool = False
@@ -115,11 +120,44 @@ def segment_dataset(
             (`mgrdata import`); default: found under `raw` (`discover_recordings`).
         rejects: Rows an importer rejected before this call, written with the others.
     """
-    started = time.perf_counter()
-    raw = Path(raw)
     root = DataRoot.resolve(data)
-    if not dry_run:
-        make_dir(root.root)  # a root that cannot be written fails now, not after the decoding
+    # A root that cannot be written fails now, not after the decoding; a second writer too.
+    lock = data_lock(root, "segment", create=True, log_notes=False)
+    with contextlib.nullcontext(Held()) if dry_run else lock as held:
+        report = _segment(
+            Path(raw),
+            annotations,
+            root,
+            align=align,
+            workers=workers,
+            settings=settings,
+            index_base=index_base,
+            force=force,
+            classes=classes,
+            progress=progress,
+            sync=sync,
+            dry_run=dry_run,
+        )
+    report.notes[:0] = held.notes()
+    return report
+
+
+def _segment(
+    raw: Path,
+    annotations: str | os.PathLike,
+    root: DataRoot,
+    *,
+    align: str,
+    workers: int | None,
+    settings: EncoderSettings | None,
+    index_base: int,
+    force: bool,
+    classes: str | os.PathLike | None,
+    progress: Progress | None,
+    sync: SyncOptions | None,
+    dry_run: bool,
+) -> SegmentReport:
+    started = time.perf_counter()
     settings = settings or EncoderSettings()
     sync = sync or SyncOptions()
     vocabulary = load_vocabulary(classes)
@@ -139,7 +177,8 @@ def segment_dataset(
             report.failed_recordings += 1
             report.warnings.append(f"{rec_id}: {e}")
     for rec_id, info in infos.items():
-        report.warnings += [f"{rec_id}: {e}" for e in (info.depth_error, info.ir_error) if e]
+        problems = [info.depth_error, info.ir_error, *info.truncations()]
+        report.warnings += [f"{rec_id}: {e}" for e in problems if e]
 
     resolved = []
     for inst in instances:
@@ -176,10 +215,12 @@ def segment_dataset(
         if alignment is not None and alignment.ir_offset_s is not None:
             infos[rec_id] = info = info.with_ir_offset(alignment.ir_offset_s)
         rec_rows[rec_id] = recording_record(raw, info, alignment)
-        if alignment is not None and alignment.note:
-            report.warnings.append(f"{rec_id}: {alignment.note}")
+        note = alignment.note if alignment is not None else None
+        if note and not (info.ir_error and info.ir_error in note):  # said once, above
+            report.warnings.append(f"{rec_id}: {note}")
 
     plans: dict[str, RecordingPlan] = {}
+    existing = ExistingClips({} if dry_run or force else _clip_records(root))
     for rec_id, insts in by_recording.items():
         plans[rec_id] = plan_recording(
             infos[rec_id],
@@ -190,6 +231,7 @@ def segment_dataset(
             force=force or dry_run,
             index_base=index_base,
             sync=sync,
+            keep=existing.keep,
         )
         rejects += plans[rec_id].rejects
     rejects.sort(key=lambda r: r.source_row)
@@ -203,8 +245,8 @@ def segment_dataset(
         return report
 
     tasks = [t for p in plans.values() for t in p.tasks]
-    done = [j for p in plans.values() for j in p.done]
-    outcomes = {(o.clip_id, o.modality): o for o in map(outcome_for_existing, done)}
+    outcomes = dict(existing.outcomes)
+    report.notes += [n for n in [existing.note()] if n]
     to_write = sum(len(t.jobs) for t in tasks)
     with stage_bar(progress if to_write else None, "segment", to_write, "clip") as bar:
         for o in _run_tasks(tasks, workers, bar):
@@ -256,6 +298,23 @@ def segment_dataset(
     return report
 
 
+def _clip_records(root: DataRoot) -> dict[str, tuple[int, str]]:
+    """Size and sha256 of every clip file in the manifest an earlier run wrote."""
+    if not root.clips_manifest.exists():
+        return {}
+    try:
+        clips = read_table(root.clips_manifest, ClipRecord).to_pylist()
+    except (ManifestError, OSError) as e:
+        log.warning("%s; its clips are kept on their tags alone", e)
+        return {}
+    out = {}
+    for row in clips:
+        for m in MODALITIES:
+            if row.get(f"{m}_path"):
+                out[row[f"{m}_path"]] = (row[f"{m}_bytes"], row[f"{m}_sha256"])
+    return out
+
+
 def _failure_code(e: Exception) -> str:
     if isinstance(e, SyncFileError):
         return "bad_sync"
@@ -298,14 +357,7 @@ def _run_tasks(
     """Run stream tasks, longest first so the pool's tail is short."""
     tasks = sorted(tasks, key=lambda t: -t.frames_to_decode)
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
-    if workers == 1:
-        for task in tasks:
-            results = run_stream_task(task)
-            bar.update(len(results))
-            yield from results
-        return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for future in as_completed([pool.submit(run_stream_task, t) for t in tasks]):
-            results = future.result()
+    with worker_pool(workers) as pool:
+        for results in pool.map(run_stream_task, tasks):  # in order: longest tasks first
             bar.update(len(results))
             yield from results

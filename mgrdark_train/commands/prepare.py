@@ -7,6 +7,7 @@ import click
 from mgrdark_data.cli.common import data_option, data_root, quiet_option, setup_logging
 from mgrdark_data.cli.progress import progress_factory
 from mgrdark_data.errors import MediaError
+from mgrdark_data.lock import data_lock
 
 from ..data.cache import CACHE_FORMATS
 
@@ -45,15 +46,16 @@ def prepare(data, size, modalities, fmt, workers, force, quiet) -> None:
     from ..data.cache import prepare_cache
 
     setup_logging(quiet)
-    report = prepare_cache(
-        data_root(data),
-        size=size,
-        modalities=modalities or ("rgb", "ir", "depth"),
-        fmt=fmt,
-        workers=workers,
-        force=force,
-        progress=progress_factory(quiet),
-    )
+    with data_lock(data_root(data), "prepare"):
+        report = prepare_cache(
+            data_root(data),
+            size=size,
+            modalities=modalities or ("rgb", "ir", "depth"),
+            fmt=fmt,
+            workers=workers,
+            force=force,
+            progress=progress_factory(quiet),
+        )
     click.echo(
         f"cache {fmt} s{size}: {report.written} written, {report.skipped} already cached, "
         f"{len(report.failed)} failed; {report.bytes / 2**20:.1f} MiB"
