@@ -137,6 +137,8 @@ def segment_dataset(
             progress=progress,
             sync=sync,
             dry_run=dry_run,
+            recordings=recordings,
+            rejects=rejects,
         )
     report.notes[:0] = held.notes()
     return report
@@ -156,6 +158,8 @@ def _segment(
     progress: Progress | None,
     sync: SyncOptions | None,
     dry_run: bool,
+    recordings: dict[str, RecordingFiles] | None,
+    rejects: list[RejectRecord] | None,
 ) -> SegmentReport:
     started = time.perf_counter()
     settings = settings or EncoderSettings()
