@@ -263,3 +263,35 @@ def test_mtcd_and_ablation_run_on_nvgesture(imported, tmp_path, one_torch_thread
     assert r.exit_code == 0, r.output
     table = pd.read_csv(tmp_path / "ablation" / "table.csv")
     assert {"baseline", "full"} <= set(table["row"]) and (table["seeds"] == 1).all()
+
+
+def test_import_takes_the_data_root_lock_before_writing_anything(tmp_path):
+    import json
+    import socket
+    import subprocess
+    import sys
+
+    from mgrdark_data.lock import LOCK_NAME
+
+    nvroot = make_nvgesture_tree(tmp_path / "nv", GOOD[:1])
+    data = tmp_path / "data"
+    data.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        record = {
+            "pid": holder.pid,
+            "host": socket.gethostname(),
+            "command": "segment",
+            "argv": "mgrdata segment raw --ann l.csv",
+            "started": 1.7e9,
+            "token": "t",
+        }
+        (data / LOCK_NAME).write_text(json.dumps(record))
+        r = CliRunner().invoke(cli, ["import", "nvgesture", str(nvroot), "-d", str(data), "-q"])
+    finally:
+        holder.kill()
+        holder.wait()
+    assert r.exit_code == 1, r.output
+    assert r.output.startswith(f"Error: {data} is being written by `mgrdata segment")
+    assert len(r.output.splitlines()) == 1
+    assert sorted(p.name for p in data.iterdir()) == [LOCK_NAME]

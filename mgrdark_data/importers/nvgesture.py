@@ -37,6 +37,7 @@ import av
 
 from ..annotations import normalise_recording
 from ..errors import MgrdarkError, OptionError
+from ..lock import data_lock
 from ..manifest import read_frame, write_split
 from ..media.probe import probe_stream
 from ..media.write import EncoderSettings
@@ -224,52 +225,54 @@ def import_nvgesture(
         )
     nvroot = Path(nvroot)
     root = DataRoot.resolve(data)
-    vocabulary = load_vocabulary(VOCABULARY)
-    entries, rejects, warnings = read_nvgesture_lists(nvroot, len(vocabulary))
-    recordings: dict[str, RecordingFiles] = {}
-    usable: list[ListEntry] = []
-    for e in entries:
-        folder = nvroot / e.recording
-        if not (folder / STREAM_FILES["rgb"]).is_file():
-            reason = f"{LISTS[e.list]} line {e.line}: no {e.recording}/{STREAM_FILES['rgb']}"
-            rejects.append(RejectRecord(e.line, "unknown_recording", reason, e.recording))
-            continue
-        if e.recording not in recordings:
-            streams = {m: folder / f for m, f in STREAM_FILES.items()}
-            present = {m: p if p.is_file() else None for m, p in streams.items()}
-            recordings[e.recording] = RecordingFiles(
-                e.recording, folder, streams["rgb"], present["depth"], present["ir"], None
-            )
-        usable.append(e)
-    annotations = root.root / ANNOTATIONS
-    make_dir(annotations.parent)
-    with atomic_path(annotations) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(e.row(vocabulary) for e in usable)
-    report = segment_dataset(
-        nvroot,
-        annotations,
-        root.root,
-        align=align,
-        workers=workers,
-        settings=settings,
-        force=force,
-        classes=VOCABULARY,
-        progress=progress,
-        recordings=recordings,
-        rejects=sorted(rejects, key=lambda r: r.source_row),
-    )
-    lines = {name: sum(e.list == name for e in entries) for name in LISTS}
-    out = ImportReport(report, annotations, lines, warnings=warnings)
-    out.depth_format = _depth_format(recordings.values())
-    clips = read_frame(root.clips_manifest, ClipRecord)
-    assignment, notes = official_split(entries, set(clips["subject"]))
-    out.warnings += notes
-    if assignment:
-        out.split_path = write_split(assignment, root.split_path(SPLIT_NAME))
-        for name in LISTS:
-            out.split_subjects[name] = sorted(s for s, v in assignment.items() if v == name)
+    # One writer for the whole import: the annotations, the segmentation and the split.
+    with data_lock(root, "import nvgesture", create=True):
+        vocabulary = load_vocabulary(VOCABULARY)
+        entries, rejects, warnings = read_nvgesture_lists(nvroot, len(vocabulary))
+        recordings: dict[str, RecordingFiles] = {}
+        usable: list[ListEntry] = []
+        for e in entries:
+            folder = nvroot / e.recording
+            if not (folder / STREAM_FILES["rgb"]).is_file():
+                reason = f"{LISTS[e.list]} line {e.line}: no {e.recording}/{STREAM_FILES['rgb']}"
+                rejects.append(RejectRecord(e.line, "unknown_recording", reason, e.recording))
+                continue
+            if e.recording not in recordings:
+                streams = {m: folder / f for m, f in STREAM_FILES.items()}
+                present = {m: p if p.is_file() else None for m, p in streams.items()}
+                recordings[e.recording] = RecordingFiles(
+                    e.recording, folder, streams["rgb"], present["depth"], present["ir"], None
+                )
+            usable.append(e)
+        annotations = root.root / ANNOTATIONS
+        make_dir(annotations.parent)
+        with atomic_path(annotations) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(e.row(vocabulary) for e in usable)
+        report = segment_dataset(
+            nvroot,
+            annotations,
+            root.root,
+            align=align,
+            workers=workers,
+            settings=settings,
+            force=force,
+            classes=VOCABULARY,
+            progress=progress,
+            recordings=recordings,
+            rejects=sorted(rejects, key=lambda r: r.source_row),
+        )
+        lines = {name: sum(e.list == name for e in entries) for name in LISTS}
+        out = ImportReport(report, annotations, lines, warnings=warnings)
+        out.depth_format = _depth_format(recordings.values())
+        clips = read_frame(root.clips_manifest, ClipRecord)
+        assignment, notes = official_split(entries, set(clips["subject"]))
+        out.warnings += notes
+        if assignment:
+            out.split_path = write_split(assignment, root.split_path(SPLIT_NAME))
+            for name in LISTS:
+                out.split_subjects[name] = sorted(s for s, v in assignment.items() if v == name)
     return out
 
 
