@@ -50,3 +50,8 @@ class OptionError(MgrdarkError, ValueError):
 class AlignmentError(MgrdarkError, ValueError):
     """Frames given to the IR alignment estimator cannot be used (no pairs, frames of
     different sizes, IR frames too small for the scales searched)."""
+
+
+class ExecutorError(MgrdarkError):
+    """An `--executor` that cannot be used: an unknown spec, its engine not installed, its
+    cluster unreachable, its options malformed (`mgrdark_data.executors`)."""
