@@ -14,7 +14,6 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from .manifest import write_columns, write_records
 from .media.write import EncoderSettings
 from .paths import DataRoot, make_dir
 from .planning import RecordingPlan, StreamTask, SyncOptions, plan_recording, resolve_seconds
+from .pool import worker_pool
 from .progress import Progress, ProgressBar, stage_bar
 from .recordings import RecordingInfo, SyncFileError, discover_recordings, probe_recording
 from .records import ClipRecord, FrameRecord, RecordingRecord, RejectRecord
@@ -284,14 +284,7 @@ def _run_tasks(
     """Run stream tasks, longest first so the pool's tail is short."""
     tasks = sorted(tasks, key=lambda t: -t.frames_to_decode)
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
-    if workers == 1:
-        for task in tasks:
-            results = run_stream_task(task)
-            bar.update(len(results))
-            yield from results
-        return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for future in as_completed([pool.submit(run_stream_task, t) for t in tasks]):
-            results = future.result()
+    with worker_pool(workers) as pool:
+        for results in pool.map(run_stream_task, tasks):  # in order: longest tasks first
             bar.update(len(results))
             yield from results

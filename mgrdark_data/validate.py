@@ -20,8 +20,6 @@ import logging
 import math
 import os
 from collections import defaultdict
-from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -34,6 +32,7 @@ from .manifest import read_split, read_table
 from .media import count_decoded_frames
 from .media.write import sha256_file
 from .paths import DataRoot
+from .pool import worker_pool
 from .progress import Progress, stage_bar
 from .records import ClipRecord, RecordingRecord, RejectRecord
 
@@ -319,19 +318,12 @@ def validate_dataset(
 def _run_file_checks(
     files: list[_FileCheck], workers: int, progress: Progress | None
 ) -> list[Problem]:
-    results: Iterable[list[Problem]]
-    pool = ProcessPoolExecutor(workers) if workers > 1 and len(files) > 1 else None
-    try:
-        if pool is not None:
-            results = pool.map(_check_file, files, chunksize=max(1, len(files) // (8 * workers)))
-        else:
-            results = map(_check_file, files)
+    workers = workers if len(files) > 1 else 1
+    with worker_pool(workers) as pool:
+        results = pool.map(_check_file, files, chunksize=max(1, len(files) // (8 * workers)))
         out: list[Problem] = []
         with stage_bar(progress, "validate", len(files), "file") as bar:
             for problems in results:
                 out += problems
                 bar.update()
         return out
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)

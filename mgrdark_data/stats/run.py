@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pandas as pd
 from ..errors import MgrdarkError, StatsError
 from ..manifest import read_frame
 from ..paths import DataRoot
+from ..pool import worker_pool
 from ..progress import Progress, stage_bar
 from ..records import ClipRecord
 from .histogram import VideoHistogram, video_histogram
@@ -104,12 +104,9 @@ def group_histograms(
     videos = dict.fromkeys(totals, 0)
     errors: list[str] = []
     args = [a for _, a in jobs]
-    if workers > 1 and len(jobs) > 1:
-        pool = ProcessPoolExecutor(max_workers=workers)
+    workers = workers if len(jobs) > 1 else 1
+    with worker_pool(workers) as pool:
         results = pool.map(_job, args, chunksize=max(1, min(16, len(args) // (4 * workers))))
-    else:
-        pool, results = None, map(_job, args)
-    try:
         with stage_bar(progress, "stats", len(jobs), "video") as bar:
             for (group, _), res in zip(jobs, results, strict=True):
                 bar.update()
@@ -120,9 +117,6 @@ def group_histograms(
                 totals[group].hist += res.hist
                 totals[group].frames += res.frames
                 videos[group] += 1
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
     return totals, videos, errors
 
 

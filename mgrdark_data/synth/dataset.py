@@ -10,7 +10,6 @@ import csv
 import logging
 import os
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from ..errors import OptionError
 from ..paths import atomic_path, make_dir
+from ..pool import worker_pool
 from ..progress import Progress, stage_bar
 from .capture import CaptureOptions
 from .plan import DARK_NOISE_SIGMA, LIGHTS, SynthTake, make_subject, plan_take
@@ -193,11 +193,8 @@ def synthesize(
     jobs = [(take, str(raw), encoding, write_sync) for take in takes]
     results: list[RecordingResult] = []
     with contextlib.ExitStack() as stack:
-        if workers > 1 and len(jobs) > 1:
-            pool = stack.enter_context(ProcessPoolExecutor(max_workers=min(workers, len(jobs))))
-            rendered = pool.map(_render, jobs)
-        else:
-            rendered = map(_render, jobs)
+        pool = stack.enter_context(worker_pool(min(workers, len(jobs))))
+        rendered = pool.map(_render, jobs)
         bar = stack.enter_context(stage_bar(progress, "synth", len(jobs), "recording"))
         for result in rendered:
             results.append(result)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -38,6 +37,7 @@ from mgrdark_data.manifest import read_frame
 from mgrdark_data.media import count_decoded_frames, read_clip_tag
 from mgrdark_data.media.probe import count_packets
 from mgrdark_data.paths import DataRoot, atomic_path
+from mgrdark_data.pool import worker_pool
 from mgrdark_data.progress import Progress, stage_bar
 from mgrdark_data.records import ClipRecord
 
@@ -183,7 +183,7 @@ def prepare_cache(
             jobs.append(_Job(root.root / rel, target, m, size, n, row["fps"], tag, fmt))
     with (
         stage_bar(progress, f"cache {fmt} s{size}", report.skipped + len(jobs), "clip") as bar,
-        ProcessPoolExecutor(workers) if workers > 1 else _Inline() as pool,
+        worker_pool(workers) as pool,
     ):
         bar.update(report.skipped)
         for job, error in zip(jobs, pool.map(_run_job, jobs), strict=True):
@@ -211,19 +211,6 @@ def is_current(path: Path, tag: str, num_frames: int) -> bool:
         return count_packets(path) == num_frames
     except MediaError:
         return False
-
-
-class _Inline:
-    """A serial stand-in for a process pool (no pickling, easier to debug)."""
-
-    def __enter__(self) -> _Inline:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def map(self, fn, items):
-        return map(fn, items)
 
 
 def _run_job(job: _Job) -> str | None:
