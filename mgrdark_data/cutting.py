@@ -35,6 +35,15 @@ class ClipOutcome:
     error: str | None = None
     written: bool = True
     """False when an existing verified clip was kept (a re-run skip)."""
+    reason_code: str | None = None
+    """The reject code a failure gives its instance, when not the one its error implies."""
+
+
+def failed_outcome(job: ClipJob, failure: object) -> ClipOutcome:
+    """Outcome of a clip whose stream task failed on every attempt (`executors.TaskFailure`)."""
+    return ClipOutcome(
+        job.clip_id, job.modality, False, error=str(failure), reason_code="task_failed"
+    )
 
 
 def outcome_for_existing(job: ClipJob) -> ClipOutcome:

@@ -24,6 +24,7 @@ lost tasks is switched off where we start or submit them, so `retries` is the bo
 from __future__ import annotations
 
 import concurrent.futures as cf
+import importlib.util
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -88,6 +89,24 @@ ExecutorLike = Union[str, ExecutorSpec, cf.Executor, None]  # noqa: UP007 - a ru
 executor object (used as it is, never shut down by us), or None for local processes."""
 
 
+ENGINE_MODULES = {"dask": "distributed", "ray": "ray", "slurm": "submitit"}
+"""The extra (`pip install 'mgrdark[EXTRA]'`) each engine needs, and the module it brings."""
+
+
+def require_engine(spec: ExecutorSpec) -> ExecutorSpec:
+    """`spec`, once its engine is known to be installed (nothing is imported or started)."""
+    extra = spec.kind.removesuffix("-local")
+    module = ENGINE_MODULES.get(extra)
+    if module is not None and importlib.util.find_spec(module) is None:
+        raise ExecutorError(_missing(spec, module))
+    return spec
+
+
+def _missing(spec: ExecutorSpec, module: str) -> str:
+    extra = spec.kind.removesuffix("-local")
+    return f"--executor {spec}: {module} is not installed; pip install 'mgrdark[{extra}]'"
+
+
 def _host_port(where: str) -> bool:
     host, sep, port = where.rpartition(":")
     return bool(host) and bool(sep) and port.isdigit()
@@ -130,10 +149,7 @@ def open_executor(executor: ExecutorLike, workers: int | None = None) -> Iterato
             log.info("tasks run on %s", spec)
             yield pool
     except ModuleNotFoundError as e:
-        extra = spec.kind.removesuffix("-local")
-        raise ExecutorError(
-            f"--executor {spec}: {e.name} is not installed; pip install 'mgrdark[{extra}]'"
-        ) from e
+        raise ExecutorError(_missing(spec, e.name or "its engine")) from e
 
 
 def _cpu_count() -> int:
@@ -204,9 +220,6 @@ class _Chunk:
 
 def run_chunk(fn: Callable[[T], R], items: list[T]) -> list[tuple[bool, Any]]:
     """One task on a worker: `fn` of each item, as (True, result) or (False, error text)."""
-    from .pool import prepare_worker
-
-    prepare_worker()
     out: list[tuple[bool, Any]] = []
     for item in items:
         try:
