@@ -40,6 +40,9 @@ def open_dask(address: str | None, workers: int) -> Iterator[cf.Executor]:
     import dask
     from distributed import Client, LocalCluster
 
+    chatty = logging.getLogger("distributed")
+    if chatty.getEffectiveLevel() < logging.WARNING:  # each start and stop is logged at INFO
+        chatty.setLevel(logging.WARNING)
     if address is None:
         # A worker lost mid-task fails the task at once; run_tasks decides on another attempt.
         with (
