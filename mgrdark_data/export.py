@@ -30,6 +30,7 @@ import pandas as pd
 
 from . import MODALITIES
 from .errors import MgrdarkError
+from .lock import lock_outputs
 from .manifest import SPLIT_NAMES, read_frame, read_split
 from .paths import DataRoot, atomic_path
 from .records import ClipRecord
@@ -112,47 +113,48 @@ def export_split(
     if bad or not modalities:
         raise ExportError(f"unknown modality {bad}; expected some of {', '.join(MODALITIES)}")
     out = Path(out) if out is not None else data.root / "exports" / split / fmt
-    assignment = read_split(data.split_path(split)).set_index("subject")["split"]
-    clips = read_frame(data.clips_manifest, ClipRecord)
-    clips = clips.assign(split=clips["subject"].map(assignment))
-    result = ExportResult()
-    unassigned = int(clips["split"].isna().sum())
-    if unassigned:
-        result.skipped["subject not in split"] = unassigned
-        logger.warning(
-            "%d clip(s) belong to subjects the split %r does not assign; left out",
-            unassigned,
-            split,
-        )
-    for name in SPLIT_NAMES:
-        part = clips[clips["split"] == name]
-        if part.empty:
-            continue
-        if fmt == "csv":
-            has_all = part[[f"{m}_path" for m in modalities]].notna().all(axis=1)
-            if not has_all.all():
-                key = f"lacks one of {', '.join(modalities)}"
-                result.skipped[key] = result.skipped.get(key, 0) + int((~has_all).sum())
-            if has_all.any():
-                _write_csv(part[has_all], out / f"{name}.csv", data, data_prefix, result)
-            continue
-        for m in modalities:
-            have = part[part[f"{m}_path"].notna()]
-            if len(have) < len(part):
-                key = f"no {m} clip"
-                result.skipped[key] = result.skipped.get(key, 0) + len(part) - len(have)
-            if have.empty:
+    with lock_outputs(data, "export", out):
+        assignment = read_split(data.split_path(split)).set_index("subject")["split"]
+        clips = read_frame(data.clips_manifest, ClipRecord)
+        clips = clips.assign(split=clips["subject"].map(assignment))
+        result = ExportResult()
+        unassigned = int(clips["split"].isna().sum())
+        if unassigned:
+            result.skipped["subject not in split"] = unassigned
+            logger.warning(
+                "%d clip(s) belong to subjects the split %r does not assign; left out",
+                unassigned,
+                split,
+            )
+        for name in SPLIT_NAMES:
+            part = clips[clips["split"] == name]
+            if part.empty:
                 continue
-            rows = [
-                (clip_path(data, rel, data_prefix), int(label))
-                for rel, label in zip(have[f"{m}_path"], have["label"], strict=True)
-            ]
-            path = write_list(out / f"{name}_{m}.txt", rows, fmt)
-            result.files.append(path)
-            result.counts[path.name] = len(rows)
-    if not result.files:
-        raise ExportError(f"split {split!r} selects no clips with {', '.join(modalities)}")
-    return result
+            if fmt == "csv":
+                has_all = part[[f"{m}_path" for m in modalities]].notna().all(axis=1)
+                if not has_all.all():
+                    key = f"lacks one of {', '.join(modalities)}"
+                    result.skipped[key] = result.skipped.get(key, 0) + int((~has_all).sum())
+                if has_all.any():
+                    _write_csv(part[has_all], out / f"{name}.csv", data, data_prefix, result)
+                continue
+            for m in modalities:
+                have = part[part[f"{m}_path"].notna()]
+                if len(have) < len(part):
+                    key = f"no {m} clip"
+                    result.skipped[key] = result.skipped.get(key, 0) + len(part) - len(have)
+                if have.empty:
+                    continue
+                rows = [
+                    (clip_path(data, rel, data_prefix), int(label))
+                    for rel, label in zip(have[f"{m}_path"], have["label"], strict=True)
+                ]
+                path = write_list(out / f"{name}_{m}.txt", rows, fmt)
+                result.files.append(path)
+                result.counts[path.name] = len(rows)
+        if not result.files:
+            raise ExportError(f"split {split!r} selects no clips with {', '.join(modalities)}")
+        return result
 
 
 def _write_csv(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import OutputError
+from .pool import pid_alive
 
 DEFAULT_DATA_DIR = "mgrdark-data"
 DATA_ENV = "MGRDARK_DATA"
@@ -90,8 +91,13 @@ def make_dir(path: str | os.PathLike) -> Path:
     return path
 
 
+TEMPORARY_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp$")
+"""`.name.PID.tmp`: every file a command writes is first written under this name."""
+
+
 def temporary_sibling(path: Path) -> Path:
-    """A hidden name beside `path` that no reader mistakes for a finished file."""
+    """A hidden name beside `path` that no reader mistakes for a finished file; the pid tells
+    whether its writer still runs (`remove_debris`)."""
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
@@ -104,12 +110,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     make_dir(path.parent)
+    tmp = temporary_sibling(path)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        tmp.touch()
     except OSError as e:
         raise OutputError(f"cannot write in {path.parent}: {e.strerror or e}") from e
-    os.close(fd)
-    tmp = Path(tmp_name)
     try:
         yield tmp
         try:
@@ -119,3 +124,23 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def remove_debris(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files (`.name.PID.tmp`) under `folder` whose writer is gone.
+
+    Files of live processes are left alone. The pid is read on this host only, so call this
+    while holding the folder's lock (`mgrdark_data.lock`): then no writer on another host can
+    be live in it. Returns the files removed.
+    """
+    removed = []
+    for dirpath, _, names in os.walk(folder):
+        for name in names:
+            match = TEMPORARY_NAME.match(name)
+            if match is None or pid_alive(int(match["pid"])):
+                continue
+            path = Path(dirpath, name)
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+    return sorted(removed)

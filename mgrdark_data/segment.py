@@ -9,6 +9,7 @@ atomically, so a killed run leaves nothing that looks finished and a re-run resu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -22,9 +23,10 @@ from .annotations import Instance, RecordingMeta, check_spans, read_instances
 from .cutting import ClipOutcome, failed_outcome, outcome_for_existing, run_stream_task
 from .errors import MediaError, RecordingError
 from .executors import ExecutorLike, TaskFailure, is_local, run_tasks
+from .lock import Held, data_lock
 from .manifest import write_columns, write_records
 from .media.write import EncoderSettings
-from .paths import DataRoot, make_dir
+from .paths import DataRoot
 from .planning import RecordingPlan, StreamTask, SyncOptions, plan_recording, resolve_seconds
 from .progress import Progress, ProgressBar, stage_bar
 from .recordings import RecordingInfo, SyncFileError, discover_recordings, probe_recording
@@ -59,6 +61,8 @@ class SegmentReport:
     """Duration of the instances cut by this run (one count per instance, not per modality)."""
     wall_seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the run repaired on its way: a stale lock, dead runs' debris, re-cut clips."""
     sync_error_ms: dict[str, float] = field(default_factory=dict)
     """Largest sync error per modality over the clips planned."""
     dry_run: bool = False
@@ -109,13 +113,48 @@ def segment_dataset(
             spec (`mgrdark_data.executors`) or any `concurrent.futures.Executor`; None is
             local processes. RAW and DATA must be on a file system the workers share.
     """
-    started = time.perf_counter()
-    raw = Path(raw)
     root = DataRoot.resolve(data)
     if not is_local(executor):  # workers elsewhere may start in another folder
-        raw, root = raw.absolute(), DataRoot(root.root.absolute())
-    if not dry_run:
-        make_dir(root.root)  # a root that cannot be written fails now, not after the decoding
+        raw, root = Path(raw).absolute(), DataRoot(root.root.absolute())
+    # A root that cannot be written fails now, not after the decoding; a second writer too.
+    lock = data_lock(root, "segment", create=True, log_notes=False)
+    with contextlib.nullcontext(Held()) if dry_run else lock as held:
+        report = _segment(
+            Path(raw),
+            annotations,
+            root,
+            align=align,
+            workers=workers,
+            settings=settings,
+            index_base=index_base,
+            force=force,
+            classes=classes,
+            progress=progress,
+            sync=sync,
+            dry_run=dry_run,
+            executor=executor,
+        )
+    report.notes[:0] = held.notes()
+    return report
+
+
+def _segment(
+    raw: Path,
+    annotations: str | os.PathLike,
+    root: DataRoot,
+    *,
+    align: str,
+    workers: int | None,
+    settings: EncoderSettings | None,
+    index_base: int,
+    force: bool,
+    classes: str | os.PathLike | None,
+    progress: Progress | None,
+    sync: SyncOptions | None,
+    dry_run: bool,
+    executor: ExecutorLike,
+) -> SegmentReport:
+    started = time.perf_counter()
     settings = settings or EncoderSettings()
     sync = sync or SyncOptions()
     vocabulary = load_vocabulary(classes)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import MgrdarkError
+from .lock import data_lock
 from .manifest import SPLIT_NAMES, read_frame, write_split
 from .paths import DataRoot
 from .records import ClipRecord
@@ -232,8 +233,9 @@ def split_dataset(
         raise SplitError("; ".join(warnings) + " (--strict)")
     for w in warnings:
         logger.warning(w)
-    for path, assignment in zip(paths, assignments, strict=True):
-        write_split(assignment, path)
+    with data_lock(data, "split"):
+        for path, assignment in zip(paths, assignments, strict=True):
+            write_split(assignment, path)
     counts = [split_counts(clips, a) for a in assignments]
     return SplitResult(paths, assignments, counts, warnings, notes)
 

@@ -7,6 +7,7 @@ import click
 from ..align.resolve import MIN_SCORE
 from ..align.run import align_raw
 from ..align.sample import DEFAULT_PAIRS
+from ..lock import lock_outputs
 from .common import data_option, data_root, executor_option, quiet_option, setup_logging
 from .progress import progress_factory
 
@@ -75,19 +76,21 @@ def align(
     `mgrdata segment RAW --align FILE` uses the table (hand edits included).
     """
     setup_logging(quiet)
-    out = out or data_root(data).alignment_table
-    decisions = align_raw(
-        raw,
-        out,
-        annotations=ann,
-        overlay_dir=overlay_dir,
-        estimate_sync=estimate_sync,
-        frames=frames,
-        min_score=min_score,
-        progress=progress_factory(quiet),
-        workers=workers,
-        executor=executor,
-    )
+    root = data_root(data)
+    out = out or root.alignment_table
+    with lock_outputs(root, "align", out, overlay_dir):
+        decisions = align_raw(
+            raw,
+            out,
+            annotations=ann,
+            overlay_dir=overlay_dir,
+            estimate_sync=estimate_sync,
+            frames=frames,
+            min_score=min_score,
+            progress=progress_factory(quiet),
+            workers=workers,
+            executor=executor,
+        )
     width = max([9] + [len(r) for r in decisions])
     click.echo(
         f"{'recording':<{width}}  {'scale':>7}  {'shift_x':>8}  {'shift_y':>8}  "

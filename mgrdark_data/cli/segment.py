@@ -175,6 +175,8 @@ def _print_summary(r: SegmentReport) -> None:
         f"done), {r.rejected} rejected"
     )
     click.echo(f"clip files: {r.files_written} written, {r.files_kept} kept from an earlier run")
+    for note in r.notes:
+        click.echo(f"note: {note}")
     _print_errors(r)
     click.echo(
         f"recordings: {r.recordings} ({r.failed_recordings} unreadable); cut "

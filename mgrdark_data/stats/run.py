@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..errors import MgrdarkError, StatsError
 from ..executors import ExecutorLike, TaskFailure, is_local, run_tasks
+from ..lock import lock_outputs
 from ..manifest import read_frame
 from ..paths import DataRoot
 from ..progress import Progress, stage_bar
@@ -178,7 +179,20 @@ def compute_brightness_stats(
         if data is None:
             raise StatsError("give --out or a dataset root for the output table")
         out = data.stats_dir / "brightness.parquet"
-    out = Path(out)
+    with lock_outputs(data, "stats", out, plot):
+        return _compute(groups, Path(out), plot, frames_per_video, workers, progress, executor)
+
+
+def _compute(
+    groups: Sequence[StatsGroup],
+    out: Path,
+    plot: str | os.PathLike | None,
+    frames_per_video: int,
+    workers: int,
+    progress: Progress | None,
+    executor: ExecutorLike,
+) -> StatsResult:
+    """Histograms of every group, merged into the table at `out`, and the figures."""
     totals, videos, errors = group_histograms(
         groups, frames_per_video, workers=workers, progress=progress, executor=executor
     )

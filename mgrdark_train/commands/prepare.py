@@ -13,6 +13,7 @@ from mgrdark_data.cli.common import (
 )
 from mgrdark_data.cli.progress import progress_factory
 from mgrdark_data.errors import MediaError
+from mgrdark_data.lock import data_lock
 
 from ..data.cache import CACHE_FORMATS
 
@@ -52,16 +53,17 @@ def prepare(data, size, modalities, fmt, workers, force, executor, quiet) -> Non
     from ..data.cache import prepare_cache
 
     setup_logging(quiet)
-    report = prepare_cache(
-        data_root(data),
-        size=size,
-        modalities=modalities or ("rgb", "ir", "depth"),
-        fmt=fmt,
-        workers=workers,
-        force=force,
-        progress=progress_factory(quiet),
-        executor=executor,
-    )
+    with data_lock(data_root(data), "prepare"):
+        report = prepare_cache(
+            data_root(data),
+            size=size,
+            modalities=modalities or ("rgb", "ir", "depth"),
+            fmt=fmt,
+            workers=workers,
+            force=force,
+            progress=progress_factory(quiet),
+            executor=executor,
+        )
     click.echo(
         f"cache {fmt} s{size}: {report.written} written, {report.skipped} already cached, "
         f"{len(report.failed)} failed; {report.bytes / 2**20:.1f} MiB"
