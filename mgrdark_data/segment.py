@@ -26,7 +26,7 @@ from .executors import ExecutorLike, TaskFailure, is_local, run_tasks
 from .lock import Held, data_lock
 from .manifest import write_columns, write_records
 from .media.write import EncoderSettings
-from .paths import DataRoot
+from .paths import DataRoot, remove_debris
 from .planning import RecordingPlan, StreamTask, SyncOptions, plan_recording, resolve_seconds
 from .progress import Progress, ProgressBar, stage_bar
 from .recordings import RecordingInfo, SyncFileError, discover_recordings, probe_recording
@@ -242,6 +242,8 @@ def _segment(
     with stage_bar(progress if to_write else None, "segment", to_write, "clip") as bar:
         for o in _run_tasks(tasks, workers, bar, executor):
             outcomes[(o.clip_id, o.modality)] = o
+    # A worker that died mid-clip left its temporary file; we hold the lock, so it is ours.
+    remove_debris(root.root / "clips")
 
     clips: list[ClipRecord] = []
     timings = []

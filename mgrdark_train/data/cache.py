@@ -237,7 +237,11 @@ def _encode(job: _Job, frames: np.ndarray) -> None:
     enc = _ENCODINGS[(job.fmt, _kind(job.modality))]
     depth = job.modality == "depth"
     with atomic_path(job.target) as tmp:
-        with av.open(str(tmp), "w", format=enc.container) as out:
+        # bitexact: no random Matroska segment UID or muxing date, so a run anywhere (any
+        # executor) writes the same bytes.
+        with av.open(
+            str(tmp), "w", format=enc.container, container_options={"fflags": "+bitexact"}
+        ) as out:
             out.metadata["comment"] = job.tag
             stream = out.add_stream(enc.codec, rate=Fraction(job.fps))
             stream.width = stream.height = job.size
