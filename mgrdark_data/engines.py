@@ -51,7 +51,7 @@ def open_dask(address: str | None, workers: int) -> Iterator[cf.Executor]:
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",
                 silence_logs=logging.ERROR,
             ) as cluster,
             Client(cluster) as client,

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from . import MODALITIES
 from .errors import ManifestError, MediaError
-from .executors import ExecutorLike, TaskFailure, run_tasks
+from .executors import ExecutorLike, TaskFailure, is_local, run_tasks
 from .manifest import read_split, read_table
 from .media import count_decoded_frames
 from .media.write import sha256_file
@@ -326,7 +326,9 @@ def _run_file_checks(
     files: list[_FileCheck], workers: int, progress: Progress | None, executor: ExecutorLike
 ) -> list[Problem]:
     found: list[list[Problem]] = [[] for _ in files]
-    chunk = max(1, len(files) // (8 * workers))
+    # Local processes take the files in a few large chunks; a cluster's scheduler spreads
+    # single files best (a Slurm executor groups them into jobs itself).
+    chunk = max(1, len(files) // (8 * workers)) if is_local(executor) else 1
     with stage_bar(progress, "validate", len(files), "file") as bar:
         for i, problems in run_tasks(
             _check_file, files, executor=executor, workers=workers, chunksize=chunk

@@ -110,7 +110,7 @@ def group_histograms(
     if not is_local(executor):  # workers elsewhere may start in another folder
         args = [(path.absolute(), k) for path, k in args]
     found: list[VideoHistogram | str | None] = [None] * len(args)
-    chunk = max(1, min(16, len(args) // (4 * workers)))
+    chunk = max(1, min(16, len(args) // (4 * workers))) if is_local(executor) else 1
     with stage_bar(progress, "stats", len(jobs), "video") as bar:
         for i, res in run_tasks(_job, args, executor=executor, workers=workers, chunksize=chunk):
             found[i] = f"{args[i][0]}: {res}" if isinstance(res, TaskFailure) else res
