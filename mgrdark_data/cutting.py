@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import av
 import numpy as np
 
 from .align.geometry import warp_ir_to_rgb
-from .errors import MediaError
+from .errors import MediaError, cannot_write
 from .media.read import iter_frames
-from .media.write import ClipWriter, sha256_file
+from .media.write import ClipWriter, read_clip_tag, sha256_file
 from .planning import ClipJob, StreamTask
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,44 @@ def outcome_for_existing(job: ClipJob) -> ClipOutcome:
     )
 
 
+@dataclass
+class ExistingClips:
+    """Decides whether a re-run keeps a clip an earlier run wrote.
+
+    A clip is kept only if its container tag matches the job (same source frames, same
+    settings) and its size and sha256 equal the manifest record it is about to reuse; a clip
+    without a record (its run was killed before the manifest was written) is kept on its tag,
+    as its writer verified it before renaming it into place.
+    """
+
+    records: dict[str, tuple[int, str]]
+    """Manifest record of each clip: path relative to the root -> (bytes, sha256)."""
+    outcomes: dict[tuple[str, str], ClipOutcome] = field(default_factory=dict)
+    mismatched: list[str] = field(default_factory=list)
+    """Clips whose bytes no longer match their record (re-cut)."""
+
+    def keep(self, job: ClipJob) -> bool:
+        if read_clip_tag(job.path) != job.tag:
+            return False
+        try:
+            outcome = outcome_for_existing(job)
+        except (MediaError, OSError):
+            outcome = None
+        record = self.records.get(job.relpath)
+        if outcome is None or (record and record != (outcome.bytes, outcome.sha256)):
+            self.mismatched.append(job.relpath)
+            return False
+        self.outcomes[(job.clip_id, job.modality)] = outcome
+        return True
+
+    def note(self) -> str | None:
+        n = len(self.mismatched)
+        if not n:
+            return None
+        which = ", ".join(self.mismatched[:3]) + (", ..." if n > 3 else "")
+        return f"re-cut {n} clip(s) whose bytes no longer match the manifest ({which})"
+
+
 def run_stream_task(task: StreamTask) -> list[ClipOutcome]:
     """Decode `task.source` once and write all its clips; never raises for media errors.
 
@@ -77,6 +115,7 @@ def run_stream_task(task: StreamTask) -> list[ClipOutcome]:
     active: list[tuple[ClipJob, ClipWriter, list[int]]] = []
     finishing: list[Future[ClipOutcome]] = []
     error: str | None = None
+    fatal: OSError | None = None
     # Finishing a clip (flush, verify by decoding, rename) runs in a thread so that it overlaps
     # the decoding and encoding of the next clips: libav releases the GIL in both.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="finish") as closer:
@@ -98,11 +137,15 @@ def run_stream_task(task: StreamTask) -> list[ClipOutcome]:
                         still_open.append((job, writer, pos))
                 active = still_open
         except (MediaError, av.FFmpegError, OSError) as e:
+            if cannot_write(e):
+                fatal = e
             error = str(e)
             log.warning("%s %s: %s", task.recording, task.modality, error)
         for _, writer, _ in active:
             writer.abort()
     outcomes = [f.result() for f in finishing]
+    if fatal is not None:
+        raise fatal
     done = {o.clip_id for o in outcomes}
     return outcomes + [
         ClipOutcome(
@@ -151,6 +194,8 @@ def _finish(job: ClipJob, writer: ClipWriter) -> ClipOutcome:
         path = writer.close()
     except (MediaError, av.FFmpegError, OSError) as e:
         writer.abort()
+        if cannot_write(e):
+            raise
         return ClipOutcome(job.clip_id, job.modality, False, error=f"verify failed: {e}")
     return ClipOutcome(
         job.clip_id,

@@ -17,8 +17,10 @@ one is a one-line `ExecutorError` naming the extra. Tasks are top-level function
 records that read and write on a file system every worker sees; results come back to the
 driver, which alone writes manifests (and holds the data-root lock). A task that raises or
 whose worker dies is submitted again, at most `retries` more times, then reported as a
-`TaskFailure` that the command treats like any bad recording. The engines' own re-running of
-lost tasks is switched off where we start or submit them, so `retries` is the bound.
+`TaskFailure` that the command treats like any bad recording; one that says the output cannot
+be written at all (a full disk, a read-only root: `errors.cannot_write`) stops the run. The
+engines' own re-running of lost tasks is switched off where we start or submit them, so
+`retries` is the bound.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import Any, TypeVar, Union
 
 from .engines import open_dask, open_ray, open_slurm, read_slurm_options
-from .errors import ExecutorError
+from .errors import ExecutorError, cannot_write
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +204,8 @@ def _attempts(fn: Callable[[T], R], item: T, retries: int) -> R | TaskFailure:
         try:
             return fn(item)
         except Exception as e:  # noqa: BLE001 - a failing task is reported, not raised
+            if cannot_write(e):
+                raise  # a full disk, a read-only root: every attempt would fail, stop
             error = _describe(e)
             log.warning("task failed (attempt %d of %d): %s", attempt + 1, retries + 1, error)
     return TaskFailure(error, retries + 1)
@@ -219,12 +223,16 @@ class _Chunk:
 
 
 def run_chunk(fn: Callable[[T], R], items: list[T]) -> list[tuple[bool, Any]]:
-    """One task on a worker: `fn` of each item, as (True, result) or (False, error text)."""
+    """One task on a worker: `fn` of each item, as (True, result) or (False, error text).
+    An error saying the output cannot be written at all (`errors.cannot_write`) is raised:
+    it stops the run."""
     out: list[tuple[bool, Any]] = []
     for item in items:
         try:
             out.append((True, fn(item)))
         except Exception as e:  # noqa: BLE001 - reported to the driver, which retries
+            if cannot_write(e):
+                raise
             out.append((False, _describe(e)))
     return out
 
@@ -282,6 +290,8 @@ def _drive(
                 try:
                     results = future.result()
                 except Exception as e:  # noqa: BLE001 - a lost worker, a broken pool
+                    if cannot_write(e):
+                        raise
                     results = [(False, _describe(e))] * len(chunk.indices)
                 for i, (ok, value) in zip(chunk.indices, results, strict=True):
                     if ok:

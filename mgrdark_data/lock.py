@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import MgrdarkError
+from .errors import MgrdarkError, OutputError, os_error_advice
 from .paths import DataRoot, make_dir, remove_debris, temporary_sibling
 from .pool import pid_alive
 
@@ -172,7 +172,12 @@ def _create(path: Path, record: dict) -> bool:
     data = json.dumps(record).encode()
     tmp = temporary_sibling(path)
     try:
-        tmp.write_bytes(data)
+        try:
+            tmp.write_bytes(data)
+        except OSError as e:
+            if os_error_advice(e) is None:
+                raise
+            raise OutputError(f"cannot write in {path.parent}: {os_error_advice(e)}") from e
         try:
             os.link(tmp, path)
             return True

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import OutputError, os_error_advice
 from .pool import pid_alive
 
 DEFAULT_DATA_DIR = "mgrdark-data"
@@ -87,7 +87,7 @@ def make_dir(path: str | os.PathLike) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise OutputError(f"cannot create folder {path}: {e.strerror or e}") from e
+        raise OutputError(f"cannot create folder {path}: {_why(e)}") from e
     return path
 
 
@@ -114,16 +114,25 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         tmp.touch()
     except OSError as e:
-        raise OutputError(f"cannot write in {path.parent}: {e.strerror or e}") from e
+        raise OutputError(f"cannot write in {path.parent}: {_why(e)}") from e
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as e:
+            if os_error_advice(e) is None:
+                raise
+            raise OutputError(f"cannot write {path}: {_why(e)}") from e
         try:
             os.replace(tmp, path)
         except OSError as e:
-            raise OutputError(f"cannot write {path}: {e.strerror or e}") from e
+            raise OutputError(f"cannot write {path}: {_why(e)}") from e
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _why(e: OSError) -> str:
+    return os_error_advice(e) or e.strerror or str(e)
 
 
 def remove_debris(folder: str | os.PathLike) -> list[Path]:

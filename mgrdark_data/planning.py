@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -310,11 +311,14 @@ def plan_recording(
     force: bool = False,
     index_base: int = 0,
     sync: SyncOptions | None = None,
+    keep: Callable[[ClipJob], bool] | None = None,
 ) -> RecordingPlan:
     """Check every instance against the streams and lay out its clip jobs.
 
-    `warp` is the recording's IR alignment when IR is to be written in the RGB view.
+    `warp` is the recording's IR alignment when IR is to be written in the RGB view. `keep`
+    decides whether an existing clip file is kept (default: its tag matches the job's).
     """
+    keep = keep or (lambda job: read_clip_tag(job.path) == job.tag)
     sync = sync or SyncOptions()
     plan = RecordingPlan()
     fps = sync.fps or info.rgb.fps
@@ -338,7 +342,7 @@ def plan_recording(
         for modality, m in timing.sources.items():
             job = _job(info.stream(modality), tasks[modality], timing, m, clip_id, root, settings)
             plan.jobs[inst.source_row][modality] = job
-            if not force and job.path.exists() and read_clip_tag(job.path) == job.tag:
+            if not force and job.path.exists() and keep(job):
                 plan.done.append(job)
             else:
                 tasks[modality].jobs.append(job)

@@ -121,6 +121,11 @@ class RecordingInfo:
     def stream(self, name: str) -> Stream | None:
         return getattr(self, name)
 
+    def truncations(self) -> list[str]:
+        """'<file> is truncated: container says N frames, M in the file', per stream."""
+        streams = (self.rgb, self.depth, self.ir)
+        return [s.info.truncated for s in streams if s is not None and s.info.truncated]
+
     def with_ir_offset(self, ir_offset_s: float) -> RecordingInfo:
         """The same recording with the IR offset of an alignment table (`--align FILE`):
         `mgrdata align --sync` fills it only for recordings without sync.json, so a value there

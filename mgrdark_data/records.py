@@ -109,7 +109,7 @@ class RecordingRecord(_Record):
     """One raw recording: its streams, the time mapping and the IR alignment used."""
 
     TABLE: ClassVar[str] = "recordings"
-    SCHEMA_VERSION: ClassVar[int] = 2
+    SCHEMA_VERSION: ClassVar[int] = 3
 
     recording: str
     """Recording id: its folder relative to RAW with '/' separators."""
@@ -197,6 +197,10 @@ class RecordingRecord(_Record):
     ir_segments: int | None = None
     ir_error: str | None = None
     """Why the IR stream was left out (its clip columns are null), else null."""
+    truncated: str | None = None
+    """Streams whose file ends before its container's index says ('ir.mp4 is truncated:
+    container says 1608 frames, 974 in the file'; '; '-separated); their frames up to the
+    cut are used. Null when none is."""
 
 
 @dataclass

@@ -137,6 +137,7 @@ def recording_record(
         rgb_kind=info.rgb.info.kind,
         depth_error=info.depth_error,
         ir_error=info.ir_error,
+        truncated="; ".join(info.truncations()) or None,
     )
     if info.depth is not None:
         rec.depth_file, rec.depth_kind = rel(info.depth.path), info.depth.info.kind

@@ -18,13 +18,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import MODALITIES
 from .align import AlignmentDecision, resolve_alignments
 from .annotations import Instance, RecordingMeta, check_spans, read_instances
-from .cutting import ClipOutcome, failed_outcome, outcome_for_existing, run_stream_task
-from .errors import MediaError, RecordingError
+from .cutting import ClipOutcome, ExistingClips, failed_outcome, run_stream_task
+from .errors import ManifestError, MediaError, RecordingError
 from .executors import ExecutorLike, TaskFailure, is_local, run_tasks
 from .lock import Held, data_lock
-from .manifest import write_columns, write_records
+from .manifest import read_table, write_columns, write_records
 from .media.write import EncoderSettings
 from .paths import DataRoot, remove_debris
 from .planning import RecordingPlan, StreamTask, SyncOptions, plan_recording, resolve_seconds
@@ -172,7 +173,8 @@ def _segment(
             report.failed_recordings += 1
             report.warnings.append(f"{rec_id}: {e}")
     for rec_id, info in infos.items():
-        report.warnings += [f"{rec_id}: {e}" for e in (info.depth_error, info.ir_error) if e]
+        problems = [info.depth_error, info.ir_error, *info.truncations()]
+        report.warnings += [f"{rec_id}: {e}" for e in problems if e]
 
     resolved = []
     for inst in instances:
@@ -213,6 +215,7 @@ def _segment(
             report.warnings.append(f"{rec_id}: {alignment.note}")
 
     plans: dict[str, RecordingPlan] = {}
+    existing = ExistingClips({} if dry_run or force else _clip_records(root))
     for rec_id, insts in by_recording.items():
         plans[rec_id] = plan_recording(
             infos[rec_id],
@@ -223,6 +226,7 @@ def _segment(
             force=force or dry_run,
             index_base=index_base,
             sync=sync,
+            keep=existing.keep,
         )
         rejects += plans[rec_id].rejects
     rejects.sort(key=lambda r: r.source_row)
@@ -236,8 +240,8 @@ def _segment(
         return report
 
     tasks = [t for p in plans.values() for t in p.tasks]
-    done = [j for p in plans.values() for j in p.done]
-    outcomes = {(o.clip_id, o.modality): o for o in map(outcome_for_existing, done)}
+    outcomes = dict(existing.outcomes)
+    report.notes += [n for n in [existing.note()] if n]
     to_write = sum(len(t.jobs) for t in tasks)
     with stage_bar(progress if to_write else None, "segment", to_write, "clip") as bar:
         for o in _run_tasks(tasks, workers, bar, executor):
@@ -291,6 +295,23 @@ def _segment(
     report.sync_error_ms = _largest_errors(plans.values())
     report.wall_seconds = time.perf_counter() - started
     return report
+
+
+def _clip_records(root: DataRoot) -> dict[str, tuple[int, str]]:
+    """Size and sha256 of every clip file in the manifest an earlier run wrote."""
+    if not root.clips_manifest.exists():
+        return {}
+    try:
+        clips = read_table(root.clips_manifest, ClipRecord).to_pylist()
+    except (ManifestError, OSError) as e:
+        log.warning("%s; its clips are kept on their tags alone", e)
+        return {}
+    out = {}
+    for row in clips:
+        for m in MODALITIES:
+            if row.get(f"{m}_path"):
+                out[row[f"{m}_path"]] = (row[f"{m}_bytes"], row[f"{m}_sha256"])
+    return out
 
 
 def _failure_code(e: Exception) -> str:

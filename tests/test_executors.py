@@ -4,6 +4,7 @@ recording. The engines themselves are tested in test_cluster.py."""
 
 from __future__ import annotations
 
+import errno
 import importlib.util
 import os
 from pathlib import Path
@@ -114,6 +115,23 @@ def dies(job: tuple[str, int]) -> int:
         marker.write_text("")
         os._exit(3)
     return value * 10
+
+
+def disk_full(job: tuple[str, int]) -> int:
+    folder, value = job
+    counter = Path(folder) / f"{value}.attempts"
+    counter.write_text(str(int(counter.read_text()) + 1 if counter.exists() else 1))
+    if value == 1:
+        raise OSError(errno.ENOSPC, "No space left on device", f"{folder}/clip.mp4")
+    return value
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_output_that_cannot_be_written_stops_the_run_without_retries(tmp_path, workers):
+    with pytest.raises(OSError) as e:
+        list(run_tasks(disk_full, [(str(tmp_path), 0), (str(tmp_path), 1)], workers=workers))
+    assert (e.value.errno, e.value.filename) == (errno.ENOSPC, f"{tmp_path}/clip.mp4")
+    assert (tmp_path / "1.attempts").read_text() == "1"
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -9,7 +9,7 @@ import sys
 import click
 from click.exceptions import NoArgsIsHelpError
 
-from ..errors import ExecutorError, MgrdarkError
+from ..errors import ExecutorError, MgrdarkError, file_system_error
 from ..executors import SPECS, ExecutorSpec, require_engine
 from ..media.write import X264_PRESETS
 from ..paths import DATA_ENV, DEFAULT_DATA_DIR, DataRoot
@@ -60,15 +60,27 @@ class MgrGroup(click.Group):
             if os.environ.get(DEBUG_ENV):
                 raise
             raise click.ClickException(str(e)) from e
+        except OSError as e:
+            mapped = file_system_error(e)
+            if mapped is None or os.environ.get(DEBUG_ENV):
+                raise
+            raise click.ClickException(str(mapped)) from e
 
 
 def run_main(group: click.Group) -> None:
-    """Entry point: unexpected exceptions become one line too (MGRDARK_DEBUG=1 re-raises)."""
+    """Entry point: unexpected exceptions become one line too (MGRDARK_DEBUG=1 re-raises).
+
+    Expected OS failures (`errors.file_system_error`: read-only, not a folder, no space, no
+    permission) are mapped here and in `MgrGroup.invoke`, with the same function."""
     try:
         group.main(prog_name=group.name)
     except Exception as e:  # noqa: BLE001 - the last line of defence for a CLI
         if os.environ.get(DEBUG_ENV):
             raise
+        mapped = file_system_error(e) if isinstance(e, OSError) else None
+        if mapped is not None:  # an expected OS failure (read-only, full disk, ...): the fix
+            click.echo(f"Error: {mapped}", err=True)
+            sys.exit(1)
         click.echo(
             f"Error: unexpected {type(e).__name__}: {e} "
             f"(set {DEBUG_ENV}=1 for a traceback and please report it)",

@@ -51,6 +51,19 @@ class StreamInfo:
     """Video: the container's average and guessed frame rates, distinct, in that order."""
     numbers: np.ndarray | None = field(default=None, repr=False, compare=False)
     """Image folder: the frame number in each file name, increasing (the frames' order)."""
+    declared_frames: int | None = None
+    """Video: the frame count the container's index declares (MP4/MOV; None when it keeps
+    none), when more than the packets found: the file is truncated."""
+
+    @property
+    def truncated(self) -> str | None:
+        """'ir.mp4 is truncated: container says 1608 frames, 974 in the file', or None."""
+        if self.declared_frames is None:
+            return None
+        return (
+            f"{self.path.name} is truncated: container says {self.declared_frames} frames, "
+            f"{self.frames} in the file"
+        )
 
 
 def frame_number(path: Path) -> int | None:
@@ -93,7 +106,8 @@ def probe_stream(path: str | os.PathLike, *, depth: bool = False) -> StreamInfo:
             fps = stream.average_rate or stream.guessed_rate or stream.base_rate
             if not fps:
                 raise MediaError(f"{path}: frame rate unknown")
-            pts = _packet_pts(container, stream)
+            pts, packets = _packet_pts(container, stream)
+            declared = stream.frames if stream.frames > packets else None
             ctx = stream.codec_context
             rates = tuple(
                 dict.fromkeys(Fraction(r) for r in (stream.average_rate, stream.guessed_rate) if r)
@@ -110,17 +124,26 @@ def probe_stream(path: str | os.PathLike, *, depth: bool = False) -> StreamInfo:
                 None if any(p is None for p in pts) else np.sort(np.asarray(pts, np.int64)),
                 Fraction(stream.time_base) if stream.time_base else None,
                 rates,
+                declared_frames=declared,
             )
     except av.FFmpegError as e:
         raise MediaError(f"{path}: {e}") from e
     if info.frames == 0:
-        raise MediaError(f"{path}: the video has no frames")
+        raise MediaError(
+            f"{path}: the video has no frames" + (f" ({info.truncated})" if declared else "")
+        )
     return info
 
 
-def _packet_pts(container: av.container.InputContainer, stream: av.VideoStream) -> list:
-    """Timestamps of the non-empty packets: one per frame."""
-    return [p.pts for p in container.demux(stream) if p.size]
+def _packet_pts(container: av.container.InputContainer, stream: av.VideoStream) -> tuple[list, int]:
+    """Timestamps of the non-empty packets (one per frame), and the number of packets in the
+    file (empty ones too: AVI marks a dropped frame so; not the demuxer's final flush)."""
+    pts, packets = [], 0
+    for p in container.demux(stream):
+        if p.size:
+            pts.append(p.pts)
+        packets += bool(p.size) or p.pts is not None
+    return pts, packets
 
 
 def count_packets(path: str | os.PathLike) -> int:

@@ -1,0 +1,102 @@
+"""Re-runs trust nothing they did not check, and the same input gives the same bytes with any
+number of workers."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mgrdark_data.cli import cli as mgrdata
+from mgrdark_data.manifest import read_frame
+from mgrdark_data.media import read_clip_tag
+from mgrdark_data.media.write import sha256_file
+from mgrdark_data.records import ClipRecord
+from mgrdark_data.testing import make_recording, write_annotations
+
+
+def _mdat_offset(path: Path) -> int:
+    """Offset of the middle of an MP4's media data (a byte there is picture, not structure)."""
+    data = path.read_bytes()
+    pos = 0
+    while pos + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        if kind == b"mdat":
+            return pos + 8 + (size - 8) // 2
+        pos += size
+    raise AssertionError(f"no mdat box in {path}")
+
+
+@pytest.fixture(scope="module")
+def raw(tmp_path_factory):
+    raw = tmp_path_factory.mktemp("raw")
+    rows = []
+    for r in range(2):
+        rec = f"S0{r}/dark/hall"
+        make_recording(raw, rec, rgb_frames=72, ir_frames=90, ir_fps=30)
+        rows += [(rec, f"S0{r}", "stop", s, s + 19) for s in range(0, 72, 24)]
+    write_annotations(raw / "labels.csv", rows)
+    return raw
+
+
+def _segment(raw: Path, data: Path, *extra: str):
+    args = ["segment", str(raw), "--ann", str(raw / "labels.csv"), "-d", str(data), "-q"]
+    result = CliRunner().invoke(mgrdata, [*args, "--align", "none", *extra])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_a_rerun_recuts_a_clip_whose_bytes_no_longer_match_the_manifest(raw, tmp_path):
+    data = tmp_path / "data"
+    _segment(raw, data, "--workers", "1")
+    before = read_frame(data / "manifest/clips.parquet", ClipRecord)
+    row = before.iloc[1]
+    clip = data / row["rgb_path"]
+    blob = bytearray(clip.read_bytes())
+    at = _mdat_offset(clip)
+    blob[at] ^= 0xFF
+    clip.write_bytes(bytes(blob))
+    assert read_clip_tag(clip) is not None  # the tag alone cannot tell
+    assert sha256_file(clip) != row["rgb_sha256"]
+
+    again = _segment(raw, data, "--workers", "1")
+    assert (
+        f"note: re-cut 1 clip(s) whose bytes no longer match the manifest ({row['rgb_path']})"
+        in again.output
+    )
+    files = 3 * len(before)
+    assert f"clip files: 1 written, {files - 1} kept from an earlier run" in again.output
+    after = read_frame(data / "manifest/clips.parquet", ClipRecord)
+    assert after["rgb_sha256"].tolist() == before["rgb_sha256"].tolist()
+    assert sha256_file(clip) == row["rgb_sha256"]
+    check = CliRunner().invoke(mgrdata, ["validate", "-d", str(data)])
+    assert check.exit_code == 0, check.output
+
+    third = _segment(raw, data, "--workers", "1")  # nothing left to repair
+    assert "re-cut" not in third.output
+    assert f"clip files: 0 written, {files} kept" in third.output
+
+
+def _hashes(data: Path) -> dict[str, str]:
+    return {p.relative_to(data).as_posix(): sha256_file(p) for p in (data / "clips").rglob("*.m*")}
+
+
+@pytest.mark.parametrize("align", ["none", "auto"])
+def test_every_clip_has_the_same_bytes_with_any_number_of_workers(raw, tmp_path, align):
+    runs = {}
+    for name, workers in [("w1", "1"), ("w2", "2"), ("w1b", "1"), ("w2b", "2")]:
+        data = tmp_path / name
+        args = ["segment", str(raw), "--ann", str(raw / "labels.csv"), "-d", str(data), "-q"]
+        args += ["--align", align, "--workers", workers]
+        done = subprocess.run(
+            [sys.executable, "-m", "mgrdark_data", *args], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        runs[name] = _hashes(data)
+    assert len(runs["w1"]) == 18
+    for name, hashes in runs.items():
+        assert hashes == runs["w1"], name
