@@ -29,6 +29,7 @@ SLURM_KEYS = {
     "cluster": "submitit's cluster: slurm (default), local (this machine), debug (in-process)",
     "tasks_per_job": "tasks run one after another in one Slurm job (default 16)",
     "poll_s": "seconds between checks of the jobs' state (default 5)",
+    "max_array_size": "jobs per Slurm job array, at most (default 1000: Slurm's MaxArraySize)",
 }
 """Our keys of the Slurm YAML; every other key goes to submitit's `update_parameters`
 (`slurm_partition`, `timeout_min`, `cpus_per_task`, `mem_gb`, `slurm_array_parallelism`, ...)."""
@@ -124,8 +125,9 @@ def read_slurm_options(path: Path) -> dict[str, Any]:
 class SubmititExecutor(cf.Executor):
     """submitit jobs as `concurrent.futures`; `submit_many` sends one job array."""
 
-    def __init__(self, executor: Any, tasks_per_job: int, poll_s: float):
+    def __init__(self, executor: Any, tasks_per_job: int, poll_s: float, max_array_size: int):
         self._executor, self.tasks_per_job, self._poll_s = executor, tasks_per_job, poll_s
+        self._max_array = max_array_size
         self._jobs: dict[Any, cf.Future] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -137,9 +139,10 @@ class SubmititExecutor(cf.Executor):
 
     def submit_many(self, fn: Callable, argsets: Sequence[tuple]) -> list[cf.Future]:
         jobs = []
-        with self._executor.batch():
-            for args in argsets:
-                jobs.append(self._executor.submit(fn, *args))
+        for start in range(0, len(argsets), self._max_array):
+            with self._executor.batch():
+                for args in argsets[start : start + self._max_array]:
+                    jobs.append(self._executor.submit(fn, *args))
         return self._track(jobs)
 
     def _track(self, jobs: list) -> list[cf.Future]:
@@ -185,16 +188,25 @@ def open_slurm(options: dict[str, Any]) -> Iterator[cf.Executor]:
     cluster = options.pop("cluster", "slurm")
     tasks_per_job = options.pop("tasks_per_job", 16)
     poll_s = options.pop("poll_s", 5.0)
-    if not isinstance(tasks_per_job, int) or tasks_per_job < 1:
-        raise ExecutorError(
-            f"slurm option tasks_per_job: expected an integer >= 1, not {tasks_per_job!r}"
-        )
+    max_array_size = options.pop("max_array_size", 1000)
+    for key, value in (("tasks_per_job", tasks_per_job), ("max_array_size", max_array_size)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ExecutorError(f"slurm option {key}: expected an integer >= 1, not {value!r}")
+    if not isinstance(poll_s, int | float) or poll_s <= 0:
+        raise ExecutorError(f"slurm option poll_s: expected seconds > 0, not {poll_s!r}")
     try:
         executor = submitit.AutoExecutor(folder=folder, cluster=cluster)
+    except (RuntimeError, ValueError) as e:  # no `srun` here, an unknown cluster
+        raise ExecutorError(
+            f"cannot submit to {cluster}: {_first_line(e)} (`cluster: local` in the YAML runs "
+            "the jobs on this machine)"
+        ) from e
+    try:
         executor.update_parameters(**options)
-    except (ValueError, TypeError, RuntimeError) as e:
+    except (NameError, ValueError, TypeError, AssertionError, RuntimeError) as e:
+        # submitit names a misspelt key with NameError, a value of the wrong type by assert
         raise ExecutorError(f"slurm options: {_first_line(e)}") from e
-    pool = SubmititExecutor(executor, tasks_per_job, float(poll_s))
+    pool = SubmititExecutor(executor, tasks_per_job, float(poll_s), max_array_size)
     try:
         yield pool
     finally:

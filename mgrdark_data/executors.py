@@ -140,18 +140,17 @@ def open_executor(executor: ExecutorLike, workers: int | None = None) -> Iterato
         with worker_pool(n) as pool:
             yield pool
         return
-    opener = {"dask-local": open_dask, "dask": open_dask, "ray-local": open_ray, "ray": open_ray}
-    try:
-        if spec.kind == "slurm":
-            ctx = open_slurm(spec.options)
-        else:
-            ctx = opener[spec.kind](spec.address, n)
-        with ExitStack() as stack:
+    if spec.kind == "slurm":
+        ctx = open_slurm(spec.options)
+    else:
+        ctx = (open_dask if spec.kind.startswith("dask") else open_ray)(spec.address, n)
+    with ExitStack() as stack:
+        try:
             pool = stack.enter_context(ctx)
-            log.info("tasks run on %s", spec)
-            yield pool
-    except ModuleNotFoundError as e:
-        raise ExecutorError(_missing(spec, e.name or "its engine")) from e
+        except ModuleNotFoundError as e:
+            raise ExecutorError(_missing(spec, e.name or "its engine")) from e
+        log.info("tasks run on %s", spec)
+        yield pool
 
 
 def _cpu_count() -> int:

@@ -286,6 +286,8 @@ def validate_dataset(
         progress: Progress display, stage "validate", one unit a clip file.
         executor: Where the file checks run (`mgrdark_data.executors`); None: local processes.
     """
+    if not is_local(executor):  # workers elsewhere may start in another folder
+        data = DataRoot(data.root.absolute())
     report = ValidationReport(data.root, quick)
 
     def rel(path: Path) -> str:

@@ -60,6 +60,43 @@ def test_slurm_options_come_from_a_small_yaml(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("yaml", "message"),
+    [
+        (
+            "slurm_partitio: cpu\n",
+            "slurm options: Unknown argument 'partitio' for executor 'slurm'",
+        ),
+        ("timeout_min: soon\n", 'slurm options: Parameter "timeout_min" expected type'),
+        ("tasks_per_job: 0\n", "slurm option tasks_per_job: expected an integer >= 1, not 0"),
+    ],
+)
+def test_bad_slurm_options_are_one_line(tmp_path, yaml, message):
+    pytest.importorskip("submitit", reason="needs the slurm extra: pip install '.[slurm]'")
+    from mgrdark_data.executors import open_executor
+
+    path = tmp_path / "slurm.yaml"
+    path.write_text(f"cluster: local\nfolder: {tmp_path / 'jobs'}\n{yaml}")
+    with pytest.raises(ExecutorError) as e, open_executor(f"slurm:{path}"):
+        pass
+    assert str(e.value).startswith(message)
+    assert "\n" not in str(e.value)
+
+
+def test_slurm_without_slurm_says_so(tmp_path, monkeypatch):
+    pytest.importorskip("submitit", reason="needs the slurm extra: pip install '.[slurm]'")
+    from mgrdark_data.executors import open_executor
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no srun
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ExecutorError) as e, open_executor("slurm"):
+        pass
+    assert str(e.value) == (
+        'cannot submit to slurm: Could not detect "srun", are you indeed on a slurm cluster? '
+        "(`cluster: local` in the YAML runs the jobs on this machine)"
+    )
+
+
+@pytest.mark.parametrize(
     ("text", "module", "extra"),
     [
         ("dask-local", "distributed", "dask"),
