@@ -28,6 +28,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import importlib.util
 import logging
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -58,6 +59,8 @@ class ExecutorSpec:
     """The scheduler (dask: tcp://HOST:PORT) or cluster (ray: ray://HOST:PORT or 'auto')."""
     options: dict[str, Any] = field(default_factory=dict)
     """slurm: the YAML file's settings."""
+    text: str = field(default="", compare=False)
+    """The spec as written."""
 
     @classmethod
     def parse(cls, text: str | None) -> ExecutorSpec:
@@ -65,25 +68,25 @@ class ExecutorSpec:
         `ray://HOST:PORT`, `ray`, `slurm` or `slurm:FILE.yaml`."""
         text = (text or "local").strip()
         if text in ("local", "dask-local", "ray-local"):
-            return cls(text)
+            return cls(text, text=text)
         if text.startswith("dask://"):
             where = text.removeprefix("dask://")
             if not _host_port(where):
                 raise ExecutorError(f"--executor {text!r}: expected dask://HOST:PORT")
-            return cls("dask", f"tcp://{where}")
+            return cls("dask", f"tcp://{where}", text=text)
         if text == "ray":
-            return cls("ray", "auto")
+            return cls("ray", "auto", text=text)
         if text.startswith("ray://"):
             if not _host_port(text.removeprefix("ray://")):
                 raise ExecutorError(f"--executor {text!r}: expected ray://HOST:PORT")
-            return cls("ray", text)
+            return cls("ray", text, text=text)
         if text == "slurm" or text.startswith("slurm:"):
             path = text.partition(":")[2]
-            return cls("slurm", None, read_slurm_options(Path(path)) if path else {})
+            return cls("slurm", None, read_slurm_options(Path(path)) if path else {}, text)
         raise ExecutorError(f"--executor {text!r}: expected {SPECS}")
 
     def __str__(self) -> str:
-        return self.address if self.kind in ("dask", "ray") else self.kind  # type: ignore
+        return self.text or self.address or self.kind
 
 
 ExecutorLike = Union[str, ExecutorSpec, cf.Executor, None]  # noqa: UP007 - a runtime alias
@@ -154,8 +157,6 @@ def open_executor(executor: ExecutorLike, workers: int | None = None) -> Iterato
 
 
 def _cpu_count() -> int:
-    import os
-
     return os.cpu_count() or 1
 
 
