@@ -211,8 +211,9 @@ def _segment(
         if alignment is not None and alignment.ir_offset_s is not None:
             infos[rec_id] = info = info.with_ir_offset(alignment.ir_offset_s)
         rec_rows[rec_id] = recording_record(raw, info, alignment)
-        if alignment is not None and alignment.note:
-            report.warnings.append(f"{rec_id}: {alignment.note}")
+        note = alignment.note if alignment is not None else None
+        if note and not (info.ir_error and info.ir_error in note):  # said once, above
+            report.warnings.append(f"{rec_id}: {note}")
 
     plans: dict[str, RecordingPlan] = {}
     existing = ExistingClips({} if dry_run or force else _clip_records(root))

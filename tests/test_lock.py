@@ -106,6 +106,12 @@ def test_readers_do_not_wait_and_writers_stop_while_a_live_run_holds_the_lock(da
         assert refused.output.startswith(f"Error: {data} is being written by `mgrdata segment")
         assert len(refused.output.splitlines()) == 1
         assert lock.exists() and not (data / "splits").exists()
+        from mgrdark_train.cli import cli as mgrtrain
+
+        refused = CliRunner().invoke(mgrtrain, ["prepare", "-d", str(data), "-q"])
+        assert refused.exit_code == 1 and len(refused.output.splitlines()) == 1
+        assert refused.output.startswith(f"Error: {data} is being written by `mgrdata segment")
+        assert not (data / "cache").exists()
     finally:
         lock.unlink()
 

@@ -47,6 +47,14 @@ def check_x264_preset(preset: str) -> str:
     return preset
 
 
+ENCODER_THREADS = 4
+"""Threads of every clip encoder, on any machine. x264 splits each frame into one slice per
+thread, so its output depends on the thread count; left to itself ('auto') it takes the
+number of CPUs the process may use, and the same clip came out with other bytes under
+`taskset -c 0` or in a one-CPU cgroup than on the whole machine. Fixed, the bytes are the
+same with any `--workers`, any CPU count and any load (tests/test_integrity.py)."""
+
+
 @dataclass(frozen=True)
 class EncoderSettings:
     """How clips are encoded (crf, preset, gop are part of every clip's tag, so changing them
@@ -60,6 +68,8 @@ class EncoderSettings:
     """'decode': decode every frame of the finished file (bitstream errors fail the clip);
     'packets': count the finished file's packets by demuxing (catches truncation and dropped
     frames, not a corrupt bitstream; ~30% faster segmentation of noisy 720p H.264)."""
+    threads: int = ENCODER_THREADS
+    """Encoder threads, fixed: the bytes x264 writes depend on its thread count."""
 
     def __post_init__(self) -> None:
         if self.verify not in VERIFY_MODES:
@@ -107,6 +117,8 @@ class ClipWriter:
         )
         self._container.metadata["comment"] = self.tag
         stream = self._container.add_stream(codec, rate=fps)
+        stream.codec_context.thread_type = "SLICE"
+        stream.codec_context.thread_count = settings.threads
         if codec == "libx264":
             # yuv420p needs even sizes; an odd source loses its last row/column.
             stream.width, stream.height = _even(width), _even(height)
