@@ -237,3 +237,39 @@ def test_an_executor_object_is_used_as_given_and_left_open(raw, tmp_path):
 
 def test_retries_default_is_documented():
     assert executors.DEFAULT_RETRIES == 2
+
+
+def test_every_long_command_hands_its_tasks_to_the_executor(raw, tmp_path, monkeypatch):
+    """`--executor` reaches the engine from each command's CLI: a stand-in for `dask-local`
+    (threads) records every start, and the commands' results are as usual."""
+    from concurrent.futures import ThreadPoolExecutor
+    from contextlib import contextmanager
+
+    from mgrdark_train.cli import cli as mgrtrain
+
+    pytest.importorskip("distributed", reason="needs the dask extra: pip install '.[dask]'")
+    started: list[tuple[str | None, int]] = []
+
+    @contextmanager
+    def fake_dask(address, workers):
+        started.append((address, workers))
+        with ThreadPoolExecutor(workers) as pool:
+            yield pool
+
+    monkeypatch.setattr(executors, "open_dask", fake_dask)
+    data = str(tmp_path / "data")
+    on = ["--executor", "dask-local", "--workers", "2", "-q"]
+    runner = CliRunner()
+    runs = {
+        "segment": [cli, "segment", str(raw), "--ann", str(raw / "labels.csv"), "-d", data],
+        "align": [cli, "align", str(raw), "-d", data, "--out", str(tmp_path / "align.csv")],
+        "stats": [cli, "stats", "-d", data],
+        "validate": [cli, "validate", "-d", data],
+        "prepare": [mgrtrain, "prepare", "-d", data, "--size", "32", "--modality", "rgb"],
+    }
+    for name, (group, *args) in runs.items():
+        before = len(started)
+        result = runner.invoke(group, [*args, *on])
+        assert result.exit_code == 0, (name, result.output)
+        assert started[before:] and all(s == (None, 2) for s in started[before:]), name
+    assert "cache jpeg s32: 2 written" in result.output
