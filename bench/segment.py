@@ -4,6 +4,7 @@
     python bench/segment.py --raw DIR --ann labels.csv   # any single-recording raw tree
     python bench/segment.py --baseline-src DIR   # also time another checkout, side by side
     python bench/segment.py --vfr           # also a variable-rate copy, cut with --fps 25
+    python bench/segment.py --scaling       # only: 1, 2, ... workers, local vs Dask
 
 Three ways to cut every annotated gesture from every stream (rgb, depth, ir), with the same
 encoder settings (H.264 crf 18 veryfast, keyframe every 25 frames for rgb/ir; FFV1 gray16le
@@ -282,9 +283,26 @@ def main() -> None:
     p.add_argument("--skip-packets", action="store_true", help="do not time --verify packets")
     p.add_argument("--baseline-src", type=Path, help="another source tree, timed alongside")
     p.add_argument("--vfr", action="store_true", help="also time a variable-rate copy")
+    p.add_argument(
+        "--scaling",
+        action="store_true",
+        help="only the executor table: local processes vs Dask with 1, 2, ... workers",
+    )
+    p.add_argument("--recordings", type=int, default=4, help="--scaling: recordings")
+    p.add_argument("--width", type=int, default=640, help="--scaling: RGB width")
     args = p.parse_args()
 
     work = args.work.resolve()  # commands run in the source tree: paths must be absolute
+    if args.scaling:
+        from segment_scaling import scaling
+
+        seconds = args.seconds if "--seconds" in sys.argv else 20.0
+        lines = scaling(work, args.repeat, args.recordings, args.width, seconds)
+        print("\n".join(lines))
+        if not args.no_results:
+            cmd = "python bench/segment.py " + " ".join(sys.argv[1:])
+            _append_results(cmd.strip(), lines, "## Segment: cluster executors\n\n")
+        return
     if args.raw is None:
         raw = work / "raw"
         if not (raw / "labels.csv").exists():
@@ -459,8 +477,8 @@ def _vfr(cfr_raw: Path, work: Path, fresh, ours, repeat: int) -> list[str]:
     ]
 
 
-def _append_results(cmd: str, lines: list[str]) -> None:
-    """Add a run under the `## segment` heading (created if missing), newest first."""
+def _append_results(cmd: str, lines: list[str], heading: str = "## segment\n\n") -> None:
+    """Add a run under `heading` (created at the end if missing), newest first."""
     path = HERE / "RESULTS.md"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     stamp = time.strftime("%Y-%m-%d %H:%M")
@@ -468,7 +486,6 @@ def _append_results(cmd: str, lines: list[str]) -> None:
         f"### run of {stamp} ({platform.machine()}, {os.cpu_count()} cores)\n\n"
         f"`{cmd}`\n\n```\n" + "\n".join(lines) + "\n```\n\n"
     )
-    heading = "## segment\n\n"
     if heading not in text:
         text = text.rstrip("\n") + "\n\n" + heading
     head, _, tail = text.partition(heading)

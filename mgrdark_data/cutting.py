@@ -5,7 +5,6 @@ Runs inside worker processes, so it takes and returns plain picklable records.
 
 from __future__ import annotations
 
-import errno
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -14,7 +13,7 @@ import av
 import numpy as np
 
 from .align.geometry import warp_ir_to_rgb
-from .errors import MediaError
+from .errors import MediaError, cannot_write
 from .media.read import iter_frames
 from .media.write import ClipWriter, read_clip_tag, sha256_file
 from .planning import ClipJob, StreamTask
@@ -36,6 +35,15 @@ class ClipOutcome:
     error: str | None = None
     written: bool = True
     """False when an existing verified clip was kept (a re-run skip)."""
+    reason_code: str | None = None
+    """The reject code a failure gives its instance, when not the one its error implies."""
+
+
+def failed_outcome(job: ClipJob, failure: object) -> ClipOutcome:
+    """Outcome of a clip whose stream task failed on every attempt (`executors.TaskFailure`)."""
+    return ClipOutcome(
+        job.clip_id, job.modality, False, error=str(failure), reason_code="task_failed"
+    )
 
 
 def outcome_for_existing(job: ClipJob) -> ClipOutcome:
@@ -129,7 +137,7 @@ def run_stream_task(task: StreamTask) -> list[ClipOutcome]:
                         still_open.append((job, writer, pos))
                 active = still_open
         except (MediaError, av.FFmpegError, OSError) as e:
-            if _cannot_write(e):
+            if cannot_write(e):
                 fatal = e
             error = str(e)
             log.warning("%s %s: %s", task.recording, task.modality, error)
@@ -166,15 +174,6 @@ def _in_view(task: StreamTask, frame: av.VideoFrame) -> av.VideoFrame | np.ndarr
     return warp_ir_to_rgb(frame.to_ndarray(format="gray"), task.warp, task.view_size)
 
 
-OUTPUT_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
-"""OS failures that stop the run (the data root cannot take clips) instead of failing clips:
-the CLI reports them as one line (`errors.file_system_error`), and a re-run resumes."""
-
-
-def _cannot_write(e: Exception) -> bool:
-    return isinstance(e, OSError) and e.errno in OUTPUT_FAILURES
-
-
 def _open_writer(task: StreamTask, job: ClipJob, frame: av.VideoFrame) -> ClipWriter:
     if task.view_size is not None:
         width, height = task.view_size
@@ -198,7 +197,7 @@ def _finish(job: ClipJob, writer: ClipWriter) -> ClipOutcome:
         path = writer.close()
     except (MediaError, av.FFmpegError, OSError) as e:
         writer.abort()
-        if _cannot_write(e):
+        if cannot_write(e):
             raise
         return ClipOutcome(job.clip_id, job.modality, False, error=f"verify failed: {e}")
     return ClipOutcome(

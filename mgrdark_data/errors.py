@@ -79,6 +79,17 @@ def os_error_advice(e: OSError) -> str | None:
     return _OS_ADVICE.get(e.errno) if isinstance(e.errno, int) else None
 
 
+OUTPUT_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+"""OS failures that stop the run (the data root cannot take clips) instead of failing clips:
+the CLI reports them as one line (`file_system_error`), and a re-run resumes. A task that
+raises one is not retried on another worker either (`mgrdark_data.executors`)."""
+
+
+def cannot_write(e: BaseException) -> bool:
+    """Whether `e` says the output cannot be written at all (`OUTPUT_FAILURES`)."""
+    return isinstance(e, OSError) and e.errno in OUTPUT_FAILURES
+
+
 def file_system_error(e: OSError) -> FileSystemError | None:
     """The one-line error for an expected OS failure (None: unexpected, a bug to report)."""
     advice = os_error_advice(e)
@@ -88,3 +99,8 @@ def file_system_error(e: OSError) -> FileSystemError | None:
     if e.filename2 is not None:
         where = f"{e.filename} -> {e.filename2}"
     return FileSystemError(f"{where}: {advice}" if where else advice)
+
+
+class ExecutorError(MgrdarkError):
+    """An `--executor` that cannot be used: an unknown spec, its engine not installed, its
+    cluster unreachable, its options malformed (`mgrdark_data.executors`)."""

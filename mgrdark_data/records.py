@@ -276,5 +276,6 @@ REJECT_CODES: dict[str, str] = {
     "sync_gap": "a stream has no frame within the sync tolerance of some clip frame",
     "media_error": "a stream of the recording could not be decoded",
     "verify_failed": "the written clip did not decode to the expected frame count",
+    "task_failed": "the task cutting a stream failed on every attempt (worker died or raised)",
 }
 """Every reject reason code and what it means."""

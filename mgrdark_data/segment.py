@@ -21,14 +21,14 @@ from pathlib import Path
 from . import MODALITIES
 from .align import AlignmentDecision, resolve_alignments
 from .annotations import Instance, RecordingMeta, check_spans, read_instances
-from .cutting import ClipOutcome, ExistingClips, run_stream_task
+from .cutting import ClipOutcome, ExistingClips, failed_outcome, run_stream_task
 from .errors import ManifestError, MediaError, RecordingError
+from .executors import ExecutorLike, TaskFailure, is_local, run_tasks
 from .lock import Held, data_lock
 from .manifest import read_table, write_columns, write_records
 from .media.write import EncoderSettings
-from .paths import DataRoot
+from .paths import DataRoot, remove_debris
 from .planning import RecordingPlan, StreamTask, SyncOptions, plan_recording, resolve_seconds
-from .pool import worker_pool
 from .progress import Progress, ProgressBar, stage_bar
 from .recordings import (
     RecordingFiles,
@@ -97,6 +97,7 @@ def segment_dataset(
     dry_run: bool = False,
     recordings: dict[str, RecordingFiles] | None = None,
     rejects: list[RejectRecord] | None = None,
+    executor: ExecutorLike = None,
 ) -> SegmentReport:
     """Cut every annotated instance from every stream of its recording.
 
@@ -106,7 +107,8 @@ def segment_dataset(
         data: Dataset root (default `$MGRDARK_DATA`, else `./mgrdark-data`).
         align: 'auto' (estimate IR -> RGB per recording), 'none' (native IR geometry) or the
             path of a table written by `mgrdata align`.
-        workers: Processes decoding streams in parallel (default: CPU count).
+        workers: Processes decoding streams in parallel (default: CPU count); with
+            `dask-local` or `ray-local`, the size of the local cluster.
         settings: Encoder settings (CRF, preset, keyframe interval).
         index_base: 1 when the CSV counts frames from 1.
         force: Re-encode clips even when a verified clip with the same settings exists.
@@ -119,8 +121,13 @@ def segment_dataset(
         recordings: The recordings and their stream files, for a raw tree in another layout
             (`mgrdata import`); default: found under `raw` (`discover_recordings`).
         rejects: Rows an importer rejected before this call, written with the others.
+        executor: Where the stream tasks (and the alignment estimates) run: an `--executor`
+            spec (`mgrdark_data.executors`) or any `concurrent.futures.Executor`; None is
+            local processes. RAW and DATA must be on a file system the workers share.
     """
     root = DataRoot.resolve(data)
+    if not is_local(executor):  # workers elsewhere may start in another folder
+        raw, root = Path(raw).absolute(), DataRoot(root.root.absolute())
     # A root that cannot be written fails now, not after the decoding; a second writer too.
     lock = data_lock(root, "segment", create=True, log_notes=False)
     with contextlib.nullcontext(Held()) if dry_run else lock as held:
@@ -139,6 +146,7 @@ def segment_dataset(
             dry_run=dry_run,
             recordings=recordings,
             rejects=rejects,
+            executor=executor,
         )
     report.notes[:0] = held.notes()
     return report
@@ -160,6 +168,7 @@ def _segment(
     dry_run: bool,
     recordings: dict[str, RecordingFiles] | None,
     rejects: list[RejectRecord] | None,
+    executor: ExecutorLike,
 ) -> SegmentReport:
     started = time.perf_counter()
     settings = settings or EncoderSettings()
@@ -209,7 +218,7 @@ def _segment(
 
     # A dry run decides no IR geometry (it changes no clip's frames); a table's offsets count.
     mode = "none" if dry_run and align == "auto" else align
-    alignments = _alignments(mode, raw, found, instances, progress)
+    alignments = _alignments(mode, raw, found, instances, progress, workers, executor)
     rec_rows: dict[str, RecordingRecord] = {
         rec_id: failed_recording_record(raw, found[rec_id], message)
         for rec_id, (_, message) in failures.items()
@@ -253,8 +262,10 @@ def _segment(
     report.notes += [n for n in [existing.note()] if n]
     to_write = sum(len(t.jobs) for t in tasks)
     with stage_bar(progress if to_write else None, "segment", to_write, "clip") as bar:
-        for o in _run_tasks(tasks, workers, bar):
+        for o in _run_tasks(tasks, workers, bar, executor):
             outcomes[(o.clip_id, o.modality)] = o
+    # A worker that died mid-clip left its temporary file; we hold the lock, so it is ours.
+    remove_debris(root.root / "clips")
 
     clips: list[ClipRecord] = []
     timings = []
@@ -265,7 +276,9 @@ def _segment(
             results = {m: outcomes[(j.clip_id, m)] for m, j in jobs.items()}
             failed = [o for o in results.values() if not o.ok]
             if failed:
-                code = "verify_failed" if failed[0].error.startswith("verify") else "media_error"
+                code = failed[0].reason_code or (
+                    "verify_failed" if failed[0].error.startswith("verify") else "media_error"
+                )
                 rejects.append(
                     inst.reject(code, f"{failed[0].modality}: {failed[0].error}", index_base)
                 )
@@ -337,7 +350,13 @@ def _largest_errors(plans: Iterable[RecordingPlan]) -> dict[str, float]:
 
 
 def _alignments(
-    mode: str, raw: Path, found: dict, instances: list[Instance], progress: Progress | None
+    mode: str,
+    raw: Path,
+    found: dict,
+    instances: list[Instance],
+    progress: Progress | None,
+    workers: int | None,
+    executor: ExecutorLike,
 ) -> dict[str, AlignmentDecision]:
     """The IR alignment of every recording with IR (`--align auto | FILE`); none at all with
     `--align none`, so those recordings keep native geometry and no alignment columns."""
@@ -352,16 +371,19 @@ def _alignments(
         scene_of=meta.scene,
         subject_of=meta.subject,
         progress=progress,
+        workers=workers,
+        executor=executor,
     )
 
 
 def _run_tasks(
-    tasks: list[StreamTask], workers: int | None, bar: ProgressBar
+    tasks: list[StreamTask], workers: int | None, bar: ProgressBar, executor: ExecutorLike
 ) -> Iterable[ClipOutcome]:
-    """Run stream tasks, longest first so the pool's tail is short."""
+    """Run stream tasks, longest first so the pool's tail is short; a task that failed on
+    every attempt fails each of its clips."""
     tasks = sorted(tasks, key=lambda t: -t.frames_to_decode)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
-    with worker_pool(workers) as pool:
-        for results in pool.map(run_stream_task, tasks):  # in order: longest tasks first
-            bar.update(len(results))
-            yield from results
+    for i, results in run_tasks(run_stream_task, tasks, executor=executor, workers=workers):
+        if isinstance(results, TaskFailure):
+            results = [failed_outcome(job, results) for job in tasks[i].jobs]
+        bar.update(len(results))
+        yield from results

@@ -28,11 +28,11 @@ import pyarrow.parquet as pq
 
 from . import MODALITIES
 from .errors import ManifestError, MediaError
+from .executors import ExecutorLike, TaskFailure, is_local, run_tasks
 from .manifest import read_split, read_table
 from .media import count_decoded_frames
 from .media.write import sha256_file
 from .paths import DataRoot
-from .pool import worker_pool
 from .progress import Progress, stage_bar
 from .records import ClipRecord, RecordingRecord, RejectRecord
 
@@ -55,6 +55,7 @@ PROBLEM_KINDS: dict[str, str] = {
     "unassigned_subject": "a subject with clips is in no split of a split file",
     "no_train": "a split file has no training subject",
     "orphan_file": "file under clips/ not referenced by the manifest",
+    "check_failed": "the check of a clip file failed on every attempt (worker died or raised)",
 }
 WARNING_KINDS = frozenset({"unassigned_subject", "no_train", "orphan_file"})
 
@@ -269,7 +270,12 @@ def check_split_file(path: Path, subjects: set[str], label: str) -> list[Problem
 
 
 def validate_dataset(
-    data: DataRoot, *, quick: bool = False, workers: int = 1, progress: Progress | None = None
+    data: DataRoot,
+    *,
+    quick: bool = False,
+    workers: int = 1,
+    progress: Progress | None = None,
+    executor: ExecutorLike = None,
 ) -> ValidationReport:
     """Check a dataset root; never raises for a problem in the data, reports it instead.
 
@@ -278,7 +284,10 @@ def validate_dataset(
         quick: Metadata only: no hashing or decoding (container frame counts instead).
         workers: Clip files checked in parallel processes.
         progress: Progress display, stage "validate", one unit a clip file.
+        executor: Where the file checks run (`mgrdark_data.executors`); None: local processes.
     """
+    if not is_local(executor):  # workers elsewhere may start in another folder
+        data = DataRoot(data.root.absolute())
     report = ValidationReport(data.root, quick)
 
     def rel(path: Path) -> str:
@@ -301,7 +310,7 @@ def validate_dataset(
     clips = table.to_pylist()
     problems, files = _check_rows(clips, data, quick)
     report.problems += problems
-    report.problems += _run_file_checks(files, workers, progress)
+    report.problems += _run_file_checks(files, workers, progress, executor)
     report.problems += _orphans(data, {f.where for f in files})
     subjects = {row["subject"] for row in clips}
     split_files = sorted(data.splits_dir.glob("*.parquet")) if data.splits_dir.is_dir() else []
@@ -316,14 +325,18 @@ def validate_dataset(
 
 
 def _run_file_checks(
-    files: list[_FileCheck], workers: int, progress: Progress | None
+    files: list[_FileCheck], workers: int, progress: Progress | None, executor: ExecutorLike
 ) -> list[Problem]:
-    workers = workers if len(files) > 1 else 1
-    with worker_pool(workers) as pool:
-        results = pool.map(_check_file, files, chunksize=max(1, len(files) // (8 * workers)))
-        out: list[Problem] = []
-        with stage_bar(progress, "validate", len(files), "file") as bar:
-            for problems in results:
-                out += problems
-                bar.update()
-        return out
+    found: list[list[Problem]] = [[] for _ in files]
+    # Local processes take the files in a few large chunks; a cluster's scheduler spreads
+    # single files best (a Slurm executor groups them into jobs itself).
+    chunk = max(1, len(files) // (8 * workers)) if is_local(executor) else 1
+    with stage_bar(progress, "validate", len(files), "file") as bar:
+        for i, problems in run_tasks(
+            _check_file, files, executor=executor, workers=workers, chunksize=chunk
+        ):
+            if isinstance(problems, TaskFailure):
+                problems = [Problem("check_failed", files[i].where, str(problems))]
+            found[i] = problems
+            bar.update()
+    return [p for problems in found for p in problems]

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MgrdarkError, RecordingError
+from ..executors import ExecutorLike, TaskFailure, run_tasks
 from ..progress import Progress, ProgressBar, stage_bar
 from ..recordings import (
     RecordingFiles,
@@ -83,6 +84,8 @@ def resolve_alignments(
     frames: int = DEFAULT_PAIRS,
     estimate_sync: bool = False,
     progress: Progress | None = None,
+    workers: int | None = 1,
+    executor: ExecutorLike = None,
 ) -> dict[str, AlignmentDecision]:
     """Decide the IR geometry of each recording.
 
@@ -97,6 +100,8 @@ def resolve_alignments(
         frames: Frame pairs per recording (auto mode).
         estimate_sync: Also estimate ir_offset_s from motion for recordings without sync.json.
         progress: Progress display, stage "align", one unit a recording (auto mode).
+        workers: Recordings estimated in parallel (auto mode; None: one per CPU).
+        executor: Where the estimates run (`mgrdark_data.executors`); None: local processes.
 
     Returns:
         One decision per requested recording id. A recording that cannot be read gets native
@@ -113,7 +118,7 @@ def resolve_alignments(
     if mode != "auto":
         return _from_table(Path(mode), recordings)
     with stage_bar(progress, "align", len(recordings), "recording") as bar:
-        return _Resolver(
+        resolver = _Resolver(
             Path(raw),
             recordings,
             min_score,
@@ -123,7 +128,9 @@ def resolve_alignments(
             frames,
             estimate_sync,
             bar,
-        ).run()
+        )
+        resolver.estimate_all(workers, executor)
+        return resolver.run()
 
 
 def _from_table(path: Path, recordings: list[str]) -> dict[str, AlignmentDecision]:
@@ -171,30 +178,23 @@ class _Resolver:
 
     def estimate(self, rid: str) -> _Estimate:
         if rid not in self.cache:
-            try:
-                files = recording_files(self.raw, rid)
-                if files.ir is None:
-                    self.cache[rid] = _Estimate(None, None, None, "no ir.* file")
-                else:
-                    a, off, sync = estimate_recording(
-                        files, frames=self.frames, estimate_sync=self.estimate_sync
-                    )
-                    self.cache[rid] = _Estimate(a, off, sync)
-                    log.info(
-                        "%s: scale %.4f shift (%.1f, %.1f) score %.2f",
-                        rid,
-                        a.scale,
-                        a.shift_x,
-                        a.shift_y,
-                        a.score,
-                    )
-            except MgrdarkError as e:
-                log.warning("%s: alignment not estimated: %s", rid, e)
-                self.cache[rid] = _Estimate(None, None, None, str(e))
+            self.cache[rid] = estimate_task((self.raw, rid, self.frames, self.estimate_sync))
             if rid in self.requested:  # a sibling estimated for a fallback is extra work
                 self.bar.set_postfix(recording=rid)
                 self.bar.update()
         return self.cache[rid]
+
+    def estimate_all(self, workers: int | None, executor: ExecutorLike) -> None:
+        """Estimate every requested recording as tasks on `executor`."""
+        jobs = [(self.raw, rid, self.frames, self.estimate_sync) for rid in self.recordings]
+        for i, est in run_tasks(estimate_task, jobs, executor=executor, workers=workers):
+            rid = self.recordings[i]
+            if isinstance(est, TaskFailure):
+                log.warning("%s: alignment not estimated: %s", rid, est)
+                est = _Estimate(None, None, None, str(est))
+            self.cache[rid] = est
+            self.bar.set_postfix(recording=rid)
+            self.bar.update()
 
     def good(self, rid: str) -> Alignment | None:
         a = self.estimate(rid).alignment
@@ -262,6 +262,23 @@ class _Resolver:
             frames_used=a.frames_used,
             **sync,
         )
+
+
+def estimate_task(job: tuple[Path, str, int, bool]) -> _Estimate:
+    """One recording's estimate, or why there is none (a task: raw, id, frames, estimate_sync)."""
+    raw, rid, frames, estimate_sync = job
+    try:
+        files = recording_files(raw, rid)
+        if files.ir is None:
+            return _Estimate(None, None, None, "no ir.* file")
+        a, off, sync = estimate_recording(files, frames=frames, estimate_sync=estimate_sync)
+    except MgrdarkError as e:
+        log.warning("%s: alignment not estimated: %s", rid, e)
+        return _Estimate(None, None, None, str(e))
+    log.info(
+        "%s: scale %.4f shift (%.1f, %.1f) score %.2f", rid, a.scale, a.shift_x, a.shift_y, a.score
+    )
+    return _Estimate(a, off, sync)
 
 
 def _decision(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..annotations import RecordingMeta, recording_metadata
 from ..errors import MgrdarkError, RecordingError
+from ..executors import ExecutorLike, is_local
 from ..progress import Progress
 from ..recordings import RecordingFiles, discover_recordings, probe_recording
 from .decision import AlignmentDecision
@@ -29,6 +30,8 @@ def align_raw(
     frames: int = DEFAULT_PAIRS,
     min_score: float = MIN_SCORE,
     progress: Progress | None = None,
+    workers: int | None = None,
+    executor: ExecutorLike = None,
 ) -> dict[str, AlignmentDecision]:
     """Estimate and decide the IR alignment of every recording under RAW; write the table.
 
@@ -41,8 +44,13 @@ def align_raw(
         frames: Frame pairs per recording.
         min_score: Estimates below this fall back (see `resolve_alignments`).
         progress: Progress display, stage "align", one unit a recording.
+        workers: Recordings estimated in parallel (default: one per CPU), or the size of a
+            dask-local/ray-local cluster.
+        executor: Where the estimates run (`mgrdark_data.executors`); None: local processes.
     """
     table_format(Path(out))  # a bad name fails now, not after every recording is estimated
+    if not is_local(executor):  # workers elsewhere may start in another folder
+        raw = Path(raw).absolute()
     files = discover_recordings(raw)
     if not files:
         raise RecordingError(f"no recordings under {raw}: expected folders holding rgb.<ext>")
@@ -58,6 +66,8 @@ def align_raw(
         frames=frames,
         estimate_sync=estimate_sync,
         progress=progress,
+        workers=workers,
+        executor=executor,
     )
     write_alignment_table(decisions, out)
     if overlay_dir is not None:

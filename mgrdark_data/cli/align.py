@@ -8,7 +8,7 @@ from ..align.resolve import MIN_SCORE
 from ..align.run import align_raw
 from ..align.sample import DEFAULT_PAIRS
 from ..lock import lock_outputs
-from .common import data_option, data_root, quiet_option, setup_logging
+from .common import data_option, data_root, executor_option, quiet_option, setup_logging
 from .progress import progress_factory
 
 
@@ -59,8 +59,18 @@ def _fmt(value: float | None, spec: str) -> str:
     help="Estimates below this score fall back to the daylight take, the scene "
     "consensus, or native IR geometry.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Recordings estimated in parallel, or the size of a dask-local/ray-local cluster "
+    "(default: CPU count).",
+)
+@executor_option
 @quiet_option
-def align(raw, ann, data, out, overlay_dir, estimate_sync, frames, min_score, quiet) -> None:
+def align(
+    raw, ann, data, out, overlay_dir, estimate_sync, frames, min_score, workers, executor, quiet
+) -> None:
     """IR->RGB alignment per recording of RAW, written to --out (default DATA/manifest/align.csv).
 
     `mgrdata segment RAW --align FILE` uses the table (hand edits included).
@@ -78,6 +88,8 @@ def align(raw, ann, data, out, overlay_dir, estimate_sync, frames, min_score, qu
             frames=frames,
             min_score=min_score,
             progress=progress_factory(quiet),
+            workers=workers,
+            executor=executor,
         )
     width = max([9] + [len(r) for r in decisions])
     click.echo(

@@ -9,7 +9,8 @@ import sys
 import click
 from click.exceptions import NoArgsIsHelpError
 
-from ..errors import MgrdarkError, file_system_error
+from ..errors import ExecutorError, MgrdarkError, file_system_error
+from ..executors import SPECS, ExecutorSpec, require_engine
 from ..media.write import X264_PRESETS
 from ..paths import DATA_ENV, DEFAULT_DATA_DIR, DataRoot
 
@@ -108,6 +109,26 @@ def preset_option(default: str):
         show_default=True,
         help="x264 preset.",
     )
+
+
+def _executor(ctx: click.Context, param: click.Parameter, value: str) -> ExecutorSpec:
+    try:
+        spec = ExecutorSpec.parse(value)
+    except ExecutorError as e:
+        raise click.BadParameter(str(e).removeprefix(f"--executor {value!r}: ")) from e
+    return require_engine(spec)  # a missing engine is an ExecutorError: exit code 1
+
+
+def executor_option(f):
+    """`--executor`: where the command's tasks run (`mgrdark_data.executors`)."""
+    return click.option(
+        "--executor",
+        default="local",
+        show_default=True,
+        metavar="SPEC",
+        callback=_executor,
+        help=f"Where tasks run: {SPECS} (README, 'On a cluster').",
+    )(f)
 
 
 def quiet_option(f):

@@ -7,7 +7,7 @@ import click
 from ..media.write import EncoderSettings
 from ..planning import SyncOptions
 from ..segment import SegmentReport, segment_dataset
-from .common import data_option, preset_option, quiet_option, setup_logging
+from .common import data_option, executor_option, preset_option, quiet_option, setup_logging
 from .progress import progress_factory
 
 
@@ -32,7 +32,8 @@ from .progress import progress_factory
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="Parallel decode processes (default: CPU count).",
+    help="Parallel decode processes, or the size of a dask-local/ray-local cluster "
+    "(default: CPU count).",
 )
 @click.option(
     "--crf",
@@ -92,6 +93,7 @@ from .progress import progress_factory
 )
 @click.option("--strict", is_flag=True, help="Exit non-zero when any row is rejected.")
 @click.option("--force", is_flag=True, help="Re-encode clips that are already written.")
+@executor_option
 @quiet_option
 def segment(
     raw,
@@ -110,6 +112,7 @@ def segment(
     dry_run,
     strict,
     force,
+    executor,
     quiet,
 ) -> None:
     """Cut every annotated gesture from every stream of RAW into DATA/clips."""
@@ -128,6 +131,7 @@ def segment(
         progress=None if dry_run else progress_factory(quiet),
         sync=sync,
         dry_run=dry_run,
+        executor=executor,
     )
     if dry_run:
         _print_plan(report)

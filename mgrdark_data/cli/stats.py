@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..stats import compute_brightness_stats, format_stats_table
-from .common import data_option, data_root, quiet_option, setup_logging
+from .common import data_option, data_root, executor_option, quiet_option, setup_logging
 from .progress import progress_factory
 
 
@@ -44,8 +44,9 @@ from .progress import progress_factory
     show_default=True,
     help="Videos decoded in parallel processes.",
 )
+@executor_option
 @quiet_option
-def stats(paths, data, name, frames_per_video, out, plot, workers, quiet) -> None:
+def stats(paths, data, name, frames_per_video, out, plot, workers, executor, quiet) -> None:
     """Pixel-pooled mean and std of R, G, B (in [0, 1]) per dataset.
 
     With no PATH: DATA's RGB clips, one dataset per light condition. A PATH (video file or a
@@ -61,6 +62,7 @@ def stats(paths, data, name, frames_per_video, out, plot, workers, quiet) -> Non
         plot=plot,
         workers=workers,
         progress=progress_factory(quiet),
+        executor=executor,
     )
     click.echo(format_stats_table(result.table))
     click.echo(f"computed {', '.join(result.computed)}; table: {result.out}")

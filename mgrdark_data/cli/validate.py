@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..validate import validate_dataset
-from .common import data_option, data_root, quiet_option, setup_logging
+from .common import data_option, data_root, executor_option, quiet_option, setup_logging
 from .progress import progress_factory
 
 
@@ -23,7 +23,7 @@ from .progress import progress_factory
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Clip files checked in parallel processes.",
+    help="Clip files checked in parallel processes (or the size of a local cluster).",
 )
 @click.option(
     "--examples",
@@ -32,12 +32,17 @@ from .progress import progress_factory
     show_default=True,
     help="Examples shown per kind of problem.",
 )
+@executor_option
 @quiet_option
-def validate(data, quick, workers, examples, quiet) -> None:
+def validate(data, quick, workers, examples, executor, quiet) -> None:
     """Report every inconsistency; exit code 1 when anything other than a warning is found."""
     setup_logging(quiet)
     report = validate_dataset(
-        data_root(data), quick=quick, workers=workers, progress=progress_factory(quiet)
+        data_root(data),
+        quick=quick,
+        workers=workers,
+        progress=progress_factory(quiet),
+        executor=executor,
     )
     click.echo(report.format(examples))
     if not report.ok:

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MgrdarkError, StatsError
+from ..executors import ExecutorLike, TaskFailure, is_local, run_tasks
 from ..lock import lock_outputs
 from ..manifest import read_frame
 from ..paths import DataRoot
-from ..pool import worker_pool
 from ..progress import Progress, stage_bar
 from ..records import ClipRecord
 from .histogram import VideoHistogram, video_histogram
@@ -95,8 +95,10 @@ def group_histograms(
     *,
     workers: int = 1,
     progress: Progress | None = None,
+    executor: ExecutorLike = None,
 ) -> tuple[dict[str, VideoHistogram], dict[str, int], list[str]]:
-    """Sum the histograms of every group's videos (progress stage "stats", one unit a video).
+    """Sum the histograms of every group's videos (progress stage "stats", one unit a video),
+    each video a task on `executor` (`mgrdark_data.executors`; None: local processes).
 
     Returns (histogram per group, videos counted per group, error messages of skipped videos).
     """
@@ -105,19 +107,23 @@ def group_histograms(
     videos = dict.fromkeys(totals, 0)
     errors: list[str] = []
     args = [a for _, a in jobs]
-    workers = workers if len(jobs) > 1 else 1
-    with worker_pool(workers) as pool:
-        results = pool.map(_job, args, chunksize=max(1, min(16, len(args) // (4 * workers))))
-        with stage_bar(progress, "stats", len(jobs), "video") as bar:
-            for (group, _), res in zip(jobs, results, strict=True):
-                bar.update()
-                if isinstance(res, str):
-                    logger.warning("skipped %s", res)
-                    errors.append(res)
-                    continue
-                totals[group].hist += res.hist
-                totals[group].frames += res.frames
-                videos[group] += 1
+    if not is_local(executor):  # workers elsewhere may start in another folder
+        args = [(path.absolute(), k) for path, k in args]
+    found: list[VideoHistogram | str | None] = [None] * len(args)
+    chunk = max(1, min(16, len(args) // (4 * workers))) if is_local(executor) else 1
+    with stage_bar(progress, "stats", len(jobs), "video") as bar:
+        for i, res in run_tasks(_job, args, executor=executor, workers=workers, chunksize=chunk):
+            found[i] = f"{args[i][0]}: {res}" if isinstance(res, TaskFailure) else res
+            bar.update()
+    for (group, _), res in zip(jobs, found, strict=True):
+        if isinstance(res, str):
+            logger.warning("skipped %s", res)
+            errors.append(res)
+            continue
+        assert res is not None
+        totals[group].hist += res.hist
+        totals[group].frames += res.frames
+        videos[group] += 1
     return totals, videos, errors
 
 
@@ -145,6 +151,7 @@ def compute_brightness_stats(
     plot: str | os.PathLike | None = None,
     workers: int = 1,
     progress: Progress | None = None,
+    executor: ExecutorLike = None,
 ) -> StatsResult:
     """Compute, merge into `out` (default DATA/stats/brightness.parquet) and optionally plot.
 
@@ -157,6 +164,8 @@ def compute_brightness_stats(
         plot: PNG path for the Fig. 4 bar charts; histograms go to `<stem>_hist.png`.
         workers: Videos decoded in parallel processes.
         progress: Progress display (stage "stats", one unit a video); None shows nothing.
+        executor: Where the videos are decoded (`mgrdark_data.executors`); None: local
+            processes.
     """
     if frames_per_video < 0:
         raise StatsError("--frames-per-video must be >= 0 (0 means every frame)")
@@ -171,7 +180,7 @@ def compute_brightness_stats(
             raise StatsError("give --out or a dataset root for the output table")
         out = data.stats_dir / "brightness.parquet"
     with lock_outputs(data, "stats", out, plot):
-        return _compute(groups, Path(out), plot, frames_per_video, workers, progress)
+        return _compute(groups, Path(out), plot, frames_per_video, workers, progress, executor)
 
 
 def _compute(
@@ -181,10 +190,11 @@ def _compute(
     frames_per_video: int,
     workers: int,
     progress: Progress | None,
+    executor: ExecutorLike,
 ) -> StatsResult:
     """Histograms of every group, merged into the table at `out`, and the figures."""
     totals, videos, errors = group_histograms(
-        groups, frames_per_video, workers=workers, progress=progress
+        groups, frames_per_video, workers=workers, progress=progress, executor=executor
     )
     empty = [g for g, n in videos.items() if n == 0]
     if empty:

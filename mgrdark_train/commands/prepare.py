@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from mgrdark_data.cli.common import data_option, data_root, quiet_option, setup_logging
+from mgrdark_data.cli.common import (
+    data_option,
+    data_root,
+    executor_option,
+    quiet_option,
+    setup_logging,
+)
 from mgrdark_data.cli.progress import progress_factory
 from mgrdark_data.errors import MediaError
 from mgrdark_data.lock import data_lock
@@ -40,8 +46,9 @@ from ..data.cache import CACHE_FORMATS
 )
 @click.option("--workers", type=int, default=1, show_default=True)
 @click.option("--force", is_flag=True, help="Re-encode clips already cached.")
+@executor_option
 @quiet_option
-def prepare(data, size, modalities, fmt, workers, force, quiet) -> None:
+def prepare(data, size, modalities, fmt, workers, force, executor, quiet) -> None:
     """Re-encode every clip once at SIZE x SIZE into DATA/cache/ (then train with --cache)."""
     from ..data.cache import prepare_cache
 
@@ -55,6 +62,7 @@ def prepare(data, size, modalities, fmt, workers, force, quiet) -> None:
             workers=workers,
             force=force,
             progress=progress_factory(quiet),
+            executor=executor,
         )
     click.echo(
         f"cache {fmt} s{size}: {report.written} written, {report.skipped} already cached, "

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -33,11 +33,11 @@ import numpy as np
 import pandas as pd
 
 from mgrdark_data.errors import MediaError, MgrdarkError
+from mgrdark_data.executors import ExecutorLike, is_local, run_tasks
 from mgrdark_data.manifest import read_frame
 from mgrdark_data.media import count_decoded_frames, read_clip_tag
 from mgrdark_data.media.probe import count_packets
 from mgrdark_data.paths import DataRoot, atomic_path
-from mgrdark_data.pool import worker_pool
 from mgrdark_data.progress import Progress, stage_bar
 from mgrdark_data.records import ClipRecord
 
@@ -146,6 +146,7 @@ def prepare_cache(
     workers: int = 1,
     force: bool = False,
     progress: Progress | None = None,
+    executor: ExecutorLike = None,
 ) -> CacheReport:
     """Write the pre-resized cache for every clip of the manifest.
 
@@ -157,6 +158,8 @@ def prepare_cache(
         workers: Parallel encoder processes.
         force: Re-encode clips that are already cached.
         progress: Progress factory (one bar, `cache <fmt> s<size>`, advanced per clip file).
+        executor: Where the clips are encoded (`mgrdark_data.executors`); None: local
+            processes. DATA must be on a file system the workers share.
 
     Returns:
         Counts of written and skipped clips, the failures (logged, never raised), the bytes.
@@ -181,19 +184,21 @@ def prepare_cache(
                 done.append(target)
                 continue
             jobs.append(_Job(root.root / rel, target, m, size, n, row["fps"], tag, fmt))
-    with (
-        stage_bar(progress, f"cache {fmt} s{size}", report.skipped + len(jobs), "clip") as bar,
-        worker_pool(workers) as pool,
-    ):
+    if not is_local(executor):  # workers elsewhere may start in another folder
+        jobs = [replace(j, source=j.source.absolute(), target=j.target.absolute()) for j in jobs]
+    errors: list[str | None] = [None] * len(jobs)
+    with stage_bar(progress, f"cache {fmt} s{size}", report.skipped + len(jobs), "clip") as bar:
         bar.update(report.skipped)
-        for job, error in zip(jobs, pool.map(_run_job, jobs), strict=True):
-            if error:
-                log.warning("cannot cache %s: %s", job.source, error)
-                report.failed.append(f"{job.source}: {error}")
-            else:
-                report.written += 1
-                done.append(job.target)
+        for i, error in run_tasks(_run_job, jobs, executor=executor, workers=workers):
+            errors[i] = str(error) if error is not None else None
             bar.update(1)
+    for job, error in zip(jobs, errors, strict=True):
+        if error:
+            log.warning("cannot cache %s: %s", job.source, error)
+            report.failed.append(f"{job.source}: {error}")
+        else:
+            report.written += 1
+            done.append(job.target)
     report.bytes = sum(p.stat().st_size for p in done)
     return report
 
@@ -232,7 +237,11 @@ def _encode(job: _Job, frames: np.ndarray) -> None:
     enc = _ENCODINGS[(job.fmt, _kind(job.modality))]
     depth = job.modality == "depth"
     with atomic_path(job.target) as tmp:
-        with av.open(str(tmp), "w", format=enc.container) as out:
+        # bitexact: no random Matroska segment UID or muxing date, so a run anywhere (any
+        # executor) writes the same bytes.
+        with av.open(
+            str(tmp), "w", format=enc.container, container_options={"fflags": "+bitexact"}
+        ) as out:
             out.metadata["comment"] = job.tag
             stream = out.add_stream(enc.codec, rate=Fraction(job.fps))
             stream.width = stream.height = job.size
