@@ -167,12 +167,13 @@ def main() -> None:
     p.add_argument("--crop", type=int, default=56, help="centre crop (default 56)")
     p.add_argument("--no-cache", action="store_true", help="decode the clips, not the cache")
     p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.add_argument("--classify-epochs", type=int, default=25)
     args = p.parse_args()
     SIZE.update(resize=args.size, crop=args.crop, cache=not args.no_cache)
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.classify:
-        classify(args.data, args.classify, seed=args.seed)
+        classify(args.data, args.classify, epochs=args.classify_epochs, seed=args.seed)
         return
     data = (*load_frames(args.data, "train"), *load_frames(args.data, "test"))
     print(
