@@ -166,10 +166,12 @@ def main() -> None:
     p.add_argument("--size", type=int, default=64, help="resize (default 64)")
     p.add_argument("--crop", type=int, default=56, help="centre crop (default 56)")
     p.add_argument("--no-cache", action="store_true", help="decode the clips, not the cache")
+    p.add_argument("--cache-format", default="jpeg", help="the cache's format (default jpeg)")
     p.add_argument("--threads", type=int, default=None, help="torch threads")
     p.add_argument("--classify-epochs", type=int, default=25)
     args = p.parse_args()
     SIZE.update(resize=args.size, crop=args.crop, cache=not args.no_cache)
+    SIZE["cache_format"] = args.cache_format
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.classify:
