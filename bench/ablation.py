@@ -4,9 +4,10 @@
 Rows: ``baseline`` (RGB student, CE), ``teacher`` (+ beta * L_kd(IR->RGB)), ``teacher+fusion``
 (+ alpha * L_kd(Fusion->RGB), assistant trained with CE only; called ``teacher+assistant`` in
 the runs below), ``full`` (the assistant is also distilled from the teacher, L_kd(IR->IRp));
-``teacher+irp`` (Table 4 row 3) needs ``--set mtcd.assistant_mode=online``. `mgrtrain ablation` trains, per seed, one
-translator, one teacher and one assistant of each kind, shared by the rows; it is resumable, so
-re-running this script after a kill (or with more seeds) trains only what is missing.
+``teacher+irp`` (Table 4 row 3) needs ``--set mtcd.assistant_mode=online``.
+`mgrtrain ablation` trains, per seed, one translator, one teacher and one assistant of each
+kind, shared by the rows; it is resumable, so re-running this script after a kill (or with
+more seeds) trains only what is missing.
 
 Data: by default the real pipeline on `mgrdata synth` recordings, made once into the work
 folder: 8 subjects x 2 rooms x dark/daylight, 2 instances of each of the 10 classes per take,
