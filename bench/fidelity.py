@@ -5,12 +5,13 @@ Data (made once into the work folder, each step skipped when its output exists):
 cameras instead of 2.7-3.4 m, so larger and nearer the middle of the view; `--dark-noise 2.5`
 instead of 7.5), dark takes only, `segment --align FILE` with the rig's true IR geometry from
 `truth.json` (the automatic alignment scores 0 when a near person covers most of the room's
-edges), a split with 2 test subjects. Then `mgrtrain ablation` (clips in memory, tiny
-preset at a small input) over the rows and seeds, and, for `full` against `baseline` (and
-every other row against `baseline`), a paired Wilcoxon signed-rank test and a paired t-test
-on the per-seed test top-1 (scipy).
+edges), a split with 2 test subjects, a raw 32-px cache (`mgrtrain prepare --format raw`).
+Then `mgrtrain ablation` (clips in memory from that cache, tiny preset at a small input) over
+the rows and seeds, and, for every row against `baseline`, a paired Wilcoxon signed-rank test
+and a paired t-test on the per-seed test top-1 (scipy).
 
-    python bench/fidelity.py --seeds 0-9                  # the RESULTS.md run
+    python bench/fidelity.py --seeds 0-9 --epochs 15 --frames 4 --set data.cache=true \
+        --set data.cache_format=raw ...            # RESULTS.md, "MTCD fidelity: 10 seeds"
     python bench/fidelity.py --seeds 0 --epochs 2 --no-write   # smoke run
 """
 
@@ -126,10 +127,10 @@ def paired_tests(table: pd.DataFrame, seeds: list[int], ref: str = "baseline") -
             {
                 "row": row,
                 "n": len(pairs),
-                "mean_diff": sum(diff) / len(diff),
-                "wins": sum(d > 0 for d in diff),
-                "ties": sum(d == 0 for d in diff),
-                "losses": sum(d < 0 for d in diff),
+                "mean_diff": float(sum(diff) / len(diff)),
+                "wins": int(sum(d > 0 for d in diff)),
+                "ties": int(sum(d == 0 for d in diff)),
+                "losses": int(sum(d < 0 for d in diff)),
                 "wilcoxon_p": None if w is None else float(w.pvalue),
                 "ttest_p": float(t.pvalue),
             }
@@ -143,6 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work
     tag = f"d{args.distance[0]:g}-{args.distance[1]:g}_n{args.dark_noise:g}"
     data = make_data(work / tag, tuple(args.distance), args.dark_noise)
+    if not (data / "cache" / f"raw-s{args.size}").exists():
+        prep = ["prepare", "-d", str(data), "--size", str(args.size), "--format", "raw", "-q"]
+        prep += ["--modality", "rgb", "--modality", "ir"]
+        print("$ mgrtrain " + " ".join(prep), flush=True)
+        mgrtrain.main(prep, prog_name="mgrtrain", standalone_mode=False)
     out = work / tag / f"ablation_{args.translator}_{args.size}_{args.crop}_e{args.epochs}"
     argv = ["ablation", "-d", str(data), "--preset", "tiny", "--out", str(out)]
     argv += ["--seeds", ",".join(map(str, seeds)), "--rows", args.rows]
