@@ -1,11 +1,13 @@
 """MTCD ablation (the paper's Table 4 rows) over several seeds: data made once, then
 `mgrtrain ablation`, whose table goes into bench/RESULTS.md.
 
-Rows: ``baseline`` (RGB student, CE), ``teacher`` (+ beta * L_kd(IR->RGB)), ``teacher+assistant``
-(+ alpha * L_kd(Fusion->RGB), assistant trained with CE only), ``full`` (the assistant is also
-distilled from the teacher, L_kd(IR->IRp)). `mgrtrain ablation` trains, per seed, one
-translator, one teacher and one assistant of each kind, shared by the rows; it is resumable, so
-re-running this script after a kill (or with more seeds) trains only what is missing.
+Rows: ``baseline`` (RGB student, CE), ``teacher`` (+ beta * L_kd(IR->RGB)), ``teacher+fusion``
+(+ alpha * L_kd(Fusion->RGB), assistant trained with CE only; called ``teacher+assistant`` in
+the runs below), ``full`` (the assistant is also distilled from the teacher, L_kd(IR->IRp));
+``teacher+irp`` (Table 4 row 3) needs ``--set mtcd.assistant_mode=online``.
+`mgrtrain ablation` trains, per seed, one translator, one teacher and one assistant of each
+kind, shared by the rows; it is resumable, so re-running this script after a kill (or with
+more seeds) trains only what is missing.
 
 Data: by default the real pipeline on `mgrdata synth` recordings, made once into the work
 folder: 8 subjects x 2 rooms x dark/daylight, 2 instances of each of the 10 classes per take,
@@ -45,7 +47,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=None, help="existing dataset root")
     p.add_argument("--preset", default="tiny", choices=["tiny", "paper"])
     p.add_argument("--seeds", default="0,1,2", help="comma-separated")
-    p.add_argument("--rows", default=",".join(ABLATIONS), help="comma-separated")
+    p.add_argument(
+        "--rows",
+        default=",".join(r for r in ABLATIONS if r != "teacher+irp"),
+        help="comma-separated (teacher+irp needs --set mtcd.assistant_mode=online)",
+    )
     p.add_argument("--epochs", type=int, default=None, help="default: the preset's")
     p.add_argument(
         "--workers", default=None, help="DataLoader workers per process, or auto (the preset's)"

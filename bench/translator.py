@@ -6,19 +6,22 @@ over whole frames and over person pixels (normalised IR > 1.2: much warmer than 
 
     python bench/translator.py -d DATA --variants plain inorm hot --epochs 8
     python bench/translator.py -d DATA --classify RUN/translator    # can pseudo-IR be learned?
+    python bench/translator.py -d DATA --classify GAN_STAGE SDA_STAGE --size 32 --crop 28
 
-`--classify STAGE_DIR` instead trains the tiny ResNet-10 (AdamW, 25 epochs, CE only, centre
-clips preloaded) on IR, on dark RGB and on the pseudo-IR of a trained translator stage, and
-prints the test top-1 of each: what an assistant could reach at best from that translator.
+`--classify STAGE_DIR ...` instead trains the tiny ResNet-10 (AdamW, 25 epochs, CE only, centre
+clips preloaded) on IR, on dark RGB and on the pseudo-IR of each trained translator stage, and
+prints the test top-1 of each (and each translator's L1 to the real IR over whole frames and
+over person pixels): what an assistant could reach at best from that translator.
 
-DATA needs aligned rgb/ir clips, a `subjects` split and the 64x64 cache
-(`mgrtrain prepare -d DATA --size 64 --modality rgb --modality ir`).
+DATA needs aligned rgb/ir clips, a `subjects` split and, with --cache (the default), the cache
+of the --size (`mgrtrain prepare -d DATA --size 64 --modality rgb --modality ir`).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +37,10 @@ PERSON = 1.2
 """Normalised IR above which a pixel belongs to a person in `mgrdata synth` data."""
 
 
+SIZE = {"resize": 64, "crop": 56, "cache": True}
+"""Clip geometry of the probe (`--size`, `--crop`, `--no-cache` change it)."""
+
+
 def load_samples(data: str, subset: str) -> list[dict]:
     """Centre clips (8 frames, 64 -> 56) of one subset with aligned rgb and ir, from the cache."""
     ds = ClipDataset(
@@ -42,9 +49,7 @@ def load_samples(data: str, subset: str) -> list[dict]:
         subset=subset,
         modalities=("rgb", "ir"),
         num_frames=8,
-        resize=64,
-        crop=56,
-        cache=True,
+        **SIZE,
         train=False,
         normalized=True,
     )
@@ -90,23 +95,34 @@ def run(variant: str, data: tuple, epochs: int, seed: int) -> None:
         )
 
 
-def classify(data: str, stage_dir: str, epochs: int = 25, seed: int = 0) -> None:
-    translator = load_translator(stage_dir).eval()
+def classify(data: str, stage_dirs: list[str], epochs: int = 25, seed: int = 0) -> None:
+    translators = {}
+    for stage_dir in stage_dirs:
+        t = load_translator(stage_dir).eval()
+        translators[f"pseudo-ir {Path(stage_dir).parent.name}/{Path(stage_dir).name}"] = t
 
     def load(subset: str) -> dict[str, torch.Tensor]:
         samples = load_samples(data, subset)
         rgb = torch.stack([s["rgb"] for s in samples])
-        with torch.no_grad():
-            pseudo = translate_clip(translator, rgb)
-        return {
+        out = {
             "ir": torch.stack([s["ir"] for s in samples]),
             "rgb": rgb,
-            "pseudo-ir": pseudo,
             "label": torch.tensor([s["label"] for s in samples]),
         }
+        with torch.no_grad():
+            out |= {name: translate_clip(t, rgb) for name, t in translators.items()}
+        return out
 
     train, test = load("train"), load("test")
-    for source in ("ir", "rgb", "pseudo-ir"):
+    person = test["ir"][:, :1] > PERSON
+    for name in translators:
+        err = (test[name] - test["ir"]).abs().mean(1, keepdim=True)
+        print(
+            f"{name}: L1 to real IR on test frames {err.mean().item():.3f}, "
+            f"on person pixels {err[person].mean().item():.3f}",
+            flush=True,
+        )
+    for source in ("ir", "rgb", *translators):
         torch.manual_seed(seed)
         net = create_resnet3d(
             depth=10, width=0.25, num_classes=10, dropout=0.2, stem_temporal_kernel=3
@@ -124,7 +140,7 @@ def classify(data: str, stage_dir: str, epochs: int = 25, seed: int = 0) -> None
         with torch.no_grad():
             top1 = (net(test[source])["logits"].argmax(1) == test["label"]).float().mean()
         print(
-            f"{source:10s} test top-1 {top1.item():.2f} ({len(x)} train / "
+            f"{source:30s} test top-1 {top1.item():.2f} ({len(x)} train / "
             f"{len(test['label'])} test clips, {epochs} epochs)",
             flush=True,
         )
@@ -144,11 +160,22 @@ def main() -> None:
     p.add_argument(
         "--classify",
         metavar="STAGE_DIR",
-        help="train a classifier on IR, dark RGB and this translator's pseudo-IR",
+        nargs="+",
+        help="train a classifier on IR, dark RGB and each translator's pseudo-IR",
     )
+    p.add_argument("--size", type=int, default=64, help="resize (default 64)")
+    p.add_argument("--crop", type=int, default=56, help="centre crop (default 56)")
+    p.add_argument("--no-cache", action="store_true", help="decode the clips, not the cache")
+    p.add_argument("--cache-format", default="jpeg", help="the cache's format (default jpeg)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.add_argument("--classify-epochs", type=int, default=25)
     args = p.parse_args()
+    SIZE.update(resize=args.size, crop=args.crop, cache=not args.no_cache)
+    SIZE["cache_format"] = args.cache_format
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.classify:
-        classify(args.data, args.classify, seed=args.seed)
+        classify(args.data, args.classify, epochs=args.classify_epochs, seed=args.seed)
         return
     data = (*load_frames(args.data, "train"), *load_frames(args.data, "test"))
     print(

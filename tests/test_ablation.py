@@ -13,7 +13,8 @@ from mgrdark_train.cli import cli
 from mgrdark_train.mtcd.ablation import PAPER_TOP1, TEACHER_ROW, AblationTable, format_markdown
 from mgrdark_train.testing.mtcd import TINY_MTCD_ARGS, write_tiny_dark_ir_dataset
 
-ROWS = ["baseline", "teacher", "teacher+assistant", "full"]
+ROWS = ["baseline", "teacher", "teacher+fusion", "full"]
+"""The rows offline mode runs by default ('teacher+irp', row 3, needs online)."""
 TINY = TINY_MTCD_ARGS
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -53,7 +54,10 @@ def test_every_row_and_seed_lands_in_the_table(two_seeds):
         values = [line["top1_seed0"], line["top1_seed1"]]
         assert line["mean_top1"] == pytest.approx(sum(values) / 2, abs=1e-3)
         assert line["std_top1"] == pytest.approx(pd.Series(values).std(), abs=1e-3)
-        assert line["paper_top1"] == PAPER_TOP1[row]
+        if row in PAPER_TOP1:
+            assert line["paper_top1"] == PAPER_TOP1[row]
+        else:  # 'teacher+fusion' is no paper row
+            assert pd.isna(line["paper_top1"])
     md = (out / "table.md").read_text()
     assert "| full | 85.26 |" in md and "seed 1" in md
     # -q silences progress, never the result: the table is printed.
@@ -73,9 +77,9 @@ def test_rows_of_a_seed_share_one_translator_teacher_and_assistant_per_kind(two_
         row: json.loads((out / "seed0" / row / "results.json").read_text())["stages"]
         for row in ROWS
     }
-    for row in ("teacher", "teacher+assistant", "full"):
+    for row in ("teacher", "teacher+fusion", "full"):
         assert used[row]["teacher"] == str(stages / "teacher")
-    assert used["teacher+assistant"]["assistant"] == str(stages / "assistant_ce")
+    assert used["teacher+fusion"]["assistant"] == str(stages / "assistant_ce")
     assert set(used["baseline"]) == {"student"} and "assistant" not in used["teacher"]
     assert used["full"]["assistant"] == str(stages / "assistant_kd")
     for row in ROWS:  # each row trains its own student only
@@ -175,3 +179,22 @@ def test_a_row_evaluates_only_the_members_it_used(two_seeds):
         (out / "seed0" / "stages" / "assistant_kd" / "eval" / "metrics.json").read_text()
     )
     assert report["member"] == "assistant" and report["clips"] == 3
+
+
+def test_row3_is_refused_offline_and_trains_its_assistant_online(data, tmp_path):
+    res = _ablation(data, tmp_path / "off", "--rows", "teacher+irp", "--seeds", "0")
+    assert res.exit_code == 1
+    assert "assistant_mode=online" in res.output and len(res.output.strip().splitlines()) == 1
+    out = tmp_path / "on"
+    res = _ablation(
+        data, out, "--rows", "teacher,teacher+irp", "--seeds", "0", "--assistant-mode", "online"
+    )
+    assert res.exit_code == 0, res.output
+    # Online, the assistant trains inside the row's own stage: no shared assistant folder.
+    assert sorted(p.name for p in (out / "seed0" / "stages").iterdir()) == [
+        "teacher",
+        "translator",
+    ]
+    table = pd.read_csv(out / "table.csv")
+    assert table["row"].tolist() == ["teacher", "teacher+irp", TEACHER_ROW]
+    assert table.loc[1, "paper_top1"] == PAPER_TOP1["teacher+irp"] == 81.13

@@ -417,3 +417,26 @@ def test_cli_synth_without_sync(tmp_path):
     assert sorted(truth["recordings"]) == ["S01/dark/hall", "S01/daylight/hall"]
     bad = CliRunner().invoke(cli, ["synth", str(raw), "--gesture-frames", "20", "10"])
     assert bad.exit_code == 2 and "MIN 20 is above MAX 10" in bad.output
+
+
+def test_distance_brings_the_person_nearer_larger_and_nearer_the_middle():
+    far = plan_dataset(**TINY)
+    near = plan_dataset(**TINY, distance_mm=(1700.0, 2000.0))
+    for a, b in zip(far, near, strict=True):
+        assert all(2700 <= g.dist_mm <= 3400 for g in a.gestures)
+        assert all(1700 <= g.dist_mm <= 2000 for g in b.gestures)
+        # Nearer means larger: the margin that keeps the person in view narrows the x range.
+        cx = b.rig.optics.cx
+        assert max(abs(g.x_px - cx) for g in b.gestures) <= max(
+            abs(g.x_px - cx) for g in a.gestures
+        )
+    assert [g.gesture for g in far[0].gestures] == [g.gesture for g in near[0].gestures]
+
+
+def test_distance_nearer_than_the_view_allows_is_refused():
+    from mgrdark_data.errors import OptionError
+
+    with pytest.raises(OptionError, match="1500 <= MIN <= MAX"):
+        plan_dataset(**TINY, distance_mm=(1000.0, 2000.0))
+    with pytest.raises(OptionError, match="person distance 2500..2000 mm"):
+        plan_dataset(**TINY, distance_mm=(2500.0, 2000.0))

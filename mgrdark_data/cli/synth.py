@@ -8,7 +8,7 @@ import click
 
 from ..synth import CAPTURE_PRESETS, SynthEncoding, synthesize
 from ..synth.capture import STREAMS, TIME_UNITS, capture_options
-from ..synth.plan import DARK_NOISE_SIGMA
+from ..synth.plan import DARK_NOISE_SIGMA, DIST_RANGE_MM
 from .common import preset_option, quiet_option, setup_logging
 from .progress import progress_factory
 
@@ -80,6 +80,15 @@ from .progress import progress_factory
     metavar="LEVELS",
     help="Sensor noise of the dark takes' RGB in 8-bit levels; the person stands out "
     "from the room by a few levels, so lower makes dark RGB easier.",
+)
+@click.option(
+    "--distance",
+    type=(float, float),
+    default=DIST_RANGE_MM,
+    show_default=True,
+    metavar="MIN MAX",
+    help="Distance of the person from the cameras in mm; nearer is a larger person, nearer "
+    "the middle of the view.",
 )
 @preset_option("ultrafast")
 @click.option(
@@ -177,6 +186,7 @@ def synth(
     no_sync,
     crf,
     dark_noise,
+    distance,
     preset,
     rig,
     rgb_fps,
@@ -224,6 +234,7 @@ def synth(
         workers=workers,
         progress=progress_factory(quiet),
         dark_noise=dark_noise,
+        distance_mm=distance,
         capture=capture,
         label_seconds=label_seconds,
     )

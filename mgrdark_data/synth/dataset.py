@@ -20,7 +20,15 @@ from ..paths import atomic_path, make_dir
 from ..pool import worker_pool
 from ..progress import Progress, stage_bar
 from .capture import CaptureOptions
-from .plan import DARK_NOISE_SIGMA, LIGHTS, SynthTake, make_subject, plan_take
+from .plan import (
+    DARK_NOISE_SIGMA,
+    DIST_RANGE_MM,
+    LIGHTS,
+    MIN_DISTANCE_MM,
+    SynthTake,
+    make_subject,
+    plan_take,
+)
 from .scene import make_scene, scene_names, stable_hash
 from .streams import SynthEncoding
 from .truth import dumps_truth
@@ -64,6 +72,7 @@ def plan_dataset(
     gesture_frames: tuple[int, int] = (45, 210),
     rest_frames: tuple[int, int] = (10, 40),
     dark_noise: float = DARK_NOISE_SIGMA,
+    distance_mm: tuple[float, float] = DIST_RANGE_MM,
     capture: CaptureOptions | None = None,
 ) -> list[SynthTake]:
     """Plans of every recording `synthesize` writes, in recording id order.
@@ -77,6 +86,11 @@ def plan_dataset(
         raise OptionError(f"scale must be positive, got {scale}")
     if dark_noise < 0:
         raise OptionError(f"dark_noise must be >= 0, got {dark_noise}")
+    if not MIN_DISTANCE_MM <= distance_mm[0] <= distance_mm[1]:
+        raise OptionError(
+            f"person distance {distance_mm[0]:g}..{distance_mm[1]:g} mm: need "
+            f"{MIN_DISTANCE_MM:g} <= MIN <= MAX (nearer, the person leaves the view)"
+        )
     rooms = {name: make_scene(name, seed) for name in scene_names(scenes)}
     takes = []
     for sid in subject_ids(subjects):
@@ -99,6 +113,7 @@ def plan_dataset(
                     rest_frames=rest_frames,
                     depth_kind="png" if rid == png else "video",
                     dark_noise=dark_noise,
+                    distance_mm=distance_mm,
                     capture=capture,
                 )
             )
@@ -151,6 +166,7 @@ def synthesize(
     encoding: SynthEncoding | None = None,
     workers: int = 1,
     dark_noise: float = DARK_NOISE_SIGMA,
+    distance_mm: tuple[float, float] = DIST_RANGE_MM,
     capture: CaptureOptions | None = None,
     label_seconds: bool = False,
     progress: Progress | None = None,
@@ -173,6 +189,7 @@ def synthesize(
         progress: progress display, stage "synth", one unit a recording.
         dark_noise: blotchy sensor noise of the dark takes' RGB in 8-bit levels: how hard
             dark RGB is (the person stands out from the room by a few levels).
+        distance_mm: (min, max) distance of the person from the cameras; nearer is larger.
         capture: the streams' clocks and files (variable rate, drops, timestamps files, image
             folders); default: constant-rate videos.
         label_seconds: labels.csv gives spans as `start_s`/`end_s` instead of frames.
@@ -187,6 +204,7 @@ def synthesize(
         gesture_frames=gesture_frames,
         rest_frames=rest_frames,
         dark_noise=dark_noise,
+        distance_mm=distance_mm,
         capture=capture,
     )
     encoding = encoding or SynthEncoding()

@@ -45,6 +45,9 @@ DARK_NOISE_SIGMA = 7.5
 room, so dark RGB alone is near chance for a small classifier (bench/RESULTS.md, "ablation")."""
 DIST_RANGE_MM = (2700.0, 3400.0)
 """Where the body plane stands; with arms reaching forward the person spans 2-4 m."""
+MIN_DISTANCE_MM = 1500.0
+"""Nearest body plane `--distance` allows: at 1.5 m the 16:9 view still holds the head and
+raised hands of a tall person down to the knees (the camera is 1 m high)."""
 
 _SKINS = ((233, 192, 160), (210, 160, 120), (180, 130, 95), (141, 85, 54), (95, 60, 40))
 _HAIRS = ((30, 22, 18), (70, 45, 25), (120, 85, 50), (200, 170, 110), (150, 150, 150))
@@ -285,12 +288,15 @@ def plan_take(
     rest_frames: tuple[int, int] = (10, 40),
     depth_kind: str = "video",
     dark_noise: float = DARK_NOISE_SIGMA,
+    distance_mm: tuple[float, float] = DIST_RANGE_MM,
     capture: CaptureOptions | None = None,
 ) -> SynthTake:
     """Decide a take: every class `repeats` times in a seeded order, then more gestures (in
     fresh shuffles of all classes) until there are `min_gestures` and the take lasts
     `min_seconds` (at the nominal RGB rate). Same arguments, same plan; `capture` (default:
-    constant-rate videos) decides the streams' clocks.
+    constant-rate videos) decides the streams' clocks. `distance_mm` is the range of the body
+    plane's distance from the cameras: nearer means a larger person, kept nearer the middle
+    of the view (the whole person stays inside every camera's view).
     """
     capture = capture or CaptureOptions()
     fps = capture.rgb_fps
@@ -333,7 +339,7 @@ def plan_take(
             order.append(refill.pop(0))
         gesture = order.pop(0)
         length = int(rng.integers(gmin, gmax + 1))
-        dist = float(rng.uniform(*DIST_RANGE_MM))
+        dist = float(rng.uniform(*distance_mm))
         height_px = rig.optics.focal * subject.body.height_mm / dist
         x = float(rng.uniform(*_x_range(rig, 0.45 * height_px)))
         gestures.append(

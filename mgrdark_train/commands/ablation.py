@@ -13,7 +13,9 @@ from ..mtcd.config import ABLATIONS
 from .options import echo_result, notes_printer
 
 
-def _rows(ctx, param, value: str) -> list[str]:
+def _rows(ctx, param, value: str | None) -> list[str] | None:
+    if value is None:
+        return None
     rows = [r.strip() for r in value.split(",") if r.strip()]
     unknown = [r for r in rows if r not in ABLATIONS]
     if unknown or not rows:
@@ -37,10 +39,10 @@ def _seeds(ctx, param, value: str) -> list[int]:
 @mtcd_options
 @click.option(
     "--rows",
-    default=",".join(ABLATIONS),
-    show_default=True,
+    default=None,
     callback=_rows,
-    help="Table 4 rows, comma-separated.",
+    help=f"Rows, comma-separated, among {', '.join(ABLATIONS)} (default: every row the "
+    "--assistant-mode can run; teacher+irp needs online).",
 )
 @click.option(
     "--seeds",
@@ -61,7 +63,7 @@ def ablation(rows, seeds, out, quiet, **options) -> None:
     """Table 4: train every --rows row for every seed (per seed one translator, teacher and
     assistant shared by the rows) and write OUT/table.md and OUT/table.csv: the student's test
     top-1 per row, mean, std and per seed, next to the paper's numbers."""
-    from ..mtcd.ablation import format_markdown, run_ablation
+    from ..mtcd.ablation import format_markdown, run_ablation, valid_rows
 
     cfg, mcfg, _ = resolve_mtcd_options(None, quiet, options)
     out_dir = Path(out) if out else Path("runs") / f"ablation_{cfg.data.split}"
@@ -69,7 +71,7 @@ def ablation(rows, seeds, out, quiet, **options) -> None:
         cfg,
         mcfg,
         out_dir,
-        rows=rows,
+        rows=rows or valid_rows(mcfg),
         seeds=seeds,
         progress=progress_factory(quiet),
         notes=notes_printer(quiet),

@@ -93,7 +93,8 @@ class ClipDataset(Dataset):
         {"rgb": (3, T, crop, crop) uint8, "depth": (1, T, crop, crop) uint16 millimetres, ...,
          "label": int64 (mirrored when flipped), "frames": (T,) int64 clip frame indices,
          "crop": (2,) top-left (y, x) in the resized frame, "flipped": bool,
-         "clip_id": str, "index": int}
+         "clip_id": str, "index": int, "identity": int (the subject, numbered within the
+         subset: `subjects[identity]`)}
 
     Keys are either a row index or `(row index, epoch)` as yielded by `ClipSampler`; the latter
     makes the random frames/crop/flip a pure function of `(seed, epoch, index)`, independent of
@@ -179,6 +180,9 @@ class ClipDataset(Dataset):
             )
         self.labels = labels
         self._rows = self.clips.to_dict("records")
+        # Person identity of each clip, numbered over this subset's subjects (re-ID terms).
+        self.subjects = sorted(set(self.clips["subject"]))
+        self._identity = {s: i for i, s in enumerate(self.subjects)}
         self.in_memory = in_memory
         self._frames: dict[tuple[int, str], np.ndarray] = {}
 
@@ -284,4 +288,5 @@ class ClipDataset(Dataset):
         sample["flipped"] = flipped
         sample["clip_id"] = row["clip_id"]
         sample["index"] = index
+        sample["identity"] = self._identity[row["subject"]]
         return sample

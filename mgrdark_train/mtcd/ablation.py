@@ -2,17 +2,18 @@
 
 Every row of `ABLATIONS` (`config.py`: a row name -> the switches of the student's loss terms)
 is an ordinary MTCD run directory. Within one seed the rows share their stages: one translator,
-one IR teacher, and one assistant per kind the rows ask for (trained with or without
+one IR teacher, and (offline) one assistant per kind the rows ask for (trained with or without
 L_kd(IR->IRp)), so the rows differ in the student's loss only, and the teacher and translator
-are trained once per seed instead of once per row. Everything is resumable: a finished row is
+are trained once per seed instead of once per row. In online mode each row with an assistant
+trains its own, inside the row's student stage. Everything is resumable: a finished row is
 read back, a finished stage skipped, an unfinished one continued from its last checkpoint.
 
     OUT/
       ablation.yaml                 the settings shared by every row (a re-run must match)
       seed0/stages/translator/      shared stage folders of seed 0
       seed0/stages/teacher/
-      seed0/stages/assistant_ce/    the assistant of 'teacher+assistant' (CE only)
-      seed0/stages/assistant_kd/    the assistant of 'full' (CE + L_kd(IR->IRp))
+      seed0/stages/assistant_ce/    offline: the assistant of 'teacher+fusion' (CE only)
+      seed0/stages/assistant_kd/    offline: the assistant of 'full' (CE + L_kd(IR->IRp))
       seed0/<row>/                  an MTCD run directory per row (student/, results.json)
       table.md, table.csv           test top-1 per row: mean, std, per seed, the paper's number
 """
@@ -48,10 +49,11 @@ log = logging.getLogger(__name__)
 PAPER_TOP1: dict[str, float] = {
     "baseline": 75.58,
     "teacher": 79.15,
-    "teacher+assistant": 81.13,
+    "teacher+irp": 81.13,
     "full": 85.26,
 }
-"""The paper's Table 4: test top-1 (%) of the RGB student on its dark RGB test set."""
+"""The paper's Table 4: test top-1 (%) of the RGB student on its dark RGB test set (rows 1-4;
+'teacher+fusion' is no paper row)."""
 
 TEACHER_ROW = "(IR teacher, on IR)"
 """The table line of the shared IR teachers' own test top-1, for reference."""
@@ -102,6 +104,11 @@ def _pct(x: float | None) -> float | None:
     return None if x is None else 100 * x
 
 
+def valid_rows(mcfg: MTCDConfig) -> list[str]:
+    """The rows `mcfg`'s settings can run (offline: not 'teacher+irp'), in table order."""
+    return [r for r in ABLATIONS if not dataclasses.replace(mcfg, ablation=r).problems()]
+
+
 def run_ablation(
     cfg: TrainConfig,
     mcfg: MTCDConfig,
@@ -130,6 +137,9 @@ def run_ablation(
     unknown = [r for r in rows if r not in ABLATIONS]
     if unknown:
         raise ConfigError(f"unknown ablation rows {unknown}; expected some of {list(ABLATIONS)}")
+    for row in rows:
+        for key, message in dataclasses.replace(mcfg, ablation=row).problems():
+            raise ConfigError(f"mtcd.{key}: {message}")
     if not rows or not seeds:
         raise ConfigError("an ablation needs at least one row and one seed")
     out_dir = Path(out_dir)
@@ -228,6 +238,8 @@ def _caption(cfg: TrainConfig, mcfg: MTCDConfig) -> dict[str, Any]:
         "model": f"{m.name}-{m.depth} width {m.width:g}",
         "input": f"{d.num_frames} x {d.crop}x{d.crop}",
         "schedule": f"{o.name} lr {o.lr:g}, batch {o.batch_size}, {o.epochs} epochs per stage",
+        "student": mcfg.student,
+        "assistant": mcfg.assistant_mode,
         "translator": mcfg.translator.name,
         "kd": mcfg.distill.kd_distance,
     }
@@ -253,7 +265,7 @@ def format_markdown(table: AblationTable, lines: list[dict[str, Any]] | None = N
     out = [
         "# MTCD ablation (Table 4)",
         "",
-        f"Test top-1 (%) of the RGB student on dark RGB alone; mean and sample std over seeds "
+        f"Test top-1 (%) of the student on its own stream alone; mean and sample std over seeds "
         f"{seeds}. 'paper': the paper's Table 4 (its dataset, the paper preset).",
         "",
         "| " + " | ".join(head) + " |",

@@ -33,7 +33,14 @@ from ..commands.options import (
 from ..engine.config import TrainConfig
 from ..engine.preflight import check_preset_device
 from ..translator.networks import TRANSLATORS
-from .config import ABLATIONS, MTCDConfig, load_run_configs, resolve_mtcd_run
+from .config import (
+    ABLATIONS,
+    ASSISTANT_MODES,
+    STUDENT_MODALITIES,
+    MTCDConfig,
+    load_run_configs,
+    resolve_mtcd_run,
+)
 
 _SHARED = [
     data_option,
@@ -59,7 +66,21 @@ _SHARED = [
         "--translator",
         type=click.Choice(list(TRANSLATORS)),
         default=None,
-        help="RGB -> pseudo-IR translator (default: gan, trained on aligned pairs).",
+        help="RGB -> pseudo-IR translator (default: gan, pix2pix on aligned pairs; sda: "
+        "also keeps identity through two pre-trained re-ID encoders, eq. 1-4).",
+    ),
+    click.option(
+        "--student",
+        type=click.Choice(list(STUDENT_MODALITIES)),
+        default=None,
+        help="The student's input stream (default: rgb); the teacher is IR either way.",
+    ),
+    click.option(
+        "--assistant-mode",
+        type=click.Choice(list(ASSISTANT_MODES)),
+        default=None,
+        help="offline (default): the assistant is trained and frozen before the student; "
+        "online: it trains together with the student (Table 4 row 3 needs it).",
     ),
     click.option("--batch-size", type=int, default=None, help="Global batch size."),
     click.option("--lr", type=float, default=None),
@@ -105,7 +126,13 @@ def resolve_mtcd_options(
     preset, allow_cpu = options.pop("preset"), options.pop("allow_cpu")
     sets = set_values(options.pop("light"), options.pop("sets"))
     config_file, mtcd_file = options.pop("config_file"), options.pop("mtcd_file")
-    flags = flag_settings(options, ablation="mtcd.ablation", translator="mtcd.translator.name")
+    flags = flag_settings(
+        options,
+        ablation="mtcd.ablation",
+        translator="mtcd.translator.name",
+        student="mtcd.student",
+        assistant_mode="mtcd.assistant_mode",
+    )
     continued = out is not None and load_run_configs(out) is not None
     cfg, mcfg, run_dir = resolve_mtcd_run(
         run_dir=out,
@@ -126,7 +153,9 @@ def resolve_mtcd_options(
     "--ablation",
     type=click.Choice(list(ABLATIONS)),
     default=None,
-    help="Table 4 row: which distillation terms the student gets (default: full).",
+    help="Which loss terms are on (default: full): baseline = CE; teacher = + eq. 5; "
+    "teacher+irp = + eq. 6 on an online assistant (Table 4 row 3); teacher+fusion = + eq. 7 "
+    "with a CE-only assistant; full = eq. 5, 6 and 7.",
 )
 @seed_option
 @click.option(

@@ -31,13 +31,25 @@ from .layout import RUN_STAGE
 from .losses import KD_DISTANCES, KD_REDUCTIONS
 
 ABLATIONS: dict[str, dict[str, bool]] = {
-    # Table 4 rows as switches. "teacher+assistant" uses an assistant trained with CE alone;
-    # "full" adds the progressive step, the assistant distilled from the teacher (eq. 6).
-    "baseline": {"ir_kd": False, "fusion_kd": False, "assistant_kd": False},
-    "teacher": {"ir_kd": True, "fusion_kd": False, "assistant_kd": False},
-    "teacher+assistant": {"ir_kd": True, "fusion_kd": True, "assistant_kd": False},
-    "full": {"ir_kd": True, "fusion_kd": True, "assistant_kd": True},
+    # Each row names the loss terms it switches on (README, "Fidelity to the paper"):
+    # ir_kd = L_kd(IR->RGB), eq. 5, on the student; assistant_kd = L_kd(IR->IRp), eq. 6, on the
+    # assistant; fusion_kd = L_kd(Fusion->RGB), eq. 7, on the student.
+    "baseline": {"ir_kd": False, "fusion_kd": False, "assistant_kd": False},  # Table 4 row 1
+    "teacher": {"ir_kd": True, "fusion_kd": False, "assistant_kd": False},  # row 2
+    # Row 3: eq. 5 + eq. 6 without fusion. The assistant then reaches the student through
+    # nothing but the joint run (online mode), so offline it would equal 'teacher'.
+    "teacher+irp": {"ir_kd": True, "fusion_kd": False, "assistant_kd": True},
+    # Not a paper row: fusion with an assistant trained on CE alone (this was
+    # 'teacher+assistant' before 0.3).
+    "teacher+fusion": {"ir_kd": True, "fusion_kd": True, "assistant_kd": False},
+    "full": {"ir_kd": True, "fusion_kd": True, "assistant_kd": True},  # row 4
 }
+
+RENAMED_ROWS: dict[str, str] = {"teacher+assistant": "teacher+fusion"}
+"""Ablation rows renamed since; a saved run's old name is read as its new one."""
+
+ASSISTANT_MODES = ("offline", "online")
+STUDENT_MODALITIES = ("rgb", "depth")
 
 TRAIN_DEFAULTS: dict[str, Any] = {
     # After each network stage's evaluations and last epoch, recompute BatchNorm statistics
@@ -77,12 +89,40 @@ class MTCDConfig:
     RENAMED: ClassVar[dict[str, str]] = {"precise_bn_batches": "run.precise_bn_batches"}
 
     ablation: str = choice("full", ABLATIONS)
-    """Table 4 row: 'baseline', 'teacher', 'teacher+assistant' or 'full'."""
+    """Which loss terms are on: 'baseline' (CE), 'teacher' (+ eq. 5), 'teacher+irp' (+ eq. 6
+    on the assistant; online only), 'teacher+fusion' (+ eq. 7 with a CE-only assistant),
+    'full' (eq. 5, 6, 7)."""
+    assistant_mode: str = choice("offline", ASSISTANT_MODES)
+    """'offline': the assistant is its own stage, trained and frozen before the student (eq. 6
+    on it, then eq. 5 and 7 on the student). 'online': assistant and student train together in
+    one stage, each from its own terms (eq. 6 reaches only the assistant, eq. 5 and 7 only the
+    student; the fused target of eq. 7 is the assistant's current output, detached)."""
+    student: str = choice("rgb", STUDENT_MODALITIES)
+    """The student's input: 'rgb' (the paper's main setting) or 'depth' (its Table 2 depth
+    student). The teacher is IR either way; the assistant always sees pseudo-IR from RGB."""
     translator: TranslatorConfig = field(default_factory=TranslatorConfig)
     distill: DistillConfig = field(default_factory=DistillConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Cross-field rules as (key, message) pairs (the resolver raises the first)."""
+        if self.assistant_mode == "offline" and self.ablation == "teacher+irp":
+            return [
+                (
+                    "ablation",
+                    "'teacher+irp' (Table 4 row 3) needs mtcd.assistant_mode=online; offline "
+                    "the assistant's eq. 6 never reaches the student (the row equals 'teacher')",
+                )
+            ]
+        return []
+
+    @property
+    def uses_assistant(self) -> bool:
+        """Whether the row trains an assistant (for eq. 6 or for the fused target of eq. 7)."""
+        sw = self.switches
+        return sw["fusion_kd"] or (sw["assistant_kd"] and self.assistant_mode == "online")
 
     @property
     def switches(self) -> dict[str, bool]:
@@ -173,6 +213,8 @@ def load_run_configs(run_dir: str | os.PathLike) -> tuple[dict, dict] | None:
     if not ((run_dir / "config.yaml").exists() and (run_dir / "mtcd.yaml").exists()):
         return None
     base, mbase = read_yaml(run_dir / "config.yaml"), read_yaml(run_dir / "mtcd.yaml")
+    if mbase.get("ablation") in RENAMED_ROWS:
+        mbase["ablation"] = RENAMED_ROWS[mbase["ablation"]]
     if "precise_bn_batches" in mbase:
         base.setdefault("run", {})["precise_bn_batches"] = mbase.pop("precise_bn_batches")
     return base, mbase

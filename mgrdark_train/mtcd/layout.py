@@ -27,6 +27,8 @@ RUN_STAGE = "mtcd"
 TEACHER_STAGE = "mtcd_teacher"
 ASSISTANT_STAGE = "mtcd_assistant"
 STUDENT_STAGE = "mtcd_student"
+ONLINE_STAGE = "mtcd_online"
+"""The student's stage when the assistant trains with it (`mtcd.assistant_mode: online`)."""
 MEMBERS = ("teacher", "assistant", "student")
 """Network stages of an MTCD run, by folder name."""
 

@@ -34,6 +34,7 @@ from .config import MTCDConfig, load_run_configs, resolve_mtcd_config, write_mtc
 from .layout import (
     ASSISTANT_STAGE,
     DONE,
+    ONLINE_STAGE,
     RESULTS,
     STUDENT_STAGE,
     TEACHER_STAGE,
@@ -42,6 +43,7 @@ from .layout import (
 from .stages import (
     assistant_training_step,
     load_network,
+    online_training_step,
     student_training_step,
     teacher_step,
 )
@@ -130,12 +132,25 @@ def _stage_cfg(cfg: TrainConfig, stage: str) -> TrainConfig:
 
 
 def _needs(mcfg: MTCDConfig) -> dict[str, bool]:
+    """The stages a row trains before its student: in online mode the assistant trains inside
+    the student's stage (so it has no folder of its own)."""
     sw = mcfg.switches
     return {
-        "teacher": sw["ir_kd"] or sw["fusion_kd"],
-        "assistant": sw["fusion_kd"],
-        "translator": sw["fusion_kd"],
+        "teacher": sw["ir_kd"] or sw["fusion_kd"] or sw["assistant_kd"],
+        "assistant": mcfg.uses_assistant and mcfg.assistant_mode == "offline",
+        "translator": mcfg.uses_assistant,
     }
+
+
+def _student_streams(mcfg: MTCDConfig, needs: dict[str, bool]) -> tuple[str, ...]:
+    """Streams the student's stage reads while training: its own, IR for the teacher, RGB
+    for the translator."""
+    streams = [mcfg.student]
+    if needs["teacher"]:
+        streams.append("ir")
+    if needs["translator"]:
+        streams.append("rgb")
+    return tuple(dict.fromkeys(streams))
 
 
 def run_mtcd(
@@ -227,12 +242,19 @@ def run_mtcd(
                 notes=notes,
             )
         assistant = load_network(acfg, num_classes, "ir", dirs["assistant"], "assistant")
-    scfg = _stage_cfg(cfg, STUDENT_STAGE)
+    online = mcfg.uses_assistant and mcfg.assistant_mode == "online"
+    scfg = _stage_cfg(cfg, ONLINE_STAGE if online else STUDENT_STAGE)
+    scfg = dataclasses.replace(scfg, data=dataclasses.replace(scfg.data, modality=mcfg.student))
     if not _finished(dirs["student"], notes):
         seed_everything(cfg.run.seed)
-        step = student_training_step(
-            scfg, mcfg, num_classes, teacher=teacher, assistant=assistant, translator=translator
-        )
+        if online:
+            step = online_training_step(
+                scfg, mcfg, num_classes, teacher=teacher, translator=translator
+            )
+        else:
+            step = student_training_step(
+                scfg, mcfg, num_classes, teacher=teacher, assistant=assistant, translator=translator
+            )
         frozen = {k: dirs[k] for k, needed in needs.items() if needed}
         if dist.is_main:
             write_inputs(dirs["student"], **frozen)
@@ -240,8 +262,8 @@ def run_mtcd(
             scfg,
             step,
             dirs["student"],
-            modalities=("rgb", "ir") if needs["teacher"] else ("rgb",),
-            eval_modalities=("rgb",),
+            modalities=_student_streams(mcfg, needs),
+            eval_modalities=(mcfg.student,),
             progress=prefixed(progress, "student"),
             notes=notes,
         )

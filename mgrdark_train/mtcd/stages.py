@@ -6,6 +6,8 @@ The stage registry (`mgrdark_train.stages.registry`) lists three MTCD stages:
 * ``mtcd_assistant``: the pseudo-IR assistant; evaluates on ``rgb`` translated by the frozen
   translator its stage was trained with (``inputs.json``, see ``layout.py``);
 * ``mtcd_student``: the RGB student; trains on ``rgb`` + ``ir``, evaluates on ``rgb`` alone.
+* ``mtcd_online``: student and assistant trained together (``mtcd.assistant_mode: online``);
+  evaluates the student on ``rgb`` alone.
 
 For evaluation the steps are built without the frozen networks they distil from: those are not
 part of a step's ``state_dict`` (see ``steps.py``), so the checkpoint loads into the inference
@@ -34,7 +36,7 @@ from ..translator.stage import load_translator
 from .config import MTCDConfig
 from .layout import input_dir
 from .networks import MTCDNetwork
-from .steps import AssistantStep, StudentStep
+from .steps import AssistantStep, OnlineStep, StudentStep
 
 
 def build_network(cfg: TrainConfig, num_classes: int, modality: str) -> MTCDNetwork:
@@ -43,7 +45,7 @@ def build_network(cfg: TrainConfig, num_classes: int, modality: str) -> MTCDNetw
     Args:
         cfg: Training config (``cfg.model`` picks the backbone, its dropout is the head's).
         num_classes: Classes of the vocabulary.
-        modality: Input stream ('rgb' or 'ir'; pseudo-IR has IR's channels).
+        modality: Input stream ('rgb', 'depth' or 'ir'; pseudo-IR has IR's channels).
     """
     backbone = build_model(cfg, num_classes, CHANNELS[modality])
     # The MTCD head (converter -> projection -> fc) replaces the backbone's classifier; an unused
@@ -124,7 +126,7 @@ def student_training_step(
     """A fresh RGB student with the loss terms of the row's switches (eq. 10)."""
     sw, d = mcfg.switches, mcfg.distill
     return StudentStep(
-        build_network(cfg, num_classes, "rgb"),
+        build_network(cfg, num_classes, cfg.data.modality),
         teacher=teacher,
         assistant=assistant,
         translator=translator,
@@ -134,6 +136,49 @@ def student_training_step(
         beta=d.beta,
         fusion_weight=d.fusion_weight,
         kd=kd_kwargs(mcfg),
+        rgb_key=cfg.data.modality,
+    )
+
+
+def online_training_step(
+    cfg: TrainConfig,
+    mcfg: MTCDConfig,
+    num_classes: int,
+    *,
+    teacher: nn.Module | None,
+    translator: nn.Module,
+) -> OnlineStep:
+    """A fresh student and a fresh assistant trained together, with the row's terms."""
+    sw, d = mcfg.switches, mcfg.distill
+    return OnlineStep(
+        build_network(cfg, num_classes, cfg.data.modality),
+        build_network(cfg, num_classes, "ir"),
+        teacher=teacher,
+        translator=translator,
+        use_fusion_kd=sw["fusion_kd"],
+        use_ir_kd=sw["ir_kd"],
+        use_assistant_kd=sw["assistant_kd"],
+        alpha=d.alpha,
+        beta=d.beta,
+        gamma=d.gamma,
+        fusion_weight=d.fusion_weight,
+        kd=kd_kwargs(mcfg),
+        rgb_key=cfg.data.modality,
+    )
+
+
+def online_inference_step(
+    cfg: TrainConfig, num_classes: int, stage_dir: str | Path | None = None
+) -> nn.Module:
+    """The online stage's networks without teacher and translator; in eval mode only the
+    student runs, on its own modality."""
+    return OnlineStep(
+        build_network(cfg, num_classes, cfg.data.modality),
+        build_network(cfg, num_classes, "ir"),
+        use_fusion_kd=False,
+        use_ir_kd=False,
+        use_assistant_kd=False,
+        rgb_key=cfg.data.modality,
     )
 
 
@@ -147,8 +192,13 @@ def teacher_step(
 def student_inference_step(
     cfg: TrainConfig, num_classes: int, stage_dir: str | Path | None = None
 ) -> nn.Module:
-    """The RGB student without its teachers: what ``mgrtrain eval`` runs."""
-    return StudentStep(build_network(cfg, num_classes, "rgb"), use_fusion_kd=False, use_ir_kd=False)
+    """The student (RGB, or depth) without its teachers: what ``mgrtrain eval`` runs."""
+    return StudentStep(
+        build_network(cfg, num_classes, cfg.data.modality),
+        use_fusion_kd=False,
+        use_ir_kd=False,
+        rgb_key=cfg.data.modality,
+    )
 
 
 def assistant_inference_step(

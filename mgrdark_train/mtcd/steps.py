@@ -140,9 +140,11 @@ class StudentStep(_FrozenNetworksStep):
         beta: Weight of ``L_kd(IR->RGB)``.
         fusion_weight: Teacher share of the fused target (assistant: ``1 - fusion_weight``).
         kd: Keyword arguments of the kd distance.
-        rgb_key: Batch key of the RGB clip.
+        rgb_key: Batch key of the student's input clip ('depth' for a depth student).
         ir_key: Batch key of the aligned IR clip (read only while training with a kd term).
         label_key: Batch key of the labels.
+        translator_key: Batch key of the RGB clip the translator turns into pseudo-IR for the
+            assistant (the student's own input when it is RGB).
     """
 
     def __init__(
@@ -163,6 +165,7 @@ class StudentStep(_FrozenNetworksStep):
         rgb_key: str = "rgb",
         ir_key: str = "ir",
         label_key: str = "label",
+        translator_key: str = "rgb",
     ) -> None:
         super().__init__()
         if (use_fusion_kd or use_ir_kd) and teacher is None:
@@ -177,6 +180,7 @@ class StudentStep(_FrozenNetworksStep):
         self.alpha, self.beta, self.fusion_weight = alpha, beta, fusion_weight
         self.kd = dict(kd or {})
         self.rgb_key, self.ir_key, self.label_key = rgb_key, ir_key, label_key
+        self.translator_key = translator_key
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
         rgb = clip_input(batch, self.rgb_key)
@@ -191,11 +195,115 @@ class StudentStep(_FrozenNetworksStep):
             if self.use_ir_kd:
                 kd_ir = result["kd_ir_rgb"] = kd_ir_to_rgb(s, t, **self.kd)  # eq. 5
             if self.use_fusion_kd:
+                source = rgb if self.translator_key == self.rgb_key else None
+                if source is None:
+                    source = self._require(batch, self.translator_key, "the assistant")
                 with torch.no_grad():
-                    pseudo_ir = translate_clip(self._frozen["translator"], rgb)
+                    pseudo_ir = translate_clip(self._frozen["translator"], source)
                 a = self._run_frozen("assistant", pseudo_ir)
                 kd_fusion = result["kd_fusion_rgb"] = kd_fusion_to_rgb(  # eq. 7
                     s, t, a, fusion_weight=self.fusion_weight, **self.kd
                 )
         result["loss"] = total_loss(ce, kd_fusion, kd_ir, alpha=self.alpha, beta=self.beta)
+        return result
+
+
+class OnlineStep(_FrozenNetworksStep):
+    """Assistant and student trained together (``mtcd.assistant_mode: online``).
+
+    ``loss = L_student + L_assistant`` over disjoint parameters, so one optimizer step is the
+    step each network would take on its own loss:
+
+    * ``L_assistant = CE(assistant) + gamma * L_kd(IR->IRp)`` (eq. 6, when ``use_assistant_kd``);
+    * ``L_student = CE(student) + alpha * L_kd(Fusion->RGB) + beta * L_kd(IR->RGB)`` (eq. 10
+      with eq. 7 and eq. 5 as switched); the fused target of eq. 7 is the assistant's output on
+      this batch, detached (`losses.fuse`), so eq. 7 never reaches the assistant and eq. 6
+      never reaches the student.
+
+    The frozen teacher and translator are held outside the module tree as in the other steps.
+    In eval mode only the student runs, on RGB (what `mgrtrain eval` measures).
+
+    Args:
+        student: The RGB network (T_s).
+        assistant: The pseudo-IR network (T_a), trained in the same stage.
+        teacher: Frozen IR teacher (needed by any kd term).
+        translator: Frozen RGB -> pseudo-IR translator (needed while training).
+        use_fusion_kd: Switch for eq. 7.
+        use_ir_kd: Switch for eq. 5.
+        use_assistant_kd: Switch for eq. 6.
+        alpha, beta, gamma: Weights of eq. 7, eq. 5 and eq. 6.
+        fusion_weight: Teacher share of the fused target.
+        kd: Keyword arguments of the kd distance.
+        rgb_key: Batch key of the student's input ('depth' for a depth student).
+        translator_key: Batch key of the RGB clip the translator reads.
+    """
+
+    def __init__(
+        self,
+        student: nn.Module,
+        assistant: nn.Module,
+        *,
+        teacher: nn.Module | None = None,
+        translator: nn.Module | None = None,
+        # loss switches and weights
+        use_fusion_kd: bool = True,
+        use_ir_kd: bool = True,
+        use_assistant_kd: bool = True,
+        alpha: float = 0.9,
+        beta: float = 0.3,
+        gamma: float = 1.0,
+        fusion_weight: float = 0.5,
+        kd: Mapping[str, Any] | None = None,
+        # batch keys
+        rgb_key: str = "rgb",
+        ir_key: str = "ir",
+        label_key: str = "label",
+        translator_key: str = "rgb",
+    ) -> None:
+        super().__init__()
+        if (use_fusion_kd or use_ir_kd or use_assistant_kd) and teacher is None:
+            raise ValueError("a kd term needs the IR teacher")
+        self.student, self.assistant = student, assistant
+        self._hold_frozen("teacher", teacher)
+        self._hold_frozen("translator", translator)
+        self.use_fusion_kd, self.use_ir_kd = use_fusion_kd, use_ir_kd
+        self.use_assistant_kd = use_assistant_kd
+        self.alpha, self.beta, self.gamma = alpha, beta, gamma
+        self.fusion_weight, self.kd = fusion_weight, dict(kd or {})
+        self.rgb_key, self.ir_key, self.label_key = rgb_key, ir_key, label_key
+        self.translator_key = translator_key
+
+    def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
+        rgb = clip_input(batch, self.rgb_key)
+        labels = batch[self.label_key]
+        s = self.student(rgb)
+        ce = F.cross_entropy(s["logits"].float(), labels)
+        result: dict[str, torch.Tensor] = {"output": s["logits"], "ce": ce}
+        if not self.training:
+            result["loss"] = ce
+            return result
+        if self.frozen("translator") is None:
+            raise ValueError("training the online assistant needs the translator")
+        source = rgb if self.translator_key == self.rgb_key else None
+        if source is None:
+            source = self._require(batch, self.translator_key, "the assistant")
+        with torch.no_grad():
+            pseudo_ir = translate_clip(self._frozen["translator"], source)
+        a = self.assistant(pseudo_ir)
+        a_ce = result["assistant_ce"] = F.cross_entropy(a["logits"].float(), labels)
+        a_loss, kd_fusion, kd_ir = a_ce, None, None
+        if self.use_fusion_kd or self.use_ir_kd or self.use_assistant_kd:
+            ir = self._require(batch, self.ir_key, "distillation from the IR teacher")
+            t = self._run_frozen("teacher", ir)
+            if self.use_assistant_kd:
+                result["kd_ir_irp"] = kd_ir_to_irp(a, t, **self.kd)  # eq. 6: assistant only
+                a_loss = a_ce + self.gamma * result["kd_ir_irp"]
+            if self.use_ir_kd:
+                kd_ir = result["kd_ir_rgb"] = kd_ir_to_rgb(s, t, **self.kd)  # eq. 5
+            if self.use_fusion_kd:
+                kd_fusion = result["kd_fusion_rgb"] = kd_fusion_to_rgb(  # eq. 7, target detached
+                    s, t, a, fusion_weight=self.fusion_weight, **self.kd
+                )
+        s_loss = total_loss(ce, kd_fusion, kd_ir, alpha=self.alpha, beta=self.beta)  # eq. 10
+        result["loss"] = s_loss + a_loss
         return result

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from mgrdark_data.paths import DataRoot
-from mgrdark_data.testing import write_lossless_rgb
+from mgrdark_data.testing import write_index_video, write_lossless_rgb
 
 from ..testing.datasets import ClipSpec, write_dataset_root
 
@@ -70,6 +70,7 @@ def write_dark_ir_dataset(
     gain: float = 0.05,
     noise: float = 0.03,
     seed: int = 0,
+    depth: bool = False,
 ) -> DataRoot:
     """Write a dataset root with aligned ``rgb`` and ``ir`` clips and its subject split.
 
@@ -86,14 +87,15 @@ def write_dark_ir_dataset(
         gain: Stripe contrast in the dark RGB stream.
         noise: Noise standard deviation in the dark RGB stream.
         seed: Everything random derives from it.
+        depth: Also write a ``depth`` stream (16-bit index frames: plumbing for depth
+            students, it carries no class).
     """
     rng = np.random.default_rng(seed)
     subjects = [f"S{i + 1:02d}" for i in range(train_subjects + test_subjects)]
     split = {s: "train" if i < train_subjects else "test" for i, s in enumerate(subjects)}
+    streams = ("rgb", "ir", "depth") if depth else ("rgb", "ir")
     specs = [
-        ClipSpec(
-            s, c, int(rng.integers(num_frames[0], num_frames[1] + 1)), modalities=("rgb", "ir")
-        )
+        ClipSpec(s, c, int(rng.integers(num_frames[0], num_frames[1] + 1)), modalities=streams)
         for s in subjects
         for c in range(classes)
         for _ in range(clips_per_class)
@@ -101,6 +103,9 @@ def write_dark_ir_dataset(
     seeds = rng.integers(0, 2**31, size=len(specs))
 
     def writer(path: Path, modality: str, spec: ClipSpec, k: int, _size) -> None:
+        if modality == "depth":
+            write_index_video(path, spec.num_frames, size=(size, size), kind="depth")
+            return
         # One scene per clip, drawn from the clip's seed, so both streams show the same one.
         clip_rng = np.random.default_rng(int(seeds[k]))
         scene = stripe_scene(spec.label, classes, spec.num_frames, size, clip_rng)
@@ -112,5 +117,5 @@ def write_dark_ir_dataset(
         )
         write_lossless_rgb(path, frames)
 
-    sizes = {"rgb": (size, size), "ir": (size, size)}
+    sizes = {m: (size, size) for m in streams}
     return write_dataset_root(root, specs, split, sizes=sizes, writer=writer)

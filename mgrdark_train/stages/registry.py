@@ -13,7 +13,7 @@ from torch import nn
 
 from ..engine.config import ConfigError, TrainConfig
 from ..mtcd import stages as mtcd
-from ..mtcd.layout import ASSISTANT_STAGE, STUDENT_STAGE, TEACHER_STAGE
+from ..mtcd.layout import ASSISTANT_STAGE, ONLINE_STAGE, STUDENT_STAGE, TEACHER_STAGE
 from .baseline import baseline_modalities, build_baseline_step
 
 
@@ -46,11 +46,20 @@ def _rgb_ir(cfg: TrainConfig) -> tuple[str, ...]:
     return ("rgb", "ir")
 
 
+def _student(cfg: TrainConfig) -> tuple[str, ...]:
+    return (cfg.data.modality,)
+
+
+def _student_ir(cfg: TrainConfig) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((cfg.data.modality, "rgb", "ir")))
+
+
 STAGES: dict[str, Stage] = {
     "baseline": Stage(build_baseline_step, baseline_modalities),
     TEACHER_STAGE: Stage(mtcd.teacher_step, _ir),
     ASSISTANT_STAGE: Stage(mtcd.assistant_inference_step, _rgb_ir, _rgb),
-    STUDENT_STAGE: Stage(mtcd.student_inference_step, _rgb_ir, _rgb),
+    STUDENT_STAGE: Stage(mtcd.student_inference_step, _student_ir, _student),
+    ONLINE_STAGE: Stage(mtcd.online_inference_step, _student_ir, _student),
 }
 
 

@@ -31,8 +31,11 @@ TINY_MTCD_ARGS = [
 """`mgrtrain mtcd`/`ablation` options: the tiny preset at 16x16, 4 frames, one epoch a stage."""
 
 
-def write_tiny_dark_ir_dataset(root: str | Path, *, clips_per_class: int = 1) -> DataRoot:
-    """3 classes, 2 training subjects and 1 test subject, clips of 6-8 frames at 16x16."""
+def write_tiny_dark_ir_dataset(
+    root: str | Path, *, clips_per_class: int = 1, depth: bool = False
+) -> DataRoot:
+    """3 classes, 2 training subjects and 1 test subject, clips of 6-8 frames at 16x16 (with
+    a depth stream when `depth`)."""
     return write_dark_ir_dataset(
         root,
         classes=3,
@@ -41,4 +44,5 @@ def write_tiny_dark_ir_dataset(root: str | Path, *, clips_per_class: int = 1) ->
         clips_per_class=clips_per_class,
         num_frames=(6, 8),
         size=16,
+        depth=depth,
     )

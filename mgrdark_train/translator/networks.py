@@ -6,6 +6,8 @@ pseudo-IR they produce can be fed to an IR-trained network directly.
 
 * ``gan``: a U-Net generator (pix2pix-style encoder/decoder with skip connections), trained with
   L1 plus an optional PatchGAN term (``mgrdark_train.translator.train``).
+* ``sda``: the same U-Net, trained with an identity-preservation term besides (paper eq. 1-4,
+  ``mgrdark_train.translator.reid``).
 * ``grayscale``: ITU-R BT.601 luma replicated to ``out_channels``; no parameters.
 * ``identity``: the RGB frame itself (needs ``out_channels == in_channels``); no parameters.
 """
@@ -180,6 +182,7 @@ def _identity(*, in_channels: int, out_channels: int, **_: int) -> nn.Module:
 
 TRANSLATORS: dict[str, Callable[..., nn.Module]] = {
     "gan": _unet,
+    "sda": _unet,  # the same generator, trained with the identity term (translator/reid.py)
     "grayscale": _grayscale,
     "identity": _identity,
 }
@@ -195,14 +198,14 @@ def create_translator(
     base_channels: int = 32,
     depth: int = 4,
 ) -> nn.Module:
-    """Build a translator by name: ``gan``, ``grayscale`` or ``identity``.
+    """Build a translator by name: ``gan``, ``sda``, ``grayscale`` or ``identity``.
 
     Args:
         name: Translator kind.
         in_channels: Channels of the RGB frame.
         out_channels: Channels of the (pseudo-)IR frame.
-        base_channels: U-Net width (``gan`` only).
-        depth: U-Net down-sampling stages (``gan`` only).
+        base_channels: U-Net width (``gan``, ``sda``).
+        depth: U-Net down-sampling stages (``gan``, ``sda``).
 
     Raises:
         ValueError: ``name`` is not a known translator.

@@ -4,9 +4,10 @@ Stage folder::
 
     translator.json     name, settings and L1 of every translator on the evaluation subset;
                         written last, so its presence means "stage complete"
-    translator.pt       U-Net weights ('gan' only)
-    checkpoint.pt       resumable training state ('gan' only)
-    metrics.csv         per-epoch L1 / GAN / critic losses ('gan' only)
+    translator.pt       U-Net weights ('gan', 'sda')
+    checkpoint.pt       resumable training state ('gan', 'sda')
+    metrics.csv         per-epoch L1 / GAN / critic (/ identity) losses ('gan', 'sda')
+    reid_encoders.pt    'sda': the pre-trained re-ID encoders (eq. 1), reused on resume
 
 Pseudo-IR is computed on the fly from each RGB batch rather than cached on disk: the frozen
 translator costs a fraction of the data loading it would replace, and a cache would have to be
@@ -38,12 +39,16 @@ from ..engine.distributed import barrier, broadcast_object, current, init_distri
 from ..engine.workers import loader_workers
 from .config import TranslatorConfig
 from .networks import create_translator
+from .reid import IdentityTerm, ReIDEncoder, identity_frames, pretrain_encoders
 from .train import evaluate_l1, fit_translator, load_translator_weights
 
 log = logging.getLogger(__name__)
 
 DONE = "translator.json"
 WEIGHTS = "translator.pt"
+ENCODERS = "reid_encoders.pt"
+TRAINED = ("gan", "sda")
+"""Translators with weights to train (the others have no parameters)."""
 
 
 def build_translator(tcfg: TranslatorConfig) -> nn.Module:
@@ -99,14 +104,22 @@ def train_translator_stage(
             eval_loader = translator_loader(eval_set, cfg, tcfg, shuffle=False)
     translator = build_translator(tcfg)
     train_metrics: dict[str, float] = {}
-    if tcfg.name == "gan":
+    if tcfg.name in TRAINED:
         train_set = require_clips(
             build_dataset(cfg, "train", ("rgb", "ir")),
             cfg,
             "; the paired translator needs aligned IR clips",
         )
+        identity = None
+        if tcfg.name == "sda":
+            encoders, train_metrics["reid"] = _reid_encoders(
+                cfg, tcfg, train_set, out_dir, device, progress
+            )
+            identity = IdentityTerm(
+                encoders, triplet_weight=tcfg.reid_triplet_weight, margin=tcfg.reid_margin
+            )
         frames = tcfg.frames_per_batch
-        train_metrics = fit_translator(
+        train_metrics |= fit_translator(
             translator,
             translator_loader(train_set, cfg, tcfg, shuffle=True),
             out_dir=out_dir,
@@ -114,6 +127,8 @@ def train_translator_stage(
             lr=tcfg.lr,
             gan_weight=tcfg.gan_weight,
             hot_weight=tcfg.hot_weight,
+            identity=identity,
+            identity_weight=tcfg.identity_weight,
             # The frame budget is per global batch, like the batch size.
             frames_per_batch=None if frames is None else -(-frames // dist.world_size),
             val_loader=eval_loader,
@@ -148,6 +163,38 @@ def train_translator_stage(
     return summary
 
 
+def _reid_encoders(
+    cfg: TrainConfig,
+    tcfg: TranslatorConfig,
+    train_set: Dataset,
+    out_dir: Path,
+    device: torch.device,
+    progress: Progress | None,
+) -> tuple[list[ReIDEncoder], list[dict[str, float]]]:
+    """The `sda` translator's frozen re-ID encoders: pre-trained on the training subjects once
+    (rank 0; `reid_encoders.pt`), read back by every rank and by a resumed stage."""
+    path = out_dir / ENCODERS
+    if current().is_main and not path.exists():
+        frames, ids, num_ids = identity_frames(train_set)
+        encoders, metrics = pretrain_encoders(
+            frames, ids, num_ids, tcfg, seed=cfg.run.seed, device=device, progress=progress
+        )
+        state = {"num_ids": num_ids, "metrics": metrics}
+        state["encoders"] = [e.cpu().state_dict() for e in encoders]
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+    barrier()
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    encoders = []
+    for weights in state["encoders"]:
+        enc = ReIDEncoder(
+            in_channels=CHANNELS["ir"], num_ids=state["num_ids"], channels=tcfg.reid_channels
+        )
+        enc.load_state_dict(weights)
+        encoders.append(enc.to(device).eval())
+    return encoders, state["metrics"]
+
+
 def translator_loader(
     dataset: Dataset, cfg: TrainConfig, tcfg: TranslatorConfig, *, shuffle: bool
 ) -> DataLoader:
@@ -180,7 +227,7 @@ def load_translator(stage_dir: str | Path) -> nn.Module:
         raise CheckpointError(f"{stage_dir} holds no finished translator ({DONE} missing)")
     summary = json.loads(done.read_text())
     translator = build_translator(TranslatorConfig(**summary["settings"]))
-    if summary["name"] == "gan":
+    if summary["name"] in TRAINED:
         load_translator_weights(
             translator,
             torch.load(stage_dir / WEIGHTS, map_location="cpu", weights_only=True),

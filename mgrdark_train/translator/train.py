@@ -1,11 +1,11 @@
 """Paired translator training: L1 plus an optional PatchGAN term (pix2pix).
 
-    L_G = L1(G(x), y) + gan_weight * BCE(D(x, G(x)), 1)
+    L_G = L1(G(x), y) + gan_weight * BCE(D(x, G(x)), 1) [+ identity_weight * L_keep]
     L_D = (BCE(D(x, y), 1) + BCE(D(x, G(x)), 0)) / 2
 
-``x`` is an RGB frame and ``y`` the IR frame pixel-aligned with it (the data package warps IR
-into the RGB view). pix2pix weighs L1 by 100 against a GAN weight of 1, i.e. ``gan_weight``
-0.01 here; ``gan_weight = 0`` trains on L1 alone and builds no critic.
+``x``: an RGB frame; ``y``: the IR frame pixel-aligned with it (the data package warps IR);
+``L_keep`` (``sda``): eq. 1 of frozen re-ID encoders on G(x). pix2pix weighs L1 by 100 against
+a GAN weight of 1: ``gan_weight`` 0.01 here; 0 trains on L1 alone and builds no critic.
 
 The loss is a step module in the engine's contract (`TranslatorStep`, a dict with ``loss``,
 ``output`` and the terms), and the loop is built from the engine's pieces: the epoch-keyed
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +173,8 @@ class TranslatorStep(nn.Module):
         hot_weight: Extra L1 weight of warm pixels (`hot_l1_weights`); 0 = plain L1.
         disc_channels: Width of the PatchGAN critic.
         frames_per_batch: Frame pairs used per training batch (None: all).
+        identity, identity_weight: `reid.IdentityTerm` (``sda``) on the batch's ``identity``
+            and its weight; adds the ``identity`` term while training.
     """
 
     def __init__(
@@ -183,6 +185,8 @@ class TranslatorStep(nn.Module):
         hot_weight: float = 0.0,
         disc_channels: int = 32,
         frames_per_batch: int | None = None,
+        identity: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+        identity_weight: float = 0.1,
     ) -> None:
         super().__init__()
         self.gen = gen
@@ -193,13 +197,14 @@ class TranslatorStep(nn.Module):
             self.disc = PatchDiscriminator(in_channels=pair, base_channels=disc_channels)
         self.gan_weight, self.hot_weight = gan_weight, hot_weight
         self.frames_per_batch = frames_per_batch
+        self.identity, self.identity_weight = identity, identity_weight
         self.critic_optimizer: torch.optim.Optimizer | None = None
 
     def forward(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
         clips = {k: clip_input(batch, k) for k in ("rgb", "ir")}
         pick = _pick(clips, self.frames_per_batch) if self.training else None
         rgb, ir = _frames(clips, "rgb", pick), _frames(clips, "ir", pick)
-        return translator_losses(
+        out = translator_losses(
             self.gen,
             self.disc,
             rgb,
@@ -208,6 +213,12 @@ class TranslatorStep(nn.Module):
             hot_weight=self.hot_weight,
             opt_d=self.critic_optimizer if self.training else None,
         )
+        if self.training and self.identity is not None:
+            ids = torch.as_tensor(batch["identity"], device=rgb.device)
+            ids = ids.repeat_interleave(clips["rgb"].shape[2])  # frames are b-major
+            out["identity"] = self.identity(out["output"], ids if pick is None else ids[pick])
+            out["loss"] = out["loss"] + self.identity_weight * out["identity"]
+        return out
 
 
 def fit_translator(
@@ -221,6 +232,8 @@ def fit_translator(
     hot_weight: float = 0.0,
     disc_channels: int = 32,
     frames_per_batch: int | None = None,
+    identity: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    identity_weight: float = 0.1,
     val_loader: DataLoader | None = None,
     device: torch.device | str = "cpu",
     sync_batchnorm: bool = False,
@@ -244,6 +257,7 @@ def fit_translator(
         disc_channels: Width of the PatchGAN critic.
         frames_per_batch: Use at most this many frames of each batch (clips repeat content
             from frame to frame; fewer frames make an epoch cheaper).
+        identity, identity_weight: The identity-preservation term (`TranslatorStep`).
         val_loader: Optional batches for a held-out L1 per epoch (sharded over ranks).
         device: Where to train.
         sync_batchnorm: Under torchrun, the critic's BatchNorm statistics over every rank's
@@ -262,6 +276,8 @@ def fit_translator(
         hot_weight=hot_weight,
         disc_channels=disc_channels,
         frames_per_batch=frames_per_batch,
+        identity=identity,
+        identity_weight=identity_weight,
     )
     dist = current()
     if dist.enabled and sync_batchnorm:
