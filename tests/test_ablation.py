@@ -157,6 +157,22 @@ def test_markdown_states_missing_spreads_and_the_paper():
     md = format_markdown(table)
     assert "| baseline | 75.58 | 50.00 | - | 50.00 |" in md
     assert "| full | 85.26 | 75.00 | - | 75.00 |" in md
+    assert "'paper': the paper's Table 4 (MGR-Dark, RGB students)" in md
+
+
+@pytest.mark.parametrize(
+    "settings, full, source",
+    [
+        ({"split": "nvgesture", "student": "rgb"}, "87.97", "Table 3 (NvGesture, MTCD)"),
+        ({"split": "subjects", "student": "depth"}, "87.45", "Table 2 (MGR-Dark, MTCD with a"),
+    ],
+)
+def test_the_paper_column_follows_what_was_measured(settings, full, source):
+    rows = {"baseline": {0: 0.5}, "full": {0: 0.75}}
+    md = format_markdown(AblationTable(["baseline", "full"], [0], rows, settings=settings))
+    assert "| baseline | - | 50.00 | - | 50.00 |" in md  # no comparable paper number
+    assert f"| full | {full} | 75.00 | - | 75.00 |" in md
+    assert f"'paper': the paper's {source}" in md
 
 
 def test_the_paper_preset_is_refused_on_a_cpu(data, tmp_path):
