@@ -40,7 +40,7 @@ ABLATIONS: dict[str, dict[str, bool]] = {
     # nothing but the joint run (online mode), so offline it would equal 'teacher'.
     "teacher+irp": {"ir_kd": True, "fusion_kd": False, "assistant_kd": True},
     # Not a paper row: fusion with an assistant trained on CE alone (this was
-    # 'teacher+assistant' before 0.3).
+    # 'teacher+assistant' before 0.2).
     "teacher+fusion": {"ir_kd": True, "fusion_kd": True, "assistant_kd": False},
     "full": {"ir_kd": True, "fusion_kd": True, "assistant_kd": True},  # row 4
 }
