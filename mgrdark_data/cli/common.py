@@ -11,7 +11,7 @@ from click.exceptions import NoArgsIsHelpError
 
 from ..errors import ExecutorError, MgrdarkError, file_system_error
 from ..executors import SPECS, ExecutorSpec, require_engine
-from ..media.write import X264_PRESETS
+from ..media.write import X264_PRESETS, EncoderSettings
 from ..paths import DATA_ENV, DEFAULT_DATA_DIR, DataRoot
 
 DEBUG_ENV = "MGRDARK_DEBUG"
@@ -109,6 +109,18 @@ def preset_option(default: str):
         show_default=True,
         help="x264 preset.",
     )
+
+
+def clip_encoder_options(f):
+    """`--crf` and `--preset` of the commands that cut clips (defaults: `EncoderSettings`)."""
+    f = preset_option(EncoderSettings.preset)(f)
+    return click.option(
+        "--crf",
+        type=click.IntRange(0, 51),
+        default=EncoderSettings.crf,
+        show_default=True,
+        help="H.264 quality of rgb/ir clips (lower is better).",
+    )(f)
 
 
 def _executor(ctx: click.Context, param: click.Parameter, value: str) -> ExecutorSpec:

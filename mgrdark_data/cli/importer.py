@@ -6,7 +6,7 @@ import click
 
 from ..importers import ImportReport, import_nvgesture
 from ..media.write import EncoderSettings
-from .common import MgrGroup, data_option, preset_option, quiet_option, setup_logging
+from .common import MgrGroup, clip_encoder_options, data_option, quiet_option, setup_logging
 from .progress import progress_factory
 
 
@@ -31,14 +31,7 @@ def import_group() -> None:
     default=None,
     help="Parallel decode processes (default: CPU count).",
 )
-@click.option(
-    "--crf",
-    type=click.IntRange(0, 51),
-    default=18,
-    show_default=True,
-    help="H.264 quality of rgb/ir clips (lower is better).",
-)
-@preset_option("veryfast")
+@clip_encoder_options
 @click.option("--strict", is_flag=True, help="Exit non-zero when any list line is rejected.")
 @click.option("--force", is_flag=True, help="Re-encode clips that are already written.")
 @quiet_option

@@ -7,7 +7,7 @@ import click
 from ..media.write import EncoderSettings
 from ..planning import SyncOptions
 from ..segment import SegmentReport, segment_dataset
-from .common import data_option, executor_option, preset_option, quiet_option, setup_logging
+from .common import clip_encoder_options, data_option, executor_option, quiet_option, setup_logging
 from .progress import progress_factory
 
 
@@ -35,14 +35,7 @@ from .progress import progress_factory
     help="Parallel decode processes, or the size of a dask-local/ray-local cluster "
     "(default: CPU count).",
 )
-@click.option(
-    "--crf",
-    type=click.IntRange(0, 51),
-    default=18,
-    show_default=True,
-    help="H.264 quality of rgb/ir clips (lower is better).",
-)
-@preset_option("veryfast")
+@clip_encoder_options
 @click.option(
     "--gop",
     type=click.IntRange(min=1),
