@@ -33,13 +33,13 @@ class NullBar:
     """A bar that shows nothing (no progress factory was given)."""
 
     def update(self, n: int = 1) -> None:
-        pass
+        """Shows nothing."""
 
     def set_postfix(self, ordered_dict: Mapping[str, Any] | None = None, **kw: Any) -> None:
-        pass
+        """Shows nothing."""
 
     def close(self) -> None:
-        pass
+        """Nothing to close."""
 
 
 def open_bar(progress: Progress | None, stage: str, total: int, unit: str) -> ProgressBar:
