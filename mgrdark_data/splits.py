@@ -35,10 +35,12 @@ PAPER_SUBJECTS = 21
 
 
 def default_test_subjects(subjects: int, val_subjects: int = 0) -> int:
-    """Test subjects drawn when none are asked for: the paper's 5 whenever that leaves a
-    training subject; a smaller dataset (the synthesizer's 4 subjects) gets about the paper's
-    share, 5 of 21, at least 1, and at most what keeps one subject for training."""
-    if DEFAULT_TEST_SUBJECTS + val_subjects < subjects:
+    """Test subjects drawn when none are asked for: the paper's 5 whenever that leaves at
+    least as many training subjects (the paper trains on 16); a smaller dataset (the
+    synthesizer's 4 subjects, or 6, which 5 test subjects would leave with one training
+    subject) gets about the paper's share, 5 of 21, at least 1, and at most what keeps one
+    subject for training."""
+    if subjects - val_subjects - DEFAULT_TEST_SUBJECTS >= DEFAULT_TEST_SUBJECTS:
         return DEFAULT_TEST_SUBJECTS
     share = round(subjects * DEFAULT_TEST_SUBJECTS / PAPER_SUBJECTS)
     return max(1, min(share, subjects - val_subjects - 1))

@@ -143,11 +143,12 @@ def test_cli_folds_and_official_split(data):
 def test_default_test_subjects_keep_the_paper_split_and_fit_small_datasets():
     from mgrdark_data.splits import default_test_subjects
 
-    assert [default_test_subjects(n) for n in (21, 10, 6)] == [5, 5, 5]
+    assert [default_test_subjects(n) for n in (21, 10, 9, 7, 6)] == [5, 5, 2, 2, 1]
     assert [default_test_subjects(n) for n in (5, 4, 3, 2)] == [1, 1, 1, 1]
     assert default_test_subjects(6, val_subjects=1) == 1
     assert default_test_subjects(11, val_subjects=6) == 3  # round(11 * 5 / 21)
-    assert default_test_subjects(12, val_subjects=6) == 5
+    assert default_test_subjects(15, val_subjects=5) == 5
+    assert default_test_subjects(14, val_subjects=5) == 3  # round(14 * 5 / 21)
 
 
 def test_split_defaults_work_on_synths_default_four_subjects(tmp_path):
