@@ -8,7 +8,14 @@ from ..align.resolve import MIN_SCORE
 from ..align.run import align_raw
 from ..align.sample import DEFAULT_PAIRS
 from ..lock import lock_outputs
-from .common import data_option, data_root, executor_option, quiet_option, setup_logging
+from .common import (
+    data_option,
+    data_root,
+    executor_option,
+    quiet_option,
+    setup_logging,
+    workers_option,
+)
 from .progress import progress_factory
 
 
@@ -59,13 +66,7 @@ def _fmt(value: float | None, spec: str) -> str:
     help="Estimates below this score fall back to the daylight take, the scene "
     "consensus, or native IR geometry.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Recordings estimated in parallel, or the size of a dask-local/ray-local cluster "
-    "(default: CPU count).",
-)
+@workers_option("Recordings estimated")
 @executor_option
 @quiet_option
 def align(

@@ -123,6 +123,20 @@ def clip_encoder_options(f):
     )(f)
 
 
+def workers_option(what: str, default: int | None = None):
+    """`--workers` of a command that runs its tasks through `--executor`: how many `what` run
+    at once here, or the size of the cluster `dask-local`/`ray-local` starts."""
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        default=default,
+        show_default=default is not None,
+        help=f"{what} in parallel processes, or the size of a dask-local/ray-local cluster"
+        + ("" if default is not None else " (default: CPU count)")
+        + ".",
+    )
+
+
 def _executor(ctx: click.Context, param: click.Parameter, value: str) -> ExecutorSpec:
     try:
         spec = ExecutorSpec.parse(value)

@@ -7,7 +7,14 @@ import click
 from ..media.write import EncoderSettings
 from ..planning import SyncOptions
 from ..segment import SegmentReport, segment_dataset
-from .common import clip_encoder_options, data_option, executor_option, quiet_option, setup_logging
+from .common import (
+    clip_encoder_options,
+    data_option,
+    executor_option,
+    quiet_option,
+    setup_logging,
+    workers_option,
+)
 from .progress import progress_factory
 
 
@@ -28,13 +35,7 @@ from .progress import progress_factory
     metavar="auto|none|FILE",
     help="IR geometry: estimate per recording, keep native, or a `mgrdata align` table.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Parallel decode processes, or the size of a dask-local/ray-local cluster "
-    "(default: CPU count).",
-)
+@workers_option("Streams decoded")
 @clip_encoder_options
 @click.option(
     "--gop",

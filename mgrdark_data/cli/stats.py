@@ -5,7 +5,14 @@ from __future__ import annotations
 import click
 
 from ..stats import compute_brightness_stats, format_stats_table
-from .common import data_option, data_root, executor_option, quiet_option, setup_logging
+from .common import (
+    data_option,
+    data_root,
+    executor_option,
+    quiet_option,
+    setup_logging,
+    workers_option,
+)
 from .progress import progress_factory
 
 
@@ -37,13 +44,7 @@ from .progress import progress_factory
     help="PNG of the Fig. 4 bar charts for every dataset in the table; histograms go "
     "to <stem>_hist.png.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Videos decoded in parallel processes.",
-)
+@workers_option("Videos decoded", default=1)
 @executor_option
 @quiet_option
 def stats(paths, data, name, frames_per_video, out, plot, workers, executor, quiet) -> None:

@@ -7,7 +7,14 @@ import sys
 import click
 
 from ..validate import validate_dataset
-from .common import data_option, data_root, executor_option, quiet_option, setup_logging
+from .common import (
+    data_option,
+    data_root,
+    executor_option,
+    quiet_option,
+    setup_logging,
+    workers_option,
+)
 from .progress import progress_factory
 
 
@@ -18,13 +25,7 @@ from .progress import progress_factory
     is_flag=True,
     help="Metadata only: no hashing or decoding (container frame counts instead).",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Clip files checked in parallel processes (or the size of a local cluster).",
-)
+@workers_option("Clip files checked", default=1)
 @click.option(
     "--examples",
     type=click.IntRange(min=0),
