@@ -8,7 +8,7 @@ import click
 
 from ..synth import CAPTURE_PRESETS, SynthEncoding, synthesize
 from ..synth.capture import STREAMS, TIME_UNITS, capture_options
-from ..synth.plan import DARK_NOISE_SIGMA, DIST_RANGE_MM
+from ..synth.plan import DARK_EXPOSURE, DARK_NOISE_SIGMA, DIST_RANGE_MM
 from .common import preset_option, quiet_option, setup_logging
 from .progress import progress_factory
 
@@ -80,6 +80,15 @@ from .progress import progress_factory
     metavar="LEVELS",
     help="Sensor noise of the dark takes' RGB in 8-bit levels; the person stands out "
     "from the room by a few levels, so lower makes dark RGB easier.",
+)
+@click.option(
+    "--dark-exposure",
+    type=(float, float),
+    default=DARK_EXPOSURE,
+    show_default=True,
+    metavar="MIN MAX",
+    help="Mean RGB level of the dark takes on [0, 1] (daylight 0.42-0.48); higher lifts "
+    "the person above the black level, so dark RGB gets easier.",
 )
 @click.option(
     "--distance",
@@ -186,6 +195,7 @@ def synth(
     no_sync,
     crf,
     dark_noise,
+    dark_exposure,
     distance,
     preset,
     rig,
@@ -237,6 +247,7 @@ def synth(
         distance_mm=distance,
         capture=capture,
         label_seconds=label_seconds,
+        dark_exposure=dark_exposure,
     )
     click.echo(f"raw:    {result.raw}")
     click.echo(f"labels: {result.labels_path}")

@@ -21,7 +21,9 @@ from ..pool import worker_pool
 from ..progress import Progress, stage_bar
 from .capture import CaptureOptions
 from .plan import (
+    DARK_EXPOSURE,
     DARK_NOISE_SIGMA,
+    DARK_OFFSET,
     DIST_RANGE_MM,
     LIGHTS,
     MIN_DISTANCE_MM,
@@ -74,6 +76,7 @@ def plan_dataset(
     dark_noise: float = DARK_NOISE_SIGMA,
     distance_mm: tuple[float, float] = DIST_RANGE_MM,
     capture: CaptureOptions | None = None,
+    dark_exposure: tuple[float, float] = DARK_EXPOSURE,
 ) -> list[SynthTake]:
     """Plans of every recording `synthesize` writes, in recording id order.
 
@@ -90,6 +93,12 @@ def plan_dataset(
         raise OptionError(
             f"person distance {distance_mm[0]:g}..{distance_mm[1]:g} mm: need "
             f"{MIN_DISTANCE_MM:g} <= MIN <= MAX (nearer, the person leaves the view)"
+        )
+    if not DARK_OFFSET / 255 < dark_exposure[0] <= dark_exposure[1] <= 1:
+        raise OptionError(
+            f"dark exposure {dark_exposure[0]:g}..{dark_exposure[1]:g}: need "
+            f"{DARK_OFFSET / 255:.3f} < MIN <= MAX <= 1 (mean RGB level on [0, 1], above the "
+            "black level)"
         )
     rooms = {name: make_scene(name, seed) for name in scene_names(scenes)}
     takes = []
@@ -115,6 +124,7 @@ def plan_dataset(
                     dark_noise=dark_noise,
                     distance_mm=distance_mm,
                     capture=capture,
+                    dark_exposure=dark_exposure,
                 )
             )
     return sorted(takes, key=lambda p: p.recording)
@@ -169,6 +179,7 @@ def synthesize(
     distance_mm: tuple[float, float] = DIST_RANGE_MM,
     capture: CaptureOptions | None = None,
     label_seconds: bool = False,
+    dark_exposure: tuple[float, float] = DARK_EXPOSURE,
     progress: Progress | None = None,
 ) -> SynthResult:
     """Write a synthetic raw dataset into `raw`, deterministic per `seed`.
@@ -190,11 +201,12 @@ def synthesize(
         dark_noise: blotchy sensor noise of the dark takes' RGB in 8-bit levels: how hard
             dark RGB is (the person stands out from the room by a few levels).
         distance_mm: (min, max) distance of the person from the cameras; nearer is larger.
+        dark_exposure: (min, max) of a dark take's mean RGB level on [0, 1]; higher lifts
+            the person further above the black level (more contrast under the same noise).
         capture: the streams' clocks and files (variable rate, drops, timestamps files, image
             folders); default: constant-rate videos.
         label_seconds: labels.csv gives spans as `start_s`/`end_s` instead of frames.
     """
-    raw = make_dir(raw)
     takes = plan_dataset(
         subjects=subjects,
         scenes=scenes,
@@ -206,7 +218,9 @@ def synthesize(
         dark_noise=dark_noise,
         distance_mm=distance_mm,
         capture=capture,
+        dark_exposure=dark_exposure,
     )
+    raw = make_dir(raw)  # after the plan: refused options leave no folder behind
     encoding = encoding or SynthEncoding()
     jobs = [(take, str(raw), encoding, write_sync) for take in takes]
     results: list[RecordingResult] = []

@@ -43,6 +43,11 @@ MAX_IR_OFFSET_S = 0.2
 DARK_NOISE_SIGMA = 7.5
 """Default blotchy sensor noise of dark RGB (8-bit levels): about the person's contrast to the
 room, so dark RGB alone is near chance for a small classifier (bench/RESULTS.md, "ablation")."""
+DARK_EXPOSURE = (0.07, 0.11)
+"""Range of a dark take's mean RGB level on [0, 1] (daylight: 0.42-0.48). A black level of 9
+8-bit levels takes most of it, so the room and the person span only a few levels above it."""
+DARK_OFFSET = 9.0
+"""Black level plus dark current of the dark takes' RGB, in 8-bit levels."""
 DIST_RANGE_MM = (2700.0, 3400.0)
 """Where the body plane stands; with arms reaching forward the person spans 2-4 m."""
 MIN_DISTANCE_MM = 1500.0
@@ -290,13 +295,15 @@ def plan_take(
     dark_noise: float = DARK_NOISE_SIGMA,
     distance_mm: tuple[float, float] = DIST_RANGE_MM,
     capture: CaptureOptions | None = None,
+    dark_exposure: tuple[float, float] = DARK_EXPOSURE,
 ) -> SynthTake:
     """Decide a take: every class `repeats` times in a seeded order, then more gestures (in
     fresh shuffles of all classes) until there are `min_gestures` and the take lasts
     `min_seconds` (at the nominal RGB rate). Same arguments, same plan; `capture` (default:
     constant-rate videos) decides the streams' clocks. `distance_mm` is the range of the body
     plane's distance from the cameras: nearer means a larger person, kept nearer the middle
-    of the view (the whole person stays inside every camera's view).
+    of the view (the whole person stays inside every camera's view). `dark_exposure` is the
+    range of a dark take's mean RGB level on [0, 1].
     """
     capture = capture or CaptureOptions()
     fps = capture.rgb_fps
@@ -326,7 +333,7 @@ def plan_take(
         rgb_size,
     )
     ir_offset = round(float(rng.uniform(-MAX_IR_OFFSET_S, MAX_IR_OFFSET_S)), 3)
-    exposure = float(rng.uniform(0.07, 0.11) if light == "dark" else rng.uniform(0.42, 0.48))
+    exposure = float(rng.uniform(*dark_exposure) if light == "dark" else rng.uniform(0.42, 0.48))
     order = [int(g) for g in rng.permutation(np.repeat(np.arange(len(vocab)), repeats))]
     # A lead-in of at least the largest IR offset keeps the first gesture inside the IR stream.
     lead = max(int(rng.integers(rmin, rmax + 1)), math.ceil(MAX_IR_OFFSET_S * fps) + 2)

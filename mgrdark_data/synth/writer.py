@@ -17,7 +17,7 @@ from ..paths import make_dir
 from .capture import STREAMS, CaptureOptions
 from .clocks import StreamClock
 from .figure import Figure, person_figure
-from .plan import SynthTake
+from .plan import DARK_OFFSET, SynthTake
 from .render import DepthComposer, IrComposer, RgbComposer, make_noise_bank, stamp_index
 from .scene import depth_background, ir_background, rgb_background
 from .streams import PngStream, SynthEncoding, VideoStream, write_timestamps
@@ -71,7 +71,7 @@ def build_composers(
         bg = rgb_background(scene, rig.optics, cam, "dark", REFLECTANCE_MEAN * 255)
         cast = np.array([0.92, 1.0, 1.15], np.float32) * rng.uniform(0.95, 1.05, 3)
         shade = _vignette(cam.height, cam.width, 0.5)[..., None] * cast.astype(np.float32)
-        offset = 9.0  # black level plus dark current: the night frame is mostly offset
+        offset = DARK_OFFSET  # the night frame is mostly black level and dark current
         gain = (take.exposure * 255 - offset) / max(float((bg * shade).mean()), 1.0)
         noise = make_noise_bank(rng, shape, take.dark_noise, NOISE_FRAMES, n, grain=DARK_GRAIN)
         rgb = RgbComposer(cam, bg, shade * gain, offset, noise)
