@@ -37,6 +37,7 @@ from mgrdark_data.executors import ExecutorLike, is_local, run_tasks
 from mgrdark_data.manifest import read_frame
 from mgrdark_data.media import count_decoded_frames, read_clip_tag
 from mgrdark_data.media.probe import count_packets
+from mgrdark_data.media.write import ENCODER_THREADS
 from mgrdark_data.paths import DataRoot, atomic_path
 from mgrdark_data.progress import Progress, stage_bar
 from mgrdark_data.records import ClipRecord
@@ -247,6 +248,9 @@ def _encode(job: _Job, frames: np.ndarray) -> None:
             stream.width = stream.height = job.size
             stream.pix_fmt = enc.pix_fmt
             stream.codec_context.gop_size = enc.gop
+            # x264 slices frames by its thread count: fixed, the bytes do not depend on the
+            # CPUs this process may use (the rule `mgrdata segment` follows).
+            stream.codec_context.thread_count = ENCODER_THREADS
             stream.options = dict(enc.options)
             for i in range(frames.shape[1]):
                 if depth:
