@@ -39,13 +39,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--work", type=Path, default=ROOT / "_work" / "fidelity")
     p.add_argument("--seeds", default="0-9", help="'0-9' or comma-separated")
     p.add_argument("--rows", default=ROWS)
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--size", type=int, default=32, help="data.resize")
     p.add_argument("--crop", type=int, default=28, help="data.crop")
     p.add_argument("--frames", type=int, default=8, help="data.num_frames")
     p.add_argument("--translator", default="sda")
     p.add_argument("--distance", nargs=2, type=float, default=(1700.0, 2000.0))
-    p.add_argument("--dark-noise", type=float, default=2.5)
+    p.add_argument("--dark-noise", type=float, default=2.0)
+    p.add_argument("--dark-exposure", nargs=2, type=float, default=(0.30, 0.36))
+    p.add_argument("--scenes", type=int, default=1, help="rooms per subject")
+    p.add_argument("--repeats", type=int, default=3, help="instances of a class per take")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--no-write", action="store_true", help="do not touch bench/RESULTS.md")
     return p.parse_args(argv)
@@ -58,14 +61,17 @@ def seeds_of(text: str) -> list[int]:
     return [int(s) for s in text.split(",")]
 
 
-def make_data(work: Path, distance: tuple[float, float], dark_noise: float) -> Path:
+def make_data(work: Path, args: argparse.Namespace) -> Path:
     """Raw recordings -> dark clips aligned by the rig's true geometry -> split."""
     from mgrdark_data.cli import cli as mgrdata
 
     raw, data = work / "raw", work / "data"
-    synth = ["synth", str(raw), "--subjects", "8", "--repeats", "2", "--scale", "0.125"]
-    synth += ["--gesture-frames", "40", "80", "--rest-frames", "8", "16", "-q"]
-    synth += ["--dark-noise", f"{dark_noise:g}", "--distance", *(f"{d:g}" for d in distance)]
+    synth = ["synth", str(raw), "--subjects", "8", "--scale", "0.125", "-q"]
+    synth += ["--scenes", str(args.scenes), "--repeats", str(args.repeats)]
+    synth += ["--gesture-frames", "40", "80", "--rest-frames", "8", "16"]
+    synth += ["--dark-noise", f"{args.dark_noise:g}"]
+    synth += ["--dark-exposure", *(f"{e:g}" for e in args.dark_exposure)]
+    synth += ["--distance", *(f"{d:g}" for d in args.distance)]
     steps = [
         (raw / "truth.json", synth),
         (work / "dark_labels.csv", None),
@@ -143,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     seeds = seeds_of(args.seeds)
     work = args.work
     tag = f"d{args.distance[0]:g}-{args.distance[1]:g}_n{args.dark_noise:g}"
-    data = make_data(work / tag, tuple(args.distance), args.dark_noise)
+    tag += f"_e{args.dark_exposure[0]:g}-{args.dark_exposure[1]:g}_s{args.scenes}r{args.repeats}"
+    data = make_data(work / tag, args)
     if not (data / "cache" / f"raw-s{args.size}").exists():
         prep = ["prepare", "-d", str(data), "--size", str(args.size), "--format", "raw", "-q"]
         prep += ["--modality", "rgb", "--modality", "ir"]
