@@ -15,7 +15,7 @@ import numpy as np
 from .align.geometry import warp_ir_to_rgb
 from .errors import MediaError, cannot_write
 from .media.read import iter_frames
-from .media.write import ClipWriter, read_clip_tag, sha256_file
+from .media.write import ClipWriter, count_decoded_frames, read_clip_tag, sha256_file
 from .planning import ClipJob, StreamTask
 
 log = logging.getLogger(__name__)
@@ -69,8 +69,8 @@ class ExistingClips:
 
     A clip is kept only if its container tag matches the job (same source frames, same
     settings) and its size and sha256 equal the manifest record it is about to reuse; a clip
-    without a record (its run was killed before the manifest was written) is kept on its tag,
-    as its writer verified it before renaming it into place.
+    without a record (its run was killed before the manifest was written) is kept only if it
+    still decodes, without a bitstream error, to the frames its job asks for.
     """
 
     records: dict[str, tuple[int, str]]
@@ -78,6 +78,8 @@ class ExistingClips:
     outcomes: dict[tuple[str, str], ClipOutcome] = field(default_factory=dict)
     mismatched: list[str] = field(default_factory=list)
     """Clips whose bytes no longer match their record (re-cut)."""
+    undecodable: list[str] = field(default_factory=list)
+    """Clips without a record that no longer decode in full (re-cut)."""
 
     def keep(self, job: ClipJob) -> bool:
         if read_clip_tag(job.path) != job.tag:
@@ -90,15 +92,30 @@ class ExistingClips:
         if outcome is None or (record and record != (outcome.bytes, outcome.sha256)):
             self.mismatched.append(job.relpath)
             return False
+        if record is None and not _decodes_in_full(job):
+            self.undecodable.append(job.relpath)
+            return False
         self.outcomes[(job.clip_id, job.modality)] = outcome
         return True
 
-    def note(self) -> str | None:
-        n = len(self.mismatched)
-        if not n:
-            return None
-        which = ", ".join(self.mismatched[:3]) + (", ..." if n > 3 else "")
-        return f"re-cut {n} clip(s) whose bytes no longer match the manifest ({which})"
+    def notes(self) -> list[str]:
+        out = []
+        for paths, why in (
+            (self.mismatched, "whose bytes no longer match the manifest"),
+            (self.undecodable, "without a manifest record that no longer decode in full"),
+        ):
+            if paths:
+                which = ", ".join(paths[:3]) + (", ..." if len(paths) > 3 else "")
+                out.append(f"re-cut {len(paths)} clip(s) {why} ({which})")
+        return out
+
+
+def _decodes_in_full(job: ClipJob) -> bool:
+    """The clip decodes without a bitstream error to exactly its job's frames."""
+    try:
+        return count_decoded_frames(job.path) == len(job.source_indices)
+    except (MediaError, OSError):
+        return False
 
 
 def run_stream_task(task: StreamTask) -> list[ClipOutcome]:

@@ -259,7 +259,7 @@ def _segment(
 
     tasks = [t for p in plans.values() for t in p.tasks]
     outcomes = dict(existing.outcomes)
-    report.notes += [n for n in [existing.note()] if n]
+    report.notes += existing.notes()
     to_write = sum(len(t.jobs) for t in tasks)
     with stage_bar(progress if to_write else None, "segment", to_write, "clip") as bar:
         for o in _run_tasks(tasks, workers, bar, executor):

@@ -119,3 +119,29 @@ def test_every_clip_has_the_same_bytes_with_any_workers_and_any_cpu_count(tmp_pa
     assert len(runs["w1"]) == 6
     for name, hashes in runs.items():
         assert hashes == runs["w1"], name
+
+
+def test_a_rerun_recuts_a_clip_without_a_record_that_no_longer_decodes(raw, tmp_path):
+    """A run killed before its manifest leaves clips without records: the re-run keeps each
+    only if it still decodes in full (the tag alone cannot tell a damaged file)."""
+    data = tmp_path / "data"
+    _segment(raw, data, "--workers", "1")
+    before = read_frame(data / "manifest/clips.parquet", ClipRecord)
+    (data / "manifest/clips.parquet").unlink()  # as if killed before writing it
+    row = before.iloc[2]
+    clip = data / row["ir_path"]
+    blob = bytearray(clip.read_bytes())
+    blob[_mdat_offset(clip)] ^= 0xFF
+    clip.write_bytes(bytes(blob))
+    assert read_clip_tag(clip) is not None
+
+    again = _segment(raw, data, "--workers", "1")
+    assert (
+        "note: re-cut 1 clip(s) without a manifest record that no longer decode in full "
+        f"({row['ir_path']})" in again.output
+    )
+    files = 3 * len(before)
+    assert f"clip files: 1 written, {files - 1} kept from an earlier run" in again.output
+    after = read_frame(data / "manifest/clips.parquet", ClipRecord)
+    assert after["ir_sha256"].tolist() == before["ir_sha256"].tolist()
+    assert sha256_file(clip) == row["ir_sha256"]
