@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,14 +92,20 @@ def make_dir(path: str | os.PathLike) -> Path:
     return path
 
 
-TEMPORARY_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp$")
-"""`.name.PID.tmp`: every file a command writes is first written under this name."""
+TEMPORARY_NAME = re.compile(r"^\.(?P<name>.+?)(?:\.(?P<host>h-[A-Za-z0-9-]+))?\.(?P<pid>\d+)\.tmp$")
+"""`.name.h-HOST.PID.tmp`: every file a command writes is first written under this name (names
+of earlier versions, `.name.PID.tmp`, carry no host)."""
+
+
+def host_tag() -> str:
+    """This host's name as it appears in temporary names: `h-` and [A-Za-z0-9-] only."""
+    return "h-" + (re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "unknown")
 
 
 def temporary_sibling(path: Path) -> Path:
-    """A hidden name beside `path` that no reader mistakes for a finished file; the pid tells
-    whether its writer still runs (`remove_debris`)."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """A hidden name beside `path` that no reader mistakes for a finished file; the host and
+    pid tell whether its writer still runs (`remove_debris`)."""
+    return path.with_name(f".{path.name}.{host_tag()}.{os.getpid()}.tmp")
 
 
 @contextlib.contextmanager
@@ -136,17 +143,23 @@ def _why(e: OSError) -> str:
 
 
 def remove_debris(folder: str | os.PathLike) -> list[Path]:
-    """Delete the temporary files (`.name.PID.tmp`) under `folder` whose writer is gone.
+    """Delete the temporary files (`.name.h-HOST.PID.tmp`) under `folder` whose writer is gone.
 
-    Files of live processes are left alone. The pid is read on this host only, so call this
-    while holding the folder's lock (`mgrdark_data.lock`): then no writer on another host can
-    be live in it. Returns the files removed.
+    Call this while holding the folder's lock (`mgrdark_data.lock`), before the run's own
+    writers start: then a file of this host is debris if its pid is dead, and a file of
+    another host (a cluster worker of an earlier run) is debris as it stands, since no run but
+    ours may write in the folder. Files of live processes on this host are left alone, and so
+    are host-less names of earlier versions whose pid is alive here. Returns the files removed.
     """
+    here = host_tag()
     removed = []
     for dirpath, _, names in os.walk(folder):
         for name in names:
             match = TEMPORARY_NAME.match(name)
-            if match is None or pid_alive(int(match["pid"])):
+            if match is None:
+                continue
+            host = match["host"]
+            if (host is None or host == here) and pid_alive(int(match["pid"])):
                 continue
             path = Path(dirpath, name)
             with contextlib.suppress(FileNotFoundError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -17,6 +18,7 @@ from click.testing import CliRunner
 
 from mgrdark_data.cli import cli as mgrdata
 from mgrdark_data.lock import LOCK_NAME, DataLockedError, data_lock
+from mgrdark_data.paths import TEMPORARY_NAME, host_tag, temporary_sibling
 from mgrdark_data.testing import make_recording, write_annotations
 
 
@@ -168,3 +170,30 @@ def test_each_writer_removes_the_temporary_files_of_dead_runs_only(tmp_path):
         assert held.debris == sorted([dead, dead_manifest])
     assert not dead.exists() and not dead_manifest.exists()
     assert live.exists() and other.exists()
+
+
+def test_debris_is_judged_by_host_and_pid(tmp_path):
+    """Temporary names carry the writer's host: this host's are removed when their pid is
+    dead, another host's (a cluster worker of an earlier run) whatever its pid, since the
+    lock holder is the only run that may write."""
+    here = host_tag()
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    mine_live = clips / f".a.mp4.{here}.{os.getpid()}.tmp"
+    mine_dead = clips / f".b.mp4.{here}.{_dead_pid()}.tmp"
+    remote = clips / f".c.mp4.h-node17.{os.getpid()}.tmp"  # a pid that is alive here
+    for p in (mine_live, mine_dead, remote):
+        p.write_bytes(b"x")
+    with data_lock(tmp_path, "test") as held:
+        assert held.debris == sorted([mine_dead, remote])
+    assert mine_live.exists() and not remote.exists()
+
+
+def test_temporary_names_carry_host_and_pid():
+    tmp = temporary_sibling(Path("clips/rgb/x.y.mp4"))
+    assert tmp.name == f".x.y.mp4.{host_tag()}.{os.getpid()}.tmp"
+    m = TEMPORARY_NAME.match(tmp.name)
+    assert (m["name"], m["host"], int(m["pid"])) == ("x.y.mp4", host_tag(), os.getpid())
+    old = TEMPORARY_NAME.match(".x.y.mp4.123.tmp")  # written by an earlier version
+    assert (old["name"], old["host"], old["pid"]) == ("x.y.mp4", None, "123")
+    assert re.fullmatch(r"h-[A-Za-z0-9-]+", host_tag())
