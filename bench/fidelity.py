@@ -1,18 +1,23 @@
 """MTCD over many seeds on a calibrated synth setting, with a paired significance test.
 
 Data (made once into the work folder, each step skipped when its output exists):
-`mgrdata synth` with the calibration knobs (`--distance`: the person 1.7-2.0 m from the
-cameras instead of 2.7-3.4 m, so larger and nearer the middle of the view; `--dark-noise 2.5`
-instead of 7.5), dark takes only, `segment --align FILE` with the rig's true IR geometry from
-`truth.json` (the automatic alignment scores 0 when a near person covers most of the room's
-edges), a split with 2 test subjects, a raw 32-px cache (`mgrtrain prepare --format raw`).
-Then `mgrtrain ablation` (clips in memory from that cache, tiny preset at a small input) over
-the rows and seeds, and, for every row against `baseline`, a paired Wilcoxon signed-rank test
-and a paired t-test on the per-seed test top-1 (scipy).
+`mgrdata synth` with the calibration knobs, 8 subjects in one room, 3 instances of every class
+per take: `--distance 1700 2000` (the person 1.7-2.0 m from the cameras instead of 2.7-3.4 m,
+larger and nearer the middle of the view), `--dark-exposure 0.30 0.36` (the dark takes' mean
+RGB level; default 0.07-0.11) and `--dark-noise 2.0` (default 7.5); dark takes only,
+`segment --align FILE` with the rig's true IR geometry from `truth.json` (the automatic
+alignment scores 0 when a near person covers most of the room's edges), a split with 2 test
+subjects, a raw 32-px cache (`mgrtrain prepare --format raw`). Then `mgrtrain ablation`
+(clips in memory from that cache, tiny preset at 32 -> 28 px, 8 frames, 60 epochs a stage)
+over the rows and seeds, and, for every row against `baseline`, a paired Wilcoxon
+signed-rank test and a paired t-test on the per-seed test top-1 (scipy).
 
-    python bench/fidelity.py --seeds 0-9 --epochs 15 --frames 4 --set data.cache=true \
+    python bench/fidelity.py --seeds 0-9 --rows baseline,teacher,full --set data.cache=true \
         --set data.cache_format=raw ...            # RESULTS.md, "MTCD fidelity: 10 seeds"
     python bench/fidelity.py --seeds 0 --epochs 2 --no-write   # smoke run
+
+Seeds can run in several processes on one --work (e.g. `--seeds 0,2,4,6,8` and `--seeds
+1,3,5,7,9` with `--no-write`), then once more with every seed to read the table back.
 """
 
 from __future__ import annotations
