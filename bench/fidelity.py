@@ -115,35 +115,42 @@ def dark_labels_and_alignment(raw: Path, work: Path) -> None:
     labels[labels["light"] == "dark"].to_csv(work / "dark_labels.csv", index=False)
 
 
+COMPARISONS = (("teacher", "teacher+irp"), ("teacher", "full"))
+"""Beyond every row against `baseline`: what rows 3 and 4 add to row 2 (the IR teacher alone)."""
+
+
 def paired_tests(table: pd.DataFrame, seeds: list[int], ref: str = "baseline") -> list[dict]:
-    """Each row against `ref` over the seeds both have: mean difference, Wilcoxon, t-test."""
+    """Each row against `ref`, then the `COMPARISONS`, over the seeds both rows have: mean
+    difference, wins/ties/losses, Wilcoxon signed-rank and paired t-test p-values."""
     by_row = table.set_index("row")
+    rows = [r for r in by_row.index if not r.startswith("(")]
+    pairs = [(ref, r) for r in rows if r != ref and ref in rows]
+    pairs += [(a, b) for a, b in COMPARISONS if a in rows and b in rows]
     out = []
-    for row in by_row.index:
-        if row == ref or row.startswith("("):
-            continue
-        pairs = [
-            (by_row.loc[row, f"top1_seed{s}"], by_row.loc[ref, f"top1_seed{s}"])
+    for base, row in pairs:
+        got = [
+            (by_row.loc[row, f"top1_seed{s}"], by_row.loc[base, f"top1_seed{s}"])
             for s in seeds
             if pd.notna(by_row.loc[row, f"top1_seed{s}"])
-            and pd.notna(by_row.loc[ref, f"top1_seed{s}"])
+            and pd.notna(by_row.loc[base, f"top1_seed{s}"])
         ]
-        if len(pairs) < 2:
+        if len(got) < 2:
             continue
-        diff = [a - b for a, b in pairs]
+        diff = [a - b for a, b in got]
         nonzero = [d for d in diff if d != 0]
-        w = stats.wilcoxon(nonzero) if len(nonzero) >= 1 else None
-        t = stats.ttest_rel([a for a, _ in pairs], [b for _, b in pairs])
+        w = stats.wilcoxon(nonzero) if nonzero else None
+        t = stats.ttest_rel([a for a, _ in got], [b for _, b in got]) if any(diff) else None
         out.append(
             {
                 "row": row,
-                "n": len(pairs),
+                "against": base,
+                "n": len(got),
                 "mean_diff": float(sum(diff) / len(diff)),
                 "wins": int(sum(d > 0 for d in diff)),
                 "ties": int(sum(d == 0 for d in diff)),
                 "losses": int(sum(d < 0 for d in diff)),
                 "wilcoxon_p": None if w is None else float(w.pvalue),
-                "ttest_p": float(t.pvalue),
+                "ttest_p": None if t is None else float(t.pvalue),
             }
         )
     return out
@@ -198,13 +205,13 @@ def report(table: pd.DataFrame, tests: list[dict], seeds: list[int], minutes: fl
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
-        "| row vs baseline | seeds | mean diff (points) | wins/ties/losses | Wilcoxon p "
+        "| row | against | seeds | mean diff (points) | wins/ties/losses | Wilcoxon p "
         "| paired t-test p |",
-        "|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|",
     ]
     for t in tests:
         lines.append(
-            f"| {t['row']} | {t['n']} | {t['mean_diff']:+.2f} | "
+            f"| {t['row']} | {t['against']} | {t['n']} | {t['mean_diff']:+.2f} | "
             f"{t['wins']}/{t['ties']}/{t['losses']} | {_f(t['wilcoxon_p'], 3)} | "
             f"{_f(t['ttest_p'], 3)} |"
         )
