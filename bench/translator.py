@@ -11,8 +11,8 @@ over whole frames and over person pixels (normalised IR > 1.2: much warmer than 
 `--classify STAGE_DIR ...` instead trains the tiny ResNet-10 (AdamW, 25 epochs with one x0.1
 decay at 80%, CE only, centre clips preloaded, precise BN before testing; `--classify-seeds N`
 classifiers per input) on IR, on dark RGB and on the pseudo-IR of each trained translator
-stage, and prints the test top-1 of each (and each translator's L1 to the real IR over whole frames and
-over person pixels): what an assistant could reach at best from that translator.
+stage, and prints the test top-1 of each (and each translator's L1 to the real IR over whole
+frames and over person pixels): what an assistant could reach at best from that translator.
 
 DATA needs aligned rgb/ir clips, a `subjects` split and, with --cache (the default), the cache
 of the --size (`mgrtrain prepare -d DATA --size 64 --modality rgb --modality ir`).
