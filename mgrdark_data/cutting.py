@@ -14,6 +14,7 @@ import numpy as np
 
 from .align.geometry import warp_ir_to_rgb
 from .errors import MediaError, cannot_write
+from .media.probe import count_packets
 from .media.read import iter_frames
 from .media.write import ClipWriter, count_decoded_frames, read_clip_tag, sha256_file
 from .planning import ClipJob, StreamTask
@@ -70,11 +71,14 @@ class ExistingClips:
     A clip is kept only if its container tag matches the job (same source frames, same
     settings) and its size and sha256 equal the manifest record it is about to reuse; a clip
     without a record (its run was killed before the manifest was written) is kept only if it
-    still decodes, without a bitstream error, to the frames its job asks for.
+    still passes the run's verification (`verify`) with the frames its job asks for.
     """
 
     records: dict[str, tuple[int, str]]
     """Manifest record of each clip: path relative to the root -> (bytes, sha256)."""
+    verify: str = "decode"
+    """How a clip without a record is checked: as the run verifies what it writes
+    (`EncoderSettings.verify`: decode every frame, or count packets)."""
     outcomes: dict[tuple[str, str], ClipOutcome] = field(default_factory=dict)
     mismatched: list[str] = field(default_factory=list)
     """Clips whose bytes no longer match their record (re-cut)."""
@@ -92,7 +96,7 @@ class ExistingClips:
         if outcome is None or (record and record != (outcome.bytes, outcome.sha256)):
             self.mismatched.append(job.relpath)
             return False
-        if record is None and not _decodes_in_full(job):
+        if record is None and not _still_whole(job, self.verify):
             self.undecodable.append(job.relpath)
             return False
         self.outcomes[(job.clip_id, job.modality)] = outcome
@@ -102,7 +106,7 @@ class ExistingClips:
         out = []
         for paths, why in (
             (self.mismatched, "whose bytes no longer match the manifest"),
-            (self.undecodable, "without a manifest record that no longer decode in full"),
+            (self.undecodable, "without a manifest record that no longer pass verification"),
         ):
             if paths:
                 which = ", ".join(paths[:3]) + (", ..." if len(paths) > 3 else "")
@@ -110,10 +114,12 @@ class ExistingClips:
         return out
 
 
-def _decodes_in_full(job: ClipJob) -> bool:
-    """The clip decodes without a bitstream error to exactly its job's frames."""
+def _still_whole(job: ClipJob, verify: str) -> bool:
+    """The clip holds exactly its job's frames: decoded without a bitstream error (`decode`)
+    or as packets (`packets`), the check its writer made before renaming it into place."""
+    count = count_decoded_frames if verify == "decode" else count_packets
     try:
-        return count_decoded_frames(job.path) == len(job.source_indices)
+        return count(job.path) == len(job.source_indices)
     except (MediaError, OSError):
         return False
 

@@ -233,7 +233,9 @@ def _segment(
             report.warnings.append(f"{rec_id}: {note}")
 
     plans: dict[str, RecordingPlan] = {}
-    existing = ExistingClips({} if dry_run or force else _clip_records(root))
+    existing = ExistingClips(
+        {} if dry_run or force else _clip_records(root), verify=settings.verify
+    )
     for rec_id, insts in by_recording.items():
         plans[rec_id] = plan_recording(
             infos[rec_id],

@@ -121,11 +121,14 @@ def test_every_clip_has_the_same_bytes_with_any_workers_and_any_cpu_count(tmp_pa
         assert hashes == runs["w1"], name
 
 
-def test_a_rerun_recuts_a_clip_without_a_record_that_no_longer_decodes(raw, tmp_path):
+@pytest.mark.parametrize("verify", ["decode", "packets"])
+def test_a_rerun_rechecks_a_clip_without_a_record_as_the_run_verifies(raw, tmp_path, verify):
     """A run killed before its manifest leaves clips without records: the re-run keeps each
-    only if it still decodes in full (the tag alone cannot tell a damaged file)."""
+    only if it passes the run's own check again (the tag alone cannot tell a damaged file).
+    Decoding finds a flipped byte; counting packets (`--verify packets`, the cheaper check the
+    user chose) does not, so that clip is kept, as that run would have written it."""
     data = tmp_path / "data"
-    _segment(raw, data, "--workers", "1")
+    _segment(raw, data, "--workers", "1", "--verify", verify)
     before = read_frame(data / "manifest/clips.parquet", ClipRecord)
     (data / "manifest/clips.parquet").unlink()  # as if killed before writing it
     row = before.iloc[2]
@@ -135,12 +138,16 @@ def test_a_rerun_recuts_a_clip_without_a_record_that_no_longer_decodes(raw, tmp_
     clip.write_bytes(bytes(blob))
     assert read_clip_tag(clip) is not None
 
-    again = _segment(raw, data, "--workers", "1")
+    again = _segment(raw, data, "--workers", "1", "--verify", verify)
+    files = 3 * len(before)
+    if verify == "packets":
+        assert "re-cut" not in again.output
+        assert f"clip files: 0 written, {files} kept from an earlier run" in again.output
+        return
     assert (
-        "note: re-cut 1 clip(s) without a manifest record that no longer decode in full "
+        "note: re-cut 1 clip(s) without a manifest record that no longer pass verification "
         f"({row['ir_path']})" in again.output
     )
-    files = 3 * len(before)
     assert f"clip files: 1 written, {files - 1} kept from an earlier run" in again.output
     after = read_frame(data / "manifest/clips.parquet", ClipRecord)
     assert after["ir_sha256"].tolist() == before["ir_sha256"].tolist()
