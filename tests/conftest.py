@@ -3,7 +3,17 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import pytest
+
+# Test this tree, not an installed copy (`make demo` installs one non-editably): first on this
+# process's path and on the path of every subprocess a test starts (`python -m mgrdark_data`).
+ROOT = str(Path(__file__).resolve().parents[1])
+sys.path.insert(0, ROOT)
+os.environ["PYTHONPATH"] = os.pathsep.join([ROOT, *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 @pytest.fixture
