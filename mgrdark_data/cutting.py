@@ -14,9 +14,8 @@ import numpy as np
 
 from .align.geometry import warp_ir_to_rgb
 from .errors import MediaError, cannot_write
-from .media.probe import count_packets
 from .media.read import iter_frames
-from .media.write import ClipWriter, count_decoded_frames, read_clip_tag, sha256_file
+from .media.write import ClipWriter, count_verified_frames, read_clip_tag, sha256_file
 from .planning import ClipJob, StreamTask
 
 log = logging.getLogger(__name__)
@@ -115,11 +114,10 @@ class ExistingClips:
 
 
 def _still_whole(job: ClipJob, verify: str) -> bool:
-    """The clip holds exactly its job's frames: decoded without a bitstream error (`decode`)
-    or as packets (`packets`), the check its writer made before renaming it into place."""
-    count = count_decoded_frames if verify == "decode" else count_packets
+    """The clip passes the check its writer made before renaming it into place, with exactly
+    its job's frames."""
     try:
-        return count(job.path) == len(job.source_indices)
+        return count_verified_frames(job.path, verify) == len(job.source_indices)
     except (MediaError, OSError):
         return False
 

@@ -175,11 +175,9 @@ class ClipWriter:
                 f"{self.path.name}: got {self.frames} source frames, expected "
                 f"{self.expected_frames} (the source ended early or failed to decode)"
             )
+        how = "decodes to" if self.verify == "decode" else "holds"
         try:
-            if self.verify == "decode":
-                found, how = count_decoded_frames(self.tmp), "decodes to"
-            else:
-                found, how = count_packets(self.tmp), "holds"
+            found = count_verified_frames(self.tmp, self.verify)
         except MediaError as e:
             self.abort()
             raise MediaError(f"{self.path.name}: {e}") from e
@@ -226,6 +224,12 @@ def count_decoded_frames(path: str | os.PathLike, *, full: bool = False) -> int:
             return sum(1 for _ in container.decode(stream))
     except av.FFmpegError as e:
         raise MediaError(f"{path}: {e}") from e
+
+
+def count_verified_frames(path: str | os.PathLike, verify: str) -> int:
+    """Frames of a clip as `verify` counts them (`EncoderSettings.verify`): every frame decoded
+    with error detection (`decode`), or its packets (`packets`); MediaError on a broken file."""
+    return count_decoded_frames(path) if verify == "decode" else count_packets(path)
 
 
 def read_clip_tag(path: str | os.PathLike) -> str | None:
