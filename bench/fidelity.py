@@ -197,6 +197,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(table: pd.DataFrame, tests: list[dict], seeds: list[int], minutes: float) -> str:
+    text = tables(table, tests, seeds)
+    return text + f"\n\n{minutes:.1f} min wall (finished rows and stages are read back)"
+
+
+def tables(table: pd.DataFrame, tests: list[dict], seeds: list[int]) -> str:
+    """Markdown: per row mean, std and per-seed top-1 (`mean_top1`, `std_top1`,
+    `top1_seed<N>` columns), then the paired tests (`paired_tests`)."""
     head = ["row", "mean", "std", *(f"s{s}" for s in seeds)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in table.iterrows():
@@ -215,7 +222,6 @@ def report(table: pd.DataFrame, tests: list[dict], seeds: list[int], minutes: fl
             f"{t['wins']}/{t['ties']}/{t['losses']} | {_f(t['wilcoxon_p'], 3)} | "
             f"{_f(t['ttest_p'], 3)} |"
         )
-    lines.append(f"\n{minutes:.1f} min wall (finished rows and stages are read back)")
     return "\n".join(lines)
 
 

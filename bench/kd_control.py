@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from fidelity import paired_tests, seeds_of
+from fidelity import paired_tests, seeds_of, tables
 from learnability import fit, load, precise_bn
 
 from mgrdark_train.engine.config import resolve_config
@@ -90,27 +90,10 @@ def summary(out_dir: Path) -> str:
         [{"row": r, **{f"top1_seed{s}": per_seed[s][r] for s in seeds}} for r in rows]
     )
     vals = table[[f"top1_seed{s}" for s in seeds]]
-    lines = ["| row | mean | std | " + " | ".join(f"s{s}" for s in seeds) + " |"]
-    lines.append("|" + "---|" * (len(seeds) + 3))
-    means, stds = vals.mean(axis=1), vals.std(axis=1)
-    for (_, r), mean, std in zip(table.iterrows(), means, stds, strict=True):
-        cells = " | ".join(f"{r[f'top1_seed{s}']:.1f}" for s in seeds)
-        lines.append(f"| {r['row']} | {mean:.1f} | {std:.1f} | {cells} |")
+    table["mean_top1"], table["std_top1"] = vals.mean(axis=1), vals.std(axis=1)
     tests = paired_tests(table, seeds, ref="rgb")
-    tests += [t for t in paired_tests(table[table.row != "rgb"], seeds, ref="kd-untrained")]
-    lines += [
-        "",
-        "| row | against | seeds | mean diff | wins/ties/losses | Wilcoxon p | t-test p |",
-    ]
-    lines.append("|---|---|---|---|---|---|---|")
-    for t in tests:
-        w = "-" if t["wilcoxon_p"] is None else f"{t['wilcoxon_p']:.3f}"
-        tt = "-" if t["ttest_p"] is None else f"{t['ttest_p']:.3f}"
-        lines.append(
-            f"| {t['row']} | {t['against']} | {t['n']} | {t['mean_diff']:+.2f} | "
-            f"{t['wins']}/{t['ties']}/{t['losses']} | {w} | {tt} |"
-        )
-    return "\n".join(lines)
+    tests += paired_tests(table[table.row != "rgb"], seeds, ref="kd-untrained")
+    return tables(table, tests, seeds)
 
 
 def main() -> None:

@@ -153,14 +153,11 @@ def _fit_and_test(train: dict, test: dict, source: str, epochs: int, seed: int) 
             loss.backward()
             opt.step()
         sched.step()
-    update_bn_stats(net, ({"x": x[i]} for i in torch.arange(len(x)).split(8)), forward=_fwd(net))
+    batches = ({"x": x[i]} for i in torch.arange(len(x)).split(8))
+    update_bn_stats(net, batches, forward=lambda b: net(b["x"]))
     net.eval()
     with torch.no_grad():
         return (net(test[source])["logits"].argmax(1) == test["label"]).float().mean().item()
-
-
-def _fwd(net):
-    return lambda batch: net(batch["x"])
 
 
 def main() -> None:
